@@ -1,0 +1,155 @@
+import {
+  ADMISSION_API_VERSIONS,
+  OPERATIONS,
+  type AdmissionApiVersion,
+  type AdmissionRequest,
+  type Operation,
+} from './wire.ts';
+
+/** The body of an HTTP request to /mutate or /validate, before anything is known about it. */
+export interface RawReview {
+  readonly contentType: string | undefined;
+  readonly body: Uint8Array | undefined;
+}
+
+export interface ParsedReview {
+  readonly ok: true;
+  readonly apiVersion: AdmissionApiVersion;
+  readonly request: AdmissionRequest;
+}
+
+/** Why a body is not a usable AdmissionReview; `uid` and `apiVersion` are echoed when they could be read. */
+export interface RejectedReview {
+  readonly ok: false;
+  readonly code: number;
+  readonly message: string;
+  readonly uid: string;
+  readonly apiVersion: AdmissionApiVersion;
+}
+
+export type ParseResult = ParsedReview | RejectedReview;
+
+type JsonRecord = Record<string, unknown>;
+
+const DEFAULT_API_VERSION: AdmissionApiVersion = 'admission.k8s.io/v1';
+
+/**
+ * Turns an HTTP body into an AdmissionRequest, or says precisely what is wrong with it.
+ * Messages never quote the body: it may hold secret values.
+ */
+export function parseAdmissionReview(raw: RawReview): ParseResult {
+  const json = decodeJson(raw.body);
+  const echo = json.ok ? readEcho(json.value) : undefined;
+  if (!isJsonMediaType(raw.contentType)) {
+    return reject(400, `contentType=${raw.contentType ?? '(none)'}, expected application/json`, echo);
+  }
+  if (!json.ok) return reject(400, json.message);
+  return validateReview(json.value, readEcho(json.value));
+}
+
+interface Echo {
+  readonly uid: string;
+  readonly apiVersion: AdmissionApiVersion;
+}
+
+function reject(code: number, message: string, echo?: Echo): RejectedReview {
+  return { ok: false, code, message, uid: echo?.uid ?? '', apiVersion: echo?.apiVersion ?? DEFAULT_API_VERSION };
+}
+
+type Decoded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+
+function decodeJson(body: Uint8Array | undefined): Decoded {
+  if (body === undefined || body.byteLength === 0) return { ok: false, message: 'request body is empty' };
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  if (text.trim() === '') return { ok: false, message: 'request body is empty' };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    // JSON.parse quotes the input around the error position; never repeat it.
+    return { ok: false, message: 'request body is not valid JSON' };
+  }
+}
+
+function isJsonMediaType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const mediaType = contentType.split(';', 1)[0]?.trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
+function readEcho(value: unknown): Echo {
+  const review = asRecord(value);
+  const request = asRecord(review?.['request']);
+  const uid = request?.['uid'];
+  const apiVersion = review?.['apiVersion'];
+  return {
+    uid: typeof uid === 'string' ? uid : '',
+    apiVersion: isAdmissionApiVersion(apiVersion) ? apiVersion : DEFAULT_API_VERSION,
+  };
+}
+
+function validateReview(value: unknown, echo: Echo): ParseResult {
+  const review = asRecord(value);
+  if (review === undefined) return reject(400, 'request body is not a JSON object', echo);
+  const problem = reviewEnvelopeProblem(review) ?? requestProblem(asRecord(review['request']));
+  if (problem !== undefined) return reject(400, problem, echo);
+  return { ok: true, apiVersion: echo.apiVersion, request: review['request'] as AdmissionRequest };
+}
+
+function reviewEnvelopeProblem(review: JsonRecord): string | undefined {
+  if (review['kind'] !== 'AdmissionReview' || !isAdmissionApiVersion(review['apiVersion'])) {
+    return `expected an AdmissionReview of apiVersion ${ADMISSION_API_VERSIONS.join(' or ')}, got kind=${describe(review['kind'])} apiVersion=${describe(review['apiVersion'])}`;
+  }
+  return undefined;
+}
+
+function requestProblem(request: JsonRecord | undefined): string | undefined {
+  if (request === undefined) return 'AdmissionReview has no request';
+  if (typeof request['uid'] !== 'string' || request['uid'] === '') return 'request.uid is missing';
+  const operation = request['operation'];
+  if (!isOperation(operation)) {
+    return `request.operation must be one of ${OPERATIONS.join(', ')}, got ${describe(operation)}`;
+  }
+  if (!isGroupVersionKind(request['kind'])) return 'request.kind must have group, version and kind';
+  return objectProblem(request, operation);
+}
+
+function objectProblem(request: JsonRecord, operation: Operation): string | undefined {
+  const needsObject = operation === 'CREATE' || operation === 'UPDATE';
+  if (needsObject && asRecord(request['object']) === undefined) {
+    return `request.object is missing for a ${operation} request`;
+  }
+  if (operation === 'UPDATE' && asRecord(request['oldObject']) === undefined) {
+    return 'request.oldObject is missing for an UPDATE request';
+  }
+  return undefined;
+}
+
+function isGroupVersionKind(value: unknown): boolean {
+  const gvk = asRecord(value);
+  return (
+    gvk !== undefined &&
+    typeof gvk['group'] === 'string' &&
+    typeof gvk['version'] === 'string' &&
+    typeof gvk['kind'] === 'string' &&
+    gvk['kind'] !== ''
+  );
+}
+
+function isOperation(value: unknown): value is Operation {
+  return typeof value === 'string' && (OPERATIONS as readonly string[]).includes(value);
+}
+
+function isAdmissionApiVersion(value: unknown): value is AdmissionApiVersion {
+  return typeof value === 'string' && (ADMISSION_API_VERSIONS as readonly string[]).includes(value);
+}
+
+function asRecord(value: unknown): JsonRecord | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonRecord) : undefined;
+}
+
+/** A short, value-free description of a field for error messages. */
+function describe(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 64));
+  return `(${Array.isArray(value) ? 'array' : typeof value})`;
+}

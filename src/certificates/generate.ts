@@ -1,0 +1,114 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+
+export interface CertificatePair {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface ServingBundle {
+  readonly ca: CertificatePair;
+  readonly serving: CertificatePair;
+}
+
+export interface ServingCertificateRequest {
+  /** Subject CN of the serving certificate; API servers match SANs only. */
+  readonly commonName: string;
+  readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
+  readonly validityDays: number;
+  /** Defaults to now; tests pass a fixed time. */
+  readonly notBefore?: Date;
+}
+
+const ORGANIZATION = 'dapr-guard';
+/** Tolerates clocks a little behind ours. */
+const BACKDATE_MS = 5 * 60 * 1000;
+
+/** The DNS names a Service gets inside a cluster: svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local. */
+export function serviceDnsNames(service: string, namespace: string): string[] {
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+}
+
+/** A new CA and a serving certificate signed by it (RSA 2048, SHA-256, random serials). */
+export function generateServingBundle(request: ServingCertificateRequest): ServingBundle {
+  const notBefore = new Date((request.notBefore ?? new Date()).getTime() - BACKDATE_MS);
+  const ca = generateCertificateAuthority(notBefore, request.validityDays);
+  const serving = issueServingCertificate(ca, { ...request, notBefore });
+  return { ca, serving };
+}
+
+export function generateCertificateAuthority(notBefore: Date, validityDays: number): CertificatePair {
+  const keys = newRsaKeyPair();
+  const certificate = forge.pki.createCertificate();
+  const subject = [
+    { name: 'commonName', value: 'dapr-guard-ca' },
+    { name: 'organizationName', value: ORGANIZATION },
+  ];
+  certificate.publicKey = keys.publicKey;
+  certificate.serialNumber = randomSerialNumber();
+  setValidity(certificate, notBefore, validityDays);
+  certificate.setSubject(subject);
+  certificate.setIssuer(subject);
+  certificate.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  certificate.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(certificate), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+export function issueServingCertificate(ca: CertificatePair, request: ServingCertificateRequest): CertificatePair {
+  const caCertificate = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const keys = newRsaKeyPair();
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = keys.publicKey;
+  certificate.serialNumber = randomSerialNumber();
+  setValidity(certificate, request.notBefore ?? new Date(Date.now() - BACKDATE_MS), request.validityDays);
+  certificate.setSubject([
+    { name: 'commonName', value: request.commonName },
+    { name: 'organizationName', value: ORGANIZATION },
+  ]);
+  certificate.setIssuer(caCertificate.subject.attributes);
+  certificate.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: subjectAltNames(request) },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCertificate.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  certificate.sign(caKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(certificate), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+function subjectAltNames(request: ServingCertificateRequest): { type: number; value?: string; ip?: string }[] {
+  const dns = [...new Set(request.dnsNames)].map((value) => ({ type: 2, value }));
+  const ips = [...new Set(request.ipAddresses)].map((ip) => ({ type: 7, ip }));
+  return [...dns, ...ips];
+}
+
+/** Node's native RSA generation (forge's pure-JS one takes seconds), handed to forge for signing. */
+function newRsaKeyPair(): forge.pki.rsa.KeyPair {
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  });
+  const forgeKey = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
+  return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
+}
+
+/** 16 random bytes with the high bit cleared, so the DER integer stays positive (RFC 5280 §4.1.2.2). */
+function randomSerialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes.toString('hex');
+}
+
+function setValidity(certificate: forge.pki.Certificate, notBefore: Date, validityDays: number): void {
+  certificate.validity.notBefore = notBefore;
+  certificate.validity.notAfter = new Date(notBefore.getTime() + validityDays * 24 * 60 * 60 * 1000);
+}

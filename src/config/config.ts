@@ -1,0 +1,260 @@
+import { isMode, MODES, type Mode } from '../policy/mode.ts';
+import { PRODUCTION_SIDECAR_RESOURCES, type SidecarResource, type SidecarResourceValues } from '../rules/support/dapr.ts';
+import { OPTIONS, type OptionSpec } from './options.ts';
+
+export type NamespaceModeSource = 'auto' | 'kubernetes' | 'off';
+
+export interface RuleSettings {
+  readonly enabled: boolean;
+  /** Undefined: the rule's default mode, capped by the global mode. */
+  readonly mode: Mode | undefined;
+}
+
+export interface Config {
+  readonly mode: Mode;
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly bodyLimitBytes: number;
+    readonly shutdownDelaySeconds: number;
+    readonly shutdownGracePeriodSeconds: number;
+  };
+  readonly tls: {
+    readonly certFile: string;
+    readonly keyFile: string;
+    readonly caFile: string;
+    readonly generateIfMissing: boolean;
+    readonly dnsNames: readonly string[];
+    readonly serviceName: string;
+    readonly serviceNamespace: string;
+    readonly reloadIntervalSeconds: number;
+  };
+  readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly log: { readonly level: string };
+  readonly exemptions: { readonly enabled: boolean };
+  readonly namespaceModes: { readonly source: NamespaceModeSource };
+  readonly rules: Readonly<Record<string, RuleSettings>>;
+  readonly sidecarDefaults: SidecarResourceValues;
+}
+
+/** A configuration layer as read from YAML, environment or flags: nested plain values, unchecked. */
+export type ConfigLayer = Record<string, unknown>;
+
+/** A configuration problem, naming the key and what it accepts; startup stops on any of them. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Merges the layers (later wins) over the defaults and checks every value.
+ * `ruleIds` are the rules that exist, so a typo in `rules.<id>` is caught.
+ */
+export function buildConfig(layers: readonly ConfigLayer[], ruleIds: readonly string[]): Config {
+  const merged = layers.reduce<ConfigLayer>((accumulated, layer) => deepMerge(accumulated, layer), {});
+  const problems = [...unknownKeyProblems(merged, ruleIds)];
+  const scalar = (spec: OptionSpec): unknown => {
+    const result = checkOption(spec, valueAt(merged, spec.path));
+    if (typeof result === 'string') problems.push(result);
+    return typeof result === 'string' ? spec.default : result.value;
+  };
+  const values = new Map(OPTIONS.map((spec) => [spec.path, scalar(spec)]));
+  const rules = readRules(merged['rules'], ruleIds, problems);
+  const sidecarDefaults = readSidecarDefaults(valueAt(merged, 'rules.sidecar-resources.defaults'), problems);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return assemble(values, rules, sidecarDefaults);
+}
+
+function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, RuleSettings>, sidecarDefaults: SidecarResourceValues): Config {
+  const get = <T>(path: string): T => values.get(path) as T;
+  return {
+    mode: get('mode'),
+    server: {
+      host: get('server.host'),
+      port: get('server.port'),
+      bodyLimitBytes: get('server.bodyLimitBytes'),
+      shutdownDelaySeconds: get('server.shutdownDelaySeconds'),
+      shutdownGracePeriodSeconds: get('server.shutdownGracePeriodSeconds'),
+    },
+    tls: {
+      certFile: get('tls.certFile'),
+      keyFile: get('tls.keyFile'),
+      caFile: get('tls.caFile'),
+      generateIfMissing: get('tls.generateIfMissing'),
+      dnsNames: get('tls.dnsNames'),
+      serviceName: get('tls.serviceName'),
+      serviceNamespace: get('tls.serviceNamespace'),
+      reloadIntervalSeconds: get('tls.reloadIntervalSeconds'),
+    },
+    metrics: { enabled: get('metrics.enabled'), host: get('metrics.host'), port: get('metrics.port') },
+    log: { level: get('log.level') },
+    exemptions: { enabled: get('exemptions.enabled') },
+    namespaceModes: { source: get('namespaceModes.source') },
+    rules,
+    sidecarDefaults,
+  };
+}
+
+type Checked = { readonly value: unknown } | string;
+
+/** Checks one scalar; strings from env/flags are converted to the option's type. */
+export function checkOption(spec: OptionSpec, raw: unknown): Checked {
+  if (raw === undefined) return { value: spec.default };
+  const type = spec.type;
+  switch (type.kind) {
+    case 'string':
+      return typeof raw === 'string' ? { value: raw } : `${spec.path} must be a string, got ${describe(raw)}`;
+    case 'boolean':
+      return checkBoolean(spec.path, raw);
+    case 'integer':
+      return checkInteger(spec.path, raw, type.min, type.max);
+    case 'enum':
+      return typeof raw === 'string' && type.values.includes(raw)
+        ? { value: raw }
+        : `${spec.path} must be one of ${type.values.join(', ')}, got ${describe(raw)}`;
+    case 'list':
+      return checkList(spec.path, raw);
+  }
+}
+
+function checkBoolean(path: string, raw: unknown): Checked {
+  if (typeof raw === 'boolean') return { value: raw };
+  if (raw === 'true' || raw === 'false') return { value: raw === 'true' };
+  return `${path} must be true or false, got ${describe(raw)}`;
+}
+
+function checkInteger(path: string, raw: unknown, min: number, max: number): Checked {
+  const value = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return { value };
+  return `${path} must be an integer from ${min} to ${max}, got ${describe(raw)}`;
+}
+
+function checkList(path: string, raw: unknown): Checked {
+  if (typeof raw === 'string') return { value: raw.split(',').map((item) => item.trim()).filter((item) => item !== '') };
+  if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return { value: raw };
+  return `${path} must be a list of strings, got ${describe(raw)}`;
+}
+
+function readRules(raw: unknown, ruleIds: readonly string[], problems: string[]): Record<string, RuleSettings> {
+  const section = isRecord(raw) ? raw : {};
+  return Object.fromEntries(ruleIds.map((id) => [id, readRuleSettings(id, section[id], problems)]));
+}
+
+function readRuleSettings(id: string, raw: unknown, problems: string[]): RuleSettings {
+  if (raw === undefined) return { enabled: true, mode: undefined };
+  if (!isRecord(raw)) {
+    problems.push(`rules.${id} must be a mapping with mode and/or enabled, got ${describe(raw)}`);
+    return { enabled: true, mode: undefined };
+  }
+  const mode = raw['mode'];
+  if (mode !== undefined && !isMode(mode)) problems.push(`rules.${id}.mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
+  const enabled = checkBoolean(`rules.${id}.enabled`, raw['enabled'] ?? true);
+  if (typeof enabled === 'string') problems.push(enabled);
+  return { enabled: typeof enabled === 'string' ? true : (enabled.value as boolean), mode: isMode(mode) ? mode : undefined };
+}
+
+/** Kubernetes resource quantity syntax (k8s.io/apimachinery resource.ParseQuantity); values are checked by rules. */
+const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+function readSidecarDefaults(raw: unknown, problems: string[]): SidecarResourceValues {
+  if (raw === undefined) return PRODUCTION_SIDECAR_RESOURCES;
+  if (!isRecord(raw)) {
+    problems.push(`rules.sidecar-resources.defaults must be a mapping, got ${describe(raw)}`);
+    return PRODUCTION_SIDECAR_RESOURCES;
+  }
+  const keys = Object.keys(PRODUCTION_SIDECAR_RESOURCES) as SidecarResource[];
+  const entries = keys.map((key): [SidecarResource, string] => {
+    const value = raw[key] ?? PRODUCTION_SIDECAR_RESOURCES[key];
+    const text = typeof value === 'number' ? String(value) : value;
+    if (typeof text === 'string' && QUANTITY.test(text)) return [key, text];
+    problems.push(`rules.sidecar-resources.defaults.${key} must be a Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describe(value)}`);
+    return [key, PRODUCTION_SIDECAR_RESOURCES[key]];
+  });
+  return Object.fromEntries(entries) as Record<SidecarResource, string>;
+}
+
+const RULE_KEYS = new Set(['mode', 'enabled']);
+
+function unknownKeyProblems(merged: ConfigLayer, ruleIds: readonly string[]): string[] {
+  const known = new Set(OPTIONS.map((spec) => spec.path));
+  const sections = new Set(OPTIONS.map((spec) => spec.path.split('.')[0] ?? ''));
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(merged)) {
+    if (key === 'rules') problems.push(...unknownRuleKeys(value, ruleIds));
+    else if (known.has(key)) continue;
+    else if (sections.has(key) && isRecord(value)) problems.push(...unknownSectionKeys(key, value, known));
+    else problems.push(`unknown key ${key}; known keys: ${[...sections, 'rules'].join(', ')}`);
+  }
+  return problems;
+}
+
+function unknownSectionKeys(section: string, value: Record<string, unknown>, known: ReadonlySet<string>): string[] {
+  const accepted = [...known].filter((path) => path.startsWith(`${section}.`)).map((path) => path.slice(section.length + 1));
+  return Object.keys(value)
+    .filter((key) => !accepted.includes(key))
+    .map((key) => `unknown key ${section}.${key}; known keys: ${accepted.join(', ')}`);
+}
+
+function unknownRuleKeys(value: unknown, ruleIds: readonly string[]): string[] {
+  if (value === undefined) return [];
+  if (!isRecord(value)) return [`rules must be a mapping of rule id to settings, got ${describe(value)}`];
+  return Object.entries(value).flatMap(([id, settings]) => {
+    if (!ruleIds.includes(id)) return [`unknown rule rules.${id}; known rules: ${ruleIds.join(', ')}`];
+    if (!isRecord(settings)) return [];
+    const accepted = id === 'sidecar-resources' ? new Set([...RULE_KEYS, 'defaults']) : RULE_KEYS;
+    return Object.keys(settings)
+      .filter((key) => !accepted.has(key))
+      .map((key) => `unknown key rules.${id}.${key}; known keys: ${[...accepted].join(', ')}`);
+  });
+}
+
+export function valueAt(root: ConfigLayer, path: string): unknown {
+  let current: unknown = root;
+  for (const key of splitPath(path)) {
+    if (!isRecord(current)) return undefined;
+    current = current[key];
+  }
+  return current;
+}
+
+/** `rules.sidecar-resources.defaults` splits on dots; rule ids contain dashes, never dots. */
+function splitPath(path: string): string[] {
+  return path.split('.');
+}
+
+/** Sets a dotted path in a layer, creating intermediate mappings. */
+export function setAt(root: ConfigLayer, path: string, value: unknown): void {
+  const keys = splitPath(path);
+  let current = root;
+  for (const key of keys.slice(0, -1)) {
+    const next = current[key];
+    if (isRecord(next)) {
+      current = next;
+    } else {
+      const created: ConfigLayer = {};
+      current[key] = created;
+      current = created;
+    }
+  }
+  current[keys[keys.length - 1] ?? path] = value;
+}
+
+function deepMerge(base: ConfigLayer, layer: ConfigLayer): ConfigLayer {
+  const result: ConfigLayer = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    const existing = result[key];
+    result[key] = isRecord(existing) && isRecord(value) ? deepMerge(existing, value) : value;
+  }
+  return result;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}

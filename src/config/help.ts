@@ -1,0 +1,60 @@
+import type { Rule } from '../rules/rule.ts';
+import { CONFIG_ENV, RULE_MODES_ENV } from './load.ts';
+import { OPTIONS, type OptionSpec } from './options.ts';
+
+/** --help, generated from the option table so that it cannot drift from what is accepted. */
+export function helpText(rules: readonly Rule[]): string {
+  const lines = [
+    'Usage: dapr-guard [options]',
+    '',
+    'Kubernetes admission webhook for the Dapr production guidelines: POST /mutate and /validate',
+    '(admission.k8s.io/v1 AdmissionReview), GET /healthz and /readyz over HTTPS; /metrics over HTTP.',
+    '',
+    'Settings come from (later wins): defaults, the YAML file, environment variables, flags.',
+    '',
+    'Options:',
+    option('-c, --config <file>', `YAML configuration file (env ${CONFIG_ENV}); keys are the dotted paths below.`),
+    ...OPTIONS.map(describeOption),
+    option('--rule-mode <rule-id>=<mode>', `Mode of one rule; repeatable (env ${RULE_MODES_ENV}, comma-separated). YAML: rules.<rule-id>.mode.`),
+    option('-h, --help', 'Show this help.'),
+    option('--version', 'Print the version.'),
+    '',
+    'Rules (YAML: rules.<rule-id>.mode, rules.<rule-id>.enabled; rules.sidecar-resources.defaults.{cpuRequest,cpuLimit,memoryRequest,memoryLimit}):',
+    ...rules.map((rule) => option(`${rule.id} (${rule.type}, default ${rule.defaultMode})`, rule.description)),
+    '',
+    'Namespaces: label dapr-guard.io/mode=enforce|warn|audit sets the mode of one namespace.',
+    'Objects: annotations dapr-guard.io/exempt=<rule-id>[,<rule-id>] and dapr-guard.io/exempt-reason=<why> skip rules.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function describeOption(spec: OptionSpec): string {
+  const flag = spec.flag === undefined ? spec.path : `--${spec.flag} <${placeholder(spec)}>`;
+  const sources = [`YAML ${spec.path}`, ...(spec.env === undefined ? [] : [`env ${spec.env}`])].join(', ');
+  return option(flag, `${spec.description} Default: ${formatDefault(spec.default)}. (${sources})`);
+}
+
+function placeholder(spec: OptionSpec): string {
+  switch (spec.type.kind) {
+    case 'enum':
+      return spec.type.values.join('|');
+    case 'integer':
+      return 'n';
+    case 'boolean':
+      return 'true|false';
+    case 'list':
+      return 'a,b';
+    case 'string':
+      return 'value';
+  }
+}
+
+function formatDefault(value: OptionSpec['default']): string {
+  if (Array.isArray(value)) return value.length === 0 ? '(none)' : value.join(',');
+  return value === '' ? '(empty)' : String(value);
+}
+
+function option(name: string, description: string): string {
+  return `  ${name}\n      ${description}`;
+}

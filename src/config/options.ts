@@ -1,0 +1,126 @@
+import { MODES } from '../policy/mode.ts';
+
+/** The value types a scalar option can have; env and flag strings are converted to them. */
+export type OptionType =
+  | { readonly kind: 'string' }
+  | { readonly kind: 'integer'; readonly min: number; readonly max: number }
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'list' };
+
+export interface OptionSpec {
+  /** Dotted path in the YAML configuration file. */
+  readonly path: string;
+  readonly type: OptionType;
+  readonly default: string | number | boolean | readonly string[];
+  readonly description: string;
+  readonly env?: string;
+  readonly flag?: string;
+}
+
+const PORT: OptionType = { kind: 'integer', min: 1, max: 65535 };
+const SECONDS: OptionType = { kind: 'integer', min: 0, max: 86_400 };
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** controller-runtime's limit: UPDATE reviews carry two objects of up to ~3 MiB each. */
+export const DEFAULT_BODY_LIMIT_BYTES = 7 * 1024 * 1024;
+
+/** Every scalar setting: the one source for validation, environment variables, flags and --help. */
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    path: 'mode',
+    type: { kind: 'enum', values: MODES },
+    default: 'enforce',
+    env: 'DAPR_GUARD_MODE',
+    flag: 'mode',
+    description: 'Default mode: enforce (deny), warn (allow with warnings) or audit (allow, record only).',
+  },
+  { path: 'server.host', type: { kind: 'string' }, default: '127.0.0.1', env: 'DAPR_GUARD_HOST', flag: 'host', description: 'Address the HTTPS server listens on.' },
+  { path: 'server.port', type: PORT, default: 8443, env: 'DAPR_GUARD_PORT', flag: 'port', description: 'HTTPS port for /mutate, /validate, /healthz and /readyz.' },
+  {
+    path: 'server.bodyLimitBytes',
+    type: { kind: 'integer', min: 1024, max: 64 * 1024 * 1024 },
+    default: DEFAULT_BODY_LIMIT_BYTES,
+    env: 'DAPR_GUARD_BODY_LIMIT_BYTES',
+    flag: 'body-limit-bytes',
+    description: 'Largest AdmissionReview accepted; larger bodies get a 413 review response.',
+  },
+  {
+    path: 'server.shutdownDelaySeconds',
+    type: SECONDS,
+    default: 0,
+    env: 'DAPR_GUARD_SHUTDOWN_DELAY_SECONDS',
+    flag: 'shutdown-delay-seconds',
+    description: 'After SIGTERM, keep serving (not ready) this long so the API server stops routing here.',
+  },
+  {
+    path: 'server.shutdownGracePeriodSeconds',
+    type: SECONDS,
+    default: 25,
+    env: 'DAPR_GUARD_SHUTDOWN_GRACE_PERIOD_SECONDS',
+    flag: 'shutdown-grace-period-seconds',
+    description: 'Longest wait for in-flight reviews after SIGTERM before connections are closed.',
+  },
+  { path: 'tls.certFile', type: { kind: 'string' }, default: 'certs/tls.crt', env: 'DAPR_GUARD_TLS_CERT', flag: 'tls-cert', description: 'Serving certificate (PEM).' },
+  { path: 'tls.keyFile', type: { kind: 'string' }, default: 'certs/tls.key', env: 'DAPR_GUARD_TLS_KEY', flag: 'tls-key', description: 'Serving private key (PEM).' },
+  { path: 'tls.caFile', type: { kind: 'string' }, default: 'certs/ca.crt', env: 'DAPR_GUARD_TLS_CA', flag: 'tls-ca', description: 'CA certificate written next to a generated serving certificate.' },
+  {
+    path: 'tls.generateIfMissing',
+    type: { kind: 'boolean' },
+    default: true,
+    env: 'DAPR_GUARD_TLS_GENERATE',
+    flag: 'tls-generate',
+    description: 'Generate a CA and serving certificate into the file paths above when they do not exist.',
+  },
+  {
+    path: 'tls.dnsNames',
+    type: { kind: 'list' },
+    default: [],
+    env: 'DAPR_GUARD_TLS_DNS_NAMES',
+    flag: 'tls-dns-names',
+    description: 'Extra DNS names for a generated certificate (comma-separated), besides localhost and 127.0.0.1.',
+  },
+  {
+    path: 'tls.serviceName',
+    type: { kind: 'string' },
+    default: '',
+    env: 'DAPR_GUARD_SERVICE_NAME',
+    flag: 'service-name',
+    description: 'In-cluster Service name: a generated certificate also covers svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local.',
+  },
+  {
+    path: 'tls.serviceNamespace',
+    type: { kind: 'string' },
+    default: '',
+    env: 'DAPR_GUARD_SERVICE_NAMESPACE',
+    flag: 'service-namespace',
+    description: 'Namespace of that Service.',
+  },
+  {
+    path: 'tls.reloadIntervalSeconds',
+    type: { kind: 'integer', min: 1, max: 3600 },
+    default: 10,
+    env: 'DAPR_GUARD_TLS_RELOAD_INTERVAL_SECONDS',
+    flag: 'tls-reload-interval-seconds',
+    description: 'How often the certificate files are checked for a renewed pair (hot reload, no restart).',
+  },
+  { path: 'metrics.enabled', type: { kind: 'boolean' }, default: true, env: 'DAPR_GUARD_METRICS_ENABLED', flag: 'metrics-enabled', description: 'Serve Prometheus metrics over plain HTTP.' },
+  { path: 'metrics.host', type: { kind: 'string' }, default: '127.0.0.1', env: 'DAPR_GUARD_METRICS_HOST', flag: 'metrics-host', description: 'Address of the metrics server.' },
+  { path: 'metrics.port', type: PORT, default: 9090, env: 'DAPR_GUARD_METRICS_PORT', flag: 'metrics-port', description: 'Port of the metrics server (/metrics).' },
+  { path: 'log.level', type: { kind: 'enum', values: LOG_LEVELS }, default: 'info', env: 'DAPR_GUARD_LOG_LEVEL', flag: 'log-level', description: 'pino log level.' },
+  {
+    path: 'exemptions.enabled',
+    type: { kind: 'boolean' },
+    default: true,
+    env: 'DAPR_GUARD_EXEMPTIONS_ENABLED',
+    flag: 'exemptions-enabled',
+    description: 'Honour dapr-guard.io/exempt annotations (which need dapr-guard.io/exempt-reason).',
+  },
+  {
+    path: 'namespaceModes.source',
+    type: { kind: 'enum', values: ['auto', 'kubernetes', 'off'] },
+    default: 'auto',
+    env: 'DAPR_GUARD_NAMESPACE_MODES',
+    flag: 'namespace-modes',
+    description: 'Where dapr-guard.io/mode namespace labels come from: kubernetes (watch Namespaces), off, or auto (watch when a cluster is configured).',
+  },
+];

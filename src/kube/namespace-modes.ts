@@ -1,0 +1,102 @@
+import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isMode, MODES, type Mode } from '../policy/mode.ts';
+
+export const NAMESPACE_MODE_LABEL = 'dapr-guard.io/mode';
+
+export interface NamespaceModes {
+  /** The mode label of a namespace; undefined when unlabelled, invalid or not known yet. */
+  readonly modeOf: (namespace: string) => Mode | undefined;
+  /** True once the first list of Namespaces has been read. */
+  readonly synced: () => boolean;
+  readonly stop: () => Promise<void>;
+}
+
+export interface NamespaceModeEvents {
+  readonly onSyncChanged: (synced: boolean) => void;
+}
+
+const MAX_RETRY_DELAY_MS = 60_000;
+
+/**
+ * A watch-based cache of the `dapr-guard.io/mode` namespace labels (namespace labels are not in
+ * the AdmissionReview). Until the first list succeeds the global mode applies everywhere. When the
+ * watch breaks, the last known labels stay in use while it reconnects with backoff.
+ */
+export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events: NamespaceModeEvents): NamespaceModes {
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const informer = makeInformer<V1Namespace>(kubeConfig, '/api/v1/namespaces', () => api.listNamespace());
+  const modes = new Map<string, Mode>();
+  let synced = false;
+  let stopped = false;
+  let failures = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const remember = (namespace: V1Namespace): void => {
+    const name = namespace.metadata?.name;
+    if (name === undefined) return;
+    const label = namespace.metadata?.labels?.[NAMESPACE_MODE_LABEL];
+    if (isMode(label)) modes.set(name, label);
+    else modes.delete(name);
+    if (label !== undefined && !isMode(label)) {
+      log.warn({ namespace: name, label: NAMESPACE_MODE_LABEL }, `namespace mode label is not one of ${MODES.join(', ')}; the global mode applies`);
+    }
+  };
+  const setSynced = (value: boolean): void => {
+    if (synced === value) return;
+    synced = value;
+    events.onSyncChanged(value);
+  };
+  const start = (): void => {
+    let failedDuringStart = false;
+    const onStartError = (): void => {
+      failedDuringStart = true;
+    };
+    informer.on('error', onStartError);
+    informer.start().then(
+      () => {
+        informer.off('error', onStartError);
+        if (failedDuringStart || stopped) return;
+        failures = 0;
+        setSynced(true);
+        log.info({ namespaces: modes.size }, 'namespace mode labels synced');
+      },
+      () => informer.off('error', onStartError),
+    );
+  };
+
+  informer.on('add', remember);
+  informer.on('update', remember);
+  informer.on('delete', (namespace) => modes.delete(namespace.metadata?.name ?? ''));
+  informer.on('error', (error: unknown) => {
+    if (stopped) return;
+    failures += 1;
+    const delay = Math.min(1000 * 2 ** Math.min(failures - 1, 6), MAX_RETRY_DELAY_MS);
+    log.warn(
+      { err: describeError(error), retryInMs: delay, keptNamespaces: modes.size },
+      synced ? 'namespace watch failed; keeping the last known mode labels' : 'namespace watch failed; using the global mode until it syncs',
+    );
+    setSynced(false);
+    retryTimer = setTimeout(start, delay);
+    retryTimer.unref();
+  });
+  start();
+
+  return {
+    modeOf: (namespace) => modes.get(namespace),
+    synced: () => synced,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(retryTimer);
+      await informer.stop();
+    },
+  };
+}
+
+function describeError(error: unknown): { message: string; code?: number } {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'number' ? { message: error.message, code } : { message: error.message };
+  }
+  return { message: String(error) };
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { buildConfig, ConfigError, type Config } from './config/config.ts';
+import { helpText } from './config/help.ts';
+import { loadConfig } from './config/load.ts';
+import { createRules, RULE_IDS } from './rules/index.ts';
+import { startServer, type RunningServer } from './server/server.ts';
+
+async function main(): Promise<void> {
+  const command = loadConfig(process.argv.slice(2), process.env, RULE_IDS);
+  if (command.kind === 'help') {
+    process.stdout.write(helpText(createRules(buildConfig([], RULE_IDS))));
+    return;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  const { config } = command;
+  const logger = pino({ level: config.log.level, base: { service: 'dapr-guard' } });
+  const server = await startServer(config, logger, process.env);
+  if (isLoopback(config.server.host)) process.stderr.write(localHints(config, server));
+  stopOnSignals(server, logger);
+}
+
+function stopOnSignals(server: RunningServer, logger: Logger): void {
+  const stop = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'signal received');
+    server.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function localHints(config: Config, server: RunningServer): string {
+  const review = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '00000000-0000-0000-0000-000000000001',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'default',
+      operation: 'CREATE',
+      userInfo: { username: 'me' },
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'demo', annotations: { 'dapr.io/enabled': 'true' } } },
+    },
+  });
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return [
+    '',
+    `dapr-guard is listening on https://${host}:${server.port} (CA certificate: ${config.tls.caFile})`,
+    'Try it:',
+    `  curl --cacert ${config.tls.caFile} -H 'Content-Type: application/json' https://${host}:${server.port}/mutate -d '${review}'`,
+    '',
+  ].join('\n');
+}
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return manifest.version ?? 'unknown';
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`dapr-guard: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`dapr-guard: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import type { AdmissionRequest, KubeObject } from '../admission/wire.ts';
+import type { Mode } from '../policy/mode.ts';
+
+/** What a rule sees: the request, its object (present on CREATE and UPDATE) and the object's namespace. */
+export interface RuleContext {
+  readonly request: AdmissionRequest;
+  readonly object: KubeObject;
+  /** The stored object on UPDATE. */
+  readonly oldObject: KubeObject | undefined;
+  /** `request.namespace`, which the API server sets even when the object omits it; undefined when cluster-scoped. */
+  readonly namespace: string | undefined;
+}
+
+/** One thing a validating rule found. */
+export interface Finding {
+  /** `what is wrong — how to fix`, short enough for a kubectl warning; never quotes a secret value. */
+  readonly message: string;
+  /**
+   * The strictest mode this finding may get, for findings that are advice even when the rule
+   * enforces (an empty plaintext value is not a leak): 'warn' caps enforce to warn.
+   */
+  readonly maxMode?: Mode;
+}
+
+interface RuleBase {
+  /** Stable id: used in messages, config keys, exemptions, metrics and audit annotations. */
+  readonly id: string;
+  /** One line for --help, the README and the chart's values. */
+  readonly description: string;
+  /** The mode when the configuration names none for this rule. */
+  readonly defaultMode: Mode;
+}
+
+export interface ValidatingRule extends RuleBase {
+  readonly type: 'validating';
+  validate(context: RuleContext): readonly Finding[];
+}
+
+/** A JSON object the mutating rule may change in place: the core hands it a deep copy. */
+export type MutableObject = Record<string, unknown>;
+
+export interface MutatingRule extends RuleBase {
+  readonly type: 'mutating';
+  /**
+   * Changes `copy` (a deep copy of the request object) in place and describes each change
+   * (`dapr.io/sidecar-cpu-limit=4`); returns [] when nothing needed changing.
+   */
+  mutate(copy: MutableObject, context: RuleContext): readonly string[];
+}
+
+export type Rule = ValidatingRule | MutatingRule;

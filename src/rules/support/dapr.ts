@@ -1,0 +1,26 @@
+export const DAPR_ENABLED_ANNOTATION = 'dapr.io/enabled';
+
+/** Dapr's injector (release-1.17 on) injects only when `dapr.io/enabled` equals "true", ignoring case. */
+export function isDaprEnabled(annotations: Readonly<Record<string, string>>): boolean {
+  return annotations[DAPR_ENABLED_ANNOTATION]?.toLowerCase() === 'true';
+}
+
+/** The four sidecar resource annotations, by the resource setting they control. */
+export const SIDECAR_RESOURCE_ANNOTATIONS = {
+  cpuRequest: 'dapr.io/sidecar-cpu-request',
+  cpuLimit: 'dapr.io/sidecar-cpu-limit',
+  memoryRequest: 'dapr.io/sidecar-memory-request',
+  memoryLimit: 'dapr.io/sidecar-memory-limit',
+} as const;
+
+export type SidecarResource = keyof typeof SIDECAR_RESOURCE_ANNOTATIONS;
+
+export type SidecarResourceValues = Readonly<Record<SidecarResource, string>>;
+
+/** The Dapr production guidelines' sidecar resources. */
+export const PRODUCTION_SIDECAR_RESOURCES: SidecarResourceValues = {
+  cpuRequest: '100m',
+  cpuLimit: '4',
+  memoryRequest: '250Mi',
+  memoryLimit: '4000Mi',
+};

@@ -1,0 +1,108 @@
+import { createServer, type Server } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Decision } from '../admission/review.ts';
+import type { Phase } from '../policy/evaluate.ts';
+import type { Mode } from '../policy/mode.ts';
+
+
+/** Every metric dapr-guard exports; labels never carry object names or values. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly reviews: Counter<'endpoint' | 'decision' | 'mode'>;
+  readonly reviewDuration: Histogram<'endpoint'>;
+  readonly violations: Counter<'rule' | 'mode'>;
+  readonly mutations: Counter<'rule' | 'mode'>;
+  readonly errors: Counter<'endpoint' | 'code'>;
+  readonly exemptions: Counter<'rule'>;
+  readonly namespaceModesSynced: Gauge;
+  readonly certificateReloads: Counter<'result'>;
+  readonly certificateExpiry: Gauge;
+}
+
+export function createMetrics(options: { readonly defaultMetrics: boolean }): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    reviews: new Counter({
+      name: 'dapr_guard_admission_reviews_total',
+      help: 'Admission reviews answered, by endpoint, decision and the mode of the namespace.',
+      labelNames: ['endpoint', 'decision', 'mode'],
+      registers,
+    }),
+    reviewDuration: new Histogram({
+      name: 'dapr_guard_admission_review_duration_seconds',
+      help: 'Time from request to response for admission reviews.',
+      labelNames: ['endpoint'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    violations: new Counter({
+      name: 'dapr_guard_rule_violations_total',
+      help: 'Violations found, by rule and the mode they were handled in.',
+      labelNames: ['rule', 'mode'],
+      registers,
+    }),
+    mutations: new Counter({
+      name: 'dapr_guard_rule_mutations_total',
+      help: 'Objects a mutating rule changed (or, in audit mode, would have changed).',
+      labelNames: ['rule', 'mode'],
+      registers,
+    }),
+    errors: new Counter({
+      name: 'dapr_guard_admission_errors_total',
+      help: 'Requests that could not be reviewed (bad input or internal errors), by HTTP-style code.',
+      labelNames: ['endpoint', 'code'],
+      registers,
+    }),
+    exemptions: new Counter({
+      name: 'dapr_guard_exemptions_total',
+      help: 'Rules skipped for an object because of a dapr-guard.io/exempt annotation.',
+      labelNames: ['rule'],
+      registers,
+    }),
+    namespaceModesSynced: new Gauge({
+      name: 'dapr_guard_namespace_modes_synced',
+      help: '1 when dapr-guard.io/mode namespace labels are known from a synced watch; 0 while the global mode is used everywhere.',
+      registers,
+    }),
+    certificateReloads: new Counter({
+      name: 'dapr_guard_certificate_reloads_total',
+      help: 'Serving certificate reloads from disk, by result.',
+      labelNames: ['result'],
+      registers,
+    }),
+    certificateExpiry: new Gauge({
+      name: 'dapr_guard_certificate_expiry_timestamp_seconds',
+      help: 'notAfter of the serving certificate in use, as a Unix timestamp.',
+      registers,
+    }),
+  };
+}
+
+export interface ReviewRecord {
+  readonly endpoint: Phase;
+  readonly decision: Decision;
+  readonly mode: Mode;
+  readonly durationSeconds: number;
+}
+
+export function recordReview(metrics: Metrics, record: ReviewRecord): void {
+  metrics.reviews.inc({ endpoint: record.endpoint, decision: record.decision, mode: record.mode });
+  metrics.reviewDuration.observe({ endpoint: record.endpoint }, record.durationSeconds);
+}
+
+/** Plain-HTTP /metrics on its own port, as Dapr does; scrapes never touch the TLS listener. */
+export function createMetricsServer(metrics: Metrics): Server {
+  return createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      () => response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+    );
+  });
+}

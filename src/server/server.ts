@@ -1,0 +1,131 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { certificateFilesExist, readPair, writeServingBundle } from '../certificates/files.ts';
+import type { Config } from '../config/config.ts';
+import type { Policy } from '../policy/evaluate.ts';
+import { createRules } from '../rules/index.ts';
+import { clusterConfigured, loadKubeConfig } from '../kube/cluster-access.ts';
+import { watchNamespaceModes, type NamespaceModes } from '../kube/namespace-modes.ts';
+import { buildApp, type App, type Readiness } from './app.ts';
+import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
+import { certificateNotAfter, startTlsReloader, type SecureContextTarget, type TlsReloader } from './tls-reloader.ts';
+
+export interface RunningServer {
+  readonly app: App;
+  readonly port: number;
+  /** Undefined when metrics are disabled. */
+  readonly metricsPort: number | undefined;
+  readonly metrics: Metrics;
+  readonly tls: TlsReloader;
+  /** True when this start generated the certificate files. */
+  readonly generatedCertificates: boolean;
+  /**
+   * Graceful stop: /readyz turns 503, the listener keeps serving for the shutdown delay, then stops
+   * accepting and waits for in-flight reviews up to the grace period.
+   */
+  readonly shutdown: () => Promise<void>;
+}
+
+const LOCAL_CERTIFICATE_VALIDITY_DAYS = 365;
+
+export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
+  const generatedCertificates = ensureCertificates(config, logger);
+  const material = readPair(config.tls);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const namespaceModes = startNamespaceModes(config, logger, metrics, env);
+  const policy = createPolicy(config, namespaceModes);
+  let shuttingDown = false;
+  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : { ready: true });
+  const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, readiness, tls: material });
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const tls = startReloader(config, material, app, logger, metrics);
+  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics) : undefined;
+  if (metricsServer !== undefined) await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
+  const port = (app.server.address() as AddressInfo).port;
+  const metricsPort = metricsServer === undefined ? undefined : (metricsServer.address() as AddressInfo).port;
+  logger.info({ port, metricsPort, mode: config.mode, rules: policy.rules.map((rule) => rule.id) }, 'dapr-guard is serving');
+
+  const shutdown = async (): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ delaySeconds: config.server.shutdownDelaySeconds, graceSeconds: config.server.shutdownGracePeriodSeconds }, 'shutting down');
+    await delay(config.server.shutdownDelaySeconds * 1000);
+    tls.stop();
+    await Promise.all([
+      closeWithin(app, config.server.shutdownGracePeriodSeconds * 1000, logger),
+      namespaceModes?.stop(),
+      metricsServer === undefined ? undefined : new Promise<void>((resolve) => metricsServer.close(() => resolve())),
+    ]);
+    metricsServer?.closeAllConnections();
+    logger.info('stopped');
+  };
+  return { app, port, metricsPort, metrics, tls, generatedCertificates, shutdown };
+}
+
+function ensureCertificates(config: Config, logger: Logger): boolean {
+  if (certificateFilesExist(config.tls)) return false;
+  if (!config.tls.generateIfMissing) {
+    throw new Error(`no serving certificate at ${config.tls.certFile} and ${config.tls.keyFile}; provide one or set tls.generateIfMissing`);
+  }
+  writeServingBundle({ ...config.tls, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
+  logger.info({ caFile: config.tls.caFile, certFile: config.tls.certFile }, 'generated a self-signed CA and serving certificate');
+  return true;
+}
+
+function startNamespaceModes(config: Config, logger: Logger, metrics: Metrics, env: NodeJS.ProcessEnv): NamespaceModes | undefined {
+  metrics.namespaceModesSynced.set(0);
+  const source = config.namespaceModes.source;
+  if (source === 'off' || (source === 'auto' && !clusterConfigured(env))) {
+    logger.info({ mode: config.mode, source }, 'namespace mode labels are not watched (no cluster access); the global mode applies in every namespace');
+    return undefined;
+  }
+  logger.info({ mode: config.mode }, 'watching namespace mode labels; the global mode applies until they sync');
+  return watchNamespaceModes(loadKubeConfig(), logger, { onSyncChanged: (synced) => metrics.namespaceModesSynced.set(synced ? 1 : 0) });
+}
+
+function createPolicy(config: Config, namespaceModes: NamespaceModes | undefined): Policy {
+  const ruleModes = Object.fromEntries(
+    Object.entries(config.rules).flatMap(([id, settings]) => (settings.mode === undefined ? [] : [[id, settings.mode]])),
+  );
+  return {
+    rules: createRules(config),
+    globalMode: config.mode,
+    ruleModes,
+    exemptionsEnabled: config.exemptions.enabled,
+    namespaceMode: namespaceModes === undefined ? () => undefined : namespaceModes.modeOf,
+  };
+}
+
+function startReloader(config: Config, material: { cert: Buffer; key: Buffer }, app: App, logger: Logger, metrics: Metrics): TlsReloader {
+  metrics.certificateExpiry.set(certificateNotAfter(material.cert).getTime() / 1000);
+  return startTlsReloader(config.tls, material, app.server as unknown as SecureContextTarget, config.tls.reloadIntervalSeconds, {
+    onReloaded: (notAfter) => {
+      metrics.certificateReloads.inc({ result: 'success' });
+      metrics.certificateExpiry.set(notAfter.getTime() / 1000);
+      logger.info({ notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
+    },
+    onRejected: (reason) => {
+      metrics.certificateReloads.inc({ result: 'rejected' });
+      logger.warn({ reason }, 'new certificate files are not a usable pair yet; still serving the previous certificate');
+    },
+  });
+}
+
+async function closeWithin(app: App, graceMs: number, logger: Logger): Promise<void> {
+  const timer = setTimeout(() => {
+    logger.warn({ graceMs }, 'grace period over; closing the remaining connections');
+    const server = app.server as unknown as { closeAllConnections?: () => void };
+    server.closeAllConnections?.();
+  }, graceMs);
+  timer.unref();
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
+}
