@@ -1,5 +1,6 @@
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
+import { valueAtPath } from './scoped-copy.ts';
 
 export type PatchOperation = Operation;
 
@@ -9,6 +10,16 @@ export type PatchOperation = Operation;
  */
 export function diff(original: unknown, mutated: unknown): PatchOperation[] {
   return fastJsonPatch.compare(toPatchable(original), toPatchable(mutated));
+}
+
+/**
+ * The same diff restricted to the subtree at `path` (which exists in `original`), with paths that
+ * point into the whole object: the rest of the two objects is known to be shared, so it is not walked.
+ */
+export function diffAt(original: unknown, mutated: unknown, path: readonly string[]): PatchOperation[] {
+  if (path.length === 0) return diff(original, mutated);
+  const prefix = path.map((key) => `/${fastJsonPatch.escapePathComponent(key)}`).join('');
+  return diff(valueAtPath(original, path), valueAtPath(mutated, path)).map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
 }
 
 /** The patch as the API server expects it in AdmissionResponse.patch, or undefined when there is nothing to change. */

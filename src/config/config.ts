@@ -1,5 +1,6 @@
 import { isMode, MODES, type Mode } from '../policy/mode.ts';
 import { PRODUCTION_SIDECAR_RESOURCES, type SidecarResource, type SidecarResourceValues } from '../rules/support/dapr.ts';
+import { isQuantity } from '../rules/support/quantity.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
 
 export type NamespaceModeSource = 'auto' | 'kubernetes' | 'off';
@@ -28,6 +29,15 @@ export interface Config {
     readonly serviceName: string;
     readonly serviceNamespace: string;
     readonly reloadIntervalSeconds: number;
+    readonly selfManaged: {
+      readonly enabled: boolean;
+      readonly secretName: string;
+      readonly secretNamespace: string;
+      readonly mutatingWebhookConfiguration: string;
+      readonly validatingWebhookConfiguration: string;
+      readonly validityDays: number;
+      readonly renewBeforeDays: number;
+    };
   };
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly log: { readonly level: string };
@@ -84,6 +94,15 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
       serviceName: get('tls.serviceName'),
       serviceNamespace: get('tls.serviceNamespace'),
       reloadIntervalSeconds: get('tls.reloadIntervalSeconds'),
+      selfManaged: {
+        enabled: get('tls.selfManaged.enabled'),
+        secretName: get('tls.selfManaged.secretName'),
+        secretNamespace: get('tls.selfManaged.secretNamespace'),
+        mutatingWebhookConfiguration: get('tls.selfManaged.mutatingWebhookConfiguration'),
+        validatingWebhookConfiguration: get('tls.selfManaged.validatingWebhookConfiguration'),
+        validityDays: get('tls.selfManaged.validityDays'),
+        renewBeforeDays: get('tls.selfManaged.renewBeforeDays'),
+      },
     },
     metrics: { enabled: get('metrics.enabled'), host: get('metrics.host'), port: get('metrics.port') },
     log: { level: get('log.level') },
@@ -152,9 +171,6 @@ function readRuleSettings(id: string, raw: unknown, problems: string[]): RuleSet
   return { enabled: typeof enabled === 'string' ? true : (enabled.value as boolean), mode: isMode(mode) ? mode : undefined };
 }
 
-/** Kubernetes resource quantity syntax (k8s.io/apimachinery resource.ParseQuantity); values are checked by rules. */
-const QUANTITY = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?\d+)?$/;
-
 function readSidecarDefaults(raw: unknown, problems: string[]): SidecarResourceValues {
   if (raw === undefined) return PRODUCTION_SIDECAR_RESOURCES;
   if (!isRecord(raw)) {
@@ -165,7 +181,7 @@ function readSidecarDefaults(raw: unknown, problems: string[]): SidecarResourceV
   const entries = keys.map((key): [SidecarResource, string] => {
     const value = raw[key] ?? PRODUCTION_SIDECAR_RESOURCES[key];
     const text = typeof value === 'number' ? String(value) : value;
-    if (typeof text === 'string' && QUANTITY.test(text)) return [key, text];
+    if (typeof text === 'string' && isQuantity(text)) return [key, text];
     problems.push(`rules.sidecar-resources.defaults.${key} must be a Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describe(value)}`);
     return [key, PRODUCTION_SIDECAR_RESOURCES[key]];
   });
@@ -175,23 +191,28 @@ function readSidecarDefaults(raw: unknown, problems: string[]): SidecarResourceV
 const RULE_KEYS = new Set(['mode', 'enabled']);
 
 function unknownKeyProblems(merged: ConfigLayer, ruleIds: readonly string[]): string[] {
-  const known = new Set(OPTIONS.map((spec) => spec.path));
-  const sections = new Set(OPTIONS.map((spec) => spec.path.split('.')[0] ?? ''));
-  const problems: string[] = [];
-  for (const [key, value] of Object.entries(merged)) {
-    if (key === 'rules') problems.push(...unknownRuleKeys(value, ruleIds));
-    else if (known.has(key)) continue;
-    else if (sections.has(key) && isRecord(value)) problems.push(...unknownSectionKeys(key, value, known));
-    else problems.push(`unknown key ${key}; known keys: ${[...sections, 'rules'].join(', ')}`);
-  }
-  return problems;
+  const leaves = new Set(OPTIONS.map((spec) => spec.path));
+  const { rules, ...rest } = merged;
+  return [...unknownRuleKeys(rules, ruleIds), ...unknownKeysUnder('', rest, leaves)];
 }
 
-function unknownSectionKeys(section: string, value: Record<string, unknown>, known: ReadonlySet<string>): string[] {
-  const accepted = [...known].filter((path) => path.startsWith(`${section}.`)).map((path) => path.slice(section.length + 1));
-  return Object.keys(value)
-    .filter((key) => !accepted.includes(key))
-    .map((key) => `unknown key ${section}.${key}; known keys: ${accepted.join(', ')}`);
+/** Keys that are neither an option nor a section on the way to one, named with the keys accepted there. */
+function unknownKeysUnder(prefix: string, section: Record<string, unknown>, leaves: ReadonlySet<string>): string[] {
+  const accepted = childKeys(prefix, leaves);
+  return Object.entries(section).flatMap(([key, value]) => {
+    const path = `${prefix}${key}`;
+    if (!accepted.includes(key)) {
+      return [`unknown key ${path}; known keys${prefix === '' ? '' : ` under ${prefix.slice(0, -1)}`}: ${accepted.join(', ')}`];
+    }
+    if (leaves.has(path)) return [];
+    if (!isRecord(value)) return [`${path} must be a mapping with keys ${childKeys(`${path}.`, leaves).join(', ')}, got ${describe(value)}`];
+    return unknownKeysUnder(`${path}.`, value, leaves);
+  });
+}
+
+function childKeys(prefix: string, leaves: ReadonlySet<string>): string[] {
+  const children = [...leaves].filter((path) => path.startsWith(prefix)).map((path) => path.slice(prefix.length).split('.')[0] ?? '');
+  return [...new Set(prefix === '' ? [...children, 'rules'] : children)];
 }
 
 function unknownRuleKeys(value: unknown, ruleIds: readonly string[]): string[] {

@@ -1,4 +1,5 @@
-import { diff } from '../admission/json-patch.ts';
+import { diffAt } from '../admission/json-patch.ts';
+import { copyAlongPath } from '../admission/scoped-copy.ts';
 import type { AdmissionRequest, KubeObject } from '../admission/wire.ts';
 import type { MutableObject, MutatingRule, Rule, RuleContext, ValidatingRule } from '../rules/rule.ts';
 import type { Evaluation, Exemption, Mutation, Violation } from './evaluation.ts';
@@ -30,7 +31,9 @@ export function evaluate(request: AdmissionRequest, policy: Policy, phase: Phase
   const exemptions = readExemptions(request.object, new Set(policy.rules.map((rule) => rule.id)), policy.exemptionsEnabled);
   const applicable = rules.filter((rule) => !exemptions.exemptedRuleIds.has(rule.id));
   const modeOf = (rule: Rule): Mode => ruleModeIn(rule, context.namespace, policy);
-  const base = { mode: scopeMode, exemptions: usedExemptions(rules, exemptions), notices: exemptions.notices };
+  // Both webhooks see an object; tell the user about a bad exemption once, from /validate.
+  const notices = phase === 'validate' ? exemptions.notices : [];
+  const base = { mode: scopeMode, exemptions: usedExemptions(rules, exemptions), notices };
   if (phase === 'mutate') {
     return { ...base, violations: [], ...runMutations(applicable as MutatingRule[], context, modeOf) };
   }
@@ -76,25 +79,40 @@ function runValidations(rules: readonly ValidatingRule[], context: RuleContext, 
 }
 
 /**
- * Each mutating rule works on a deep copy of the result so far; an audit-mode rule's copy is
- * thrown away and only described. The patch is the diff of the final copy against the request.
+ * Each mutating rule works on a copy of the result so far (deep within the part it may change); an
+ * audit-mode rule's copy is thrown away and only described. The patch is the diff of the final copy
+ * against the request object, over the parts that the rules copied.
  */
 function runMutations(
   rules: readonly MutatingRule[],
   context: RuleContext,
   modeOf: (rule: Rule) => Mode,
 ): Pick<Evaluation, 'mutations' | 'patch'> {
-  let current = context.object as MutableObject;
+  const original = context.object as MutableObject;
+  let current = original;
+  const changedParts: (readonly string[])[] = [];
   const mutations: Mutation[] = [];
   for (const rule of rules) {
-    const candidate = structuredClone(current);
-    const changes = rule.mutate(candidate, context);
+    const scope = rule.scope === undefined ? [] : rule.scope(current, context);
+    if (scope === undefined) continue;
+    const { copy, anchor } = copyAlongPath(current, scope);
+    const changes = rule.mutate(copy, context);
     if (changes.length === 0) continue;
     const mode = modeOf(rule);
     mutations.push({ ruleId: rule.id, mode, changes });
-    if (mode !== 'audit') current = candidate;
+    if (mode === 'audit') continue;
+    current = copy;
+    changedParts.push(anchor);
   }
-  return { mutations, patch: current === context.object ? [] : diff(context.object, current) };
+  return { mutations, patch: outermost(changedParts).flatMap((part) => diffAt(original, current, part)) };
+}
+
+/** The parts that are not inside another part, so that no change is diffed twice. */
+function outermost(parts: readonly (readonly string[])[]): (readonly string[])[] {
+  const isInside = (inner: readonly string[], outer: readonly string[]): boolean =>
+    inner.length >= outer.length && outer.every((key, index) => inner[index] === key);
+  const unique = parts.filter((part, index) => parts.findIndex((other) => other.join('\0') === part.join('\0')) === index);
+  return unique.filter((part) => !unique.some((other) => other !== part && other.length < part.length && isInside(part, other)));
 }
 
 function usedExemptions(rules: readonly Rule[], exemptions: ExemptionRequest): Exemption[] {

@@ -24,3 +24,17 @@ export const PRODUCTION_SIDECAR_RESOURCES: SidecarResourceValues = {
   memoryRequest: '250Mi',
   memoryLimit: '4000Mi',
 };
+
+/** The request and limit of each sidecar resource: Kubernetes requires request ≤ limit. */
+export interface SidecarResourcePair {
+  readonly resource: 'cpu' | 'memory';
+  readonly request: SidecarResource;
+  readonly limit: SidecarResource;
+}
+
+export const SIDECAR_RESOURCE_PAIRS: readonly SidecarResourcePair[] = [
+  { resource: 'cpu', request: 'cpuRequest', limit: 'cpuLimit' },
+  { resource: 'memory', request: 'memoryRequest', limit: 'memoryLimit' },
+];
+
+export const DAPR_API_TOKEN_SECRET_ANNOTATION = 'dapr.io/api-token-secret';

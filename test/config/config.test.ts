@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { buildConfig, ConfigError } from '../../src/config/config.ts';
+import { helpText } from '../../src/config/help.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { OPTIONS } from '../../src/config/options.ts';
+import { createRules, RULE_IDS } from '../../src/rules/index.ts';
+
+function configFile(content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'dapr-guard-config-')), 'config.yaml');
+  writeFileSync(path, content);
+  return path;
+}
+
+function run(argv: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const command = loadConfig(argv, env, RULE_IDS);
+  assert.equal(command.kind, 'run');
+  assert.ok(command.kind === 'run');
+  return command.config;
+}
+
+function problems(argv: readonly string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    loadConfig(argv, env, RULE_IDS);
+  } catch (error: unknown) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.message;
+  }
+  assert.fail('expected the configuration to be refused');
+}
+
+describe('configuration', () => {
+  test('defaults: enforce, https on 127.0.0.1:8443, metrics on 9090, 7 MiB body limit, production sidecar table', () => {
+    const config = run([]);
+    assert.equal(config.mode, 'enforce');
+    assert.deepEqual([config.server.host, config.server.port, config.metrics.port], ['127.0.0.1', 8443, 9090]);
+    assert.equal(config.server.bodyLimitBytes, 7 * 1024 * 1024);
+    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '250Mi', memoryLimit: '4000Mi' });
+    assert.deepEqual([config.tls.certFile, config.tls.keyFile, config.tls.caFile], ['certs/tls.crt', 'certs/tls.key', 'certs/ca.crt']);
+    assert.ok(Object.values(config.rules).every((rule) => rule.enabled && rule.mode === undefined));
+  });
+
+  test('file < environment < flags', () => {
+    const file = configFile('mode: audit\nserver:\n  port: 9000\nmetrics:\n  port: 9100\nlog:\n  level: debug\n');
+    const config = run(['--config', file, '--port', '9443'], { DAPR_GUARD_PORT: '9001', DAPR_GUARD_METRICS_PORT: '9200', DAPR_GUARD_MODE: 'warn' });
+    assert.deepEqual([config.mode, config.server.port, config.metrics.port, config.log.level], ['warn', 9443, 9200, 'debug']);
+  });
+
+  test('DAPR_GUARD_CONFIG names the file when --config is absent', () => {
+    const file = configFile('mode: audit\n');
+    assert.equal(run([], { DAPR_GUARD_CONFIG: file }).mode, 'audit');
+  });
+
+  test('rule modes, enabled flags and sidecar defaults from YAML, env and flags', () => {
+    const file = configFile(
+      'rules:\n  api-token:\n    mode: enforce\n  sidecar-resources:\n    enabled: true\n    defaults:\n      cpuLimit: "2"\n      memoryLimit: 2Gi\n',
+    );
+    const config = run(['--config', file, '--rule-mode', 'sidecar-resources=audit'], { DAPR_GUARD_RULE_MODES: 'api-token=warn' });
+    assert.equal(config.rules['api-token']?.mode, 'warn');
+    assert.equal(config.rules['sidecar-resources']?.mode, 'audit');
+    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '100m', cpuLimit: '2', memoryRequest: '250Mi', memoryLimit: '2Gi' });
+  });
+
+  test('every problem is reported at once, naming the key and the accepted values', () => {
+    const file = configFile('mode: block\nserver:\n  prot: 1\n  port: 0\nrules:\n  api-tokn:\n    mode: warn\n');
+    assert.equal(
+      problems(['--config', file], { DAPR_GUARD_LOG_LEVEL: 'loud', DAPR_GUARD_EXEMPTIONS_ENABLED: 'yes' }),
+      [
+        'invalid configuration:',
+        '  - unknown rule rules.api-tokn; known rules: ' + RULE_IDS.join(', '),
+        '  - unknown key server.prot; known keys under server: host, port, bodyLimitBytes, shutdownDelaySeconds, shutdownGracePeriodSeconds',
+        '  - mode must be one of enforce, warn, audit, got "block"',
+        '  - server.port must be an integer from 1 to 65535, got 0',
+        '  - log.level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+        '  - exemptions.enabled must be true or false, got "yes"',
+      ].join('\n'),
+    );
+  });
+
+  test('bad flags, a missing file and broken YAML are refused with a clear message', () => {
+    assert.match(problems(['--mode']), /Option '--mode <value>' argument missing \(see --help\)/);
+    assert.match(problems(['--no-such-flag']), /Unknown option '--no-such-flag'/);
+    assert.equal(problems(['--config', '/nonexistent/config.yaml']), 'cannot read the configuration file /nonexistent/config.yaml: ENOENT');
+    assert.match(problems(['--config', configFile('mode: [')]), /^the configuration file .* is not valid YAML: /);
+    assert.match(problems(['--config', configFile('- a\n- b\n')]), /must hold a mapping$/);
+    assert.equal(problems(['--rule-mode', 'api-token']), '--rule-mode takes <rule-id>=<mode> pairs, got "api-token"');
+    assert.match(problems(['--rule-mode', 'api-token=strict']), /rules\.api-token\.mode must be one of enforce, warn, audit, got "strict"/);
+    assert.match(problems([], { DAPR_GUARD_TLS_DNS_NAMES: 'a,b', DAPR_GUARD_BODY_LIMIT_BYTES: '10' }), /server\.bodyLimitBytes must be an integer from 1024 to 67108864, got "10"/);
+  });
+
+  test('a section given as a scalar is refused', () => {
+    assert.throws(() => buildConfig([{ tls: { selfManaged: 'yes' } }], RULE_IDS), /tls\.selfManaged must be a mapping with keys enabled, /);
+  });
+
+  test('--help and --version are commands, not configurations', () => {
+    assert.deepEqual(loadConfig(['--help'], {}, RULE_IDS), { kind: 'help' });
+    assert.deepEqual(loadConfig(['-h', '--mode', 'nonsense'], {}, RULE_IDS), { kind: 'help' });
+    assert.deepEqual(loadConfig(['--version'], {}, RULE_IDS), { kind: 'version' });
+  });
+
+  test('--help documents every option, its environment variable and every rule', () => {
+    const help = helpText(createRules(buildConfig([], RULE_IDS)));
+    for (const spec of OPTIONS) {
+      assert.ok(help.includes(`YAML ${spec.path}`), `--help lacks ${spec.path}`);
+      if (spec.flag !== undefined) assert.ok(help.includes(`--${spec.flag} `), `--help lacks --${spec.flag}`);
+      if (spec.env !== undefined) assert.ok(help.includes(spec.env), `--help lacks ${spec.env}`);
+    }
+    for (const id of RULE_IDS) assert.ok(help.includes(`  ${id} (`), `--help lacks rule ${id}`);
+    for (const meta of ['--config', 'DAPR_GUARD_CONFIG', '--rule-mode', 'DAPR_GUARD_RULE_MODES', 'dapr-guard.io/mode', 'dapr-guard.io/exempt-reason']) {
+      assert.ok(help.includes(meta), `--help lacks ${meta}`);
+    }
+  });
+});

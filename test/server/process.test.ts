@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { AdmissionReview } from '../../src/admission/wire.ts';
+import { fixtureText, jsonFixture } from '../support/fixtures.ts';
+import { freePort, spawnNode } from '../support/process.ts';
+
+const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
+const PAYMENTS = fixtureText('reviews/pod-create-payments.json');
+const PAYMENTS_UID = jsonFixture<AdmissionReview>('reviews/pod-create-payments.json').request?.uid;
+
+async function startInTempDir(extraArgs: readonly string[] = []) {
+  const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-run-'));
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const spawned = spawnNode([MAIN, '--port', String(port), '--metrics-port', String(metricsPort), ...extraArgs], { cwd, env: { KUBECONFIG: '', HOME: cwd } });
+  await spawned.waitFor(/dapr-guard is serving/);
+  return { ...spawned, cwd, port, ca: () => readFileSync(join(cwd, 'certs/ca.crt')) };
+}
+
+describe('dapr-guard process (dist/main.js)', () => {
+  test('first run without a cluster: generates a CA and certificate into certs/ and prints a curl example that works', async () => {
+    const run = await startInTempDir();
+    try {
+      for (const name of ['ca.crt', 'tls.crt', 'tls.key']) assert.ok(existsSync(join(run.cwd, 'certs', name)), name);
+      await run.waitFor(/curl --cacert/);
+      assert.match(run.stderr(), new RegExp(`dapr-guard is listening on https://127\\.0\\.0\\.1:${run.port} \\(CA certificate: certs/ca\\.crt\\)`));
+      const curlLine = run.stderr().split('\n').find((line) => line.trim().startsWith('curl '));
+      assert.ok(curlLine !== undefined);
+      const output = execFileSync('sh', ['-c', curlLine.trim() + ' --silent --show-error'], { cwd: run.cwd, encoding: 'utf8' });
+      const review = JSON.parse(output) as AdmissionReview;
+      assert.equal(review.response?.allowed, true);
+      assert.equal(review.response?.patchType, 'JSONPatch');
+      assert.match(run.stdout(), /namespace mode labels are not watched \(no cluster access\); the global mode applies in every namespace/);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  });
+
+  test('a second run reuses the certificates it generated', async () => {
+    const first = await startInTempDir();
+    first.child.kill('SIGTERM');
+    await first.exited;
+    const ca = readFileSync(join(first.cwd, 'certs/ca.crt'));
+    const second = spawnNode([MAIN, '--port', String(await freePort()), '--metrics-port', String(await freePort())], { cwd: first.cwd, env: { KUBECONFIG: '', HOME: first.cwd } });
+    await second.waitFor(/dapr-guard is serving/);
+    assert.doesNotMatch(second.stdout(), /generated a self-signed CA/);
+    assert.deepEqual(readFileSync(join(first.cwd, 'certs/ca.crt')), ca);
+    second.child.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0);
+  });
+
+  test('SIGTERM: an in-flight HTTP/1.1 review is finished, then the process exits 0', async () => {
+    const run = await startInTempDir();
+    const body = Buffer.from(PAYMENTS);
+    const response = new Promise<string>((resolve, reject) => {
+      const request = httpsRequest(
+        { host: '127.0.0.1', port: run.port, path: '/mutate', method: 'POST', ca: run.ca(), headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        (incoming) => {
+          let text = '';
+          incoming.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          incoming.on('end', () => resolve(text));
+        },
+      );
+      request.on('error', reject);
+      request.write(body.subarray(0, 100));
+      request.on('socket', (socket) =>
+        socket.once('secureConnect', () =>
+          setTimeout(() => {
+            run.child.kill('SIGTERM');
+            setTimeout(() => request.end(body.subarray(100)), 300);
+          }, 100),
+        ),
+      );
+    });
+    const text = await response;
+    assert.equal((JSON.parse(text) as AdmissionReview).response?.uid, PAYMENTS_UID);
+    const { code } = await run.exited;
+    assert.equal(code, 0);
+    assert.match(run.stdout(), /"msg":"stopped"/);
+  });
+
+  test('SIGTERM: an in-flight HTTP/2 stream is finished, then the process exits 0', async () => {
+    const run = await startInTempDir();
+    const session = http2Connect(`https://127.0.0.1:${run.port}`, { ca: run.ca() });
+    const stream = session.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json' });
+    const text = new Promise<string>((resolve, reject) => {
+      let body = '';
+      stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      stream.on('end', () => resolve(body));
+      stream.on('error', reject);
+    });
+    stream.write(PAYMENTS.slice(0, 200));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    run.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stream.end(PAYMENTS.slice(200));
+    assert.equal((JSON.parse(await text) as AdmissionReview).response?.uid, PAYMENTS_UID);
+    session.close();
+    assert.equal((await run.exited).code, 0);
+  });
+
+  test('--help documents the options and exits 0; --version prints the version', () => {
+    const help = execFileSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
+    assert.match(help, /^Usage: dapr-guard \[options\]/);
+    assert.match(help, /--metrics-port <n>/);
+    const version = execFileSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' });
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(version.trim(), manifest.version);
+  });
+
+  test('an invalid configuration stops startup with exit code 2 and names the key and accepted values', async () => {
+    const run = spawnNode([MAIN, '--mode', 'strict'], { env: { DAPR_GUARD_METRICS_PORT: 'ninety' } });
+    const { code } = await run.exited;
+    assert.equal(code, 2);
+    assert.equal(
+      run.stderr(),
+      'dapr-guard: invalid configuration:\n  - mode must be one of enforce, warn, audit, got "strict"\n  - metrics.port must be an integer from 1 to 65535, got "ninety"\n',
+    );
+  });
+
+  test('without certificates and with generation off, startup fails with a clear message', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-nocert-'));
+    const run = spawnNode([MAIN, '--tls-generate', 'false'], { cwd });
+    assert.equal((await run.exited).code, 1);
+    assert.equal(run.stderr(), 'dapr-guard: failed to start: no serving certificate at certs/tls.crt and certs/tls.key; provide one or set tls.generateIfMissing\n');
+  });
+});
