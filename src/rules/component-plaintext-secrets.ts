@@ -1,0 +1,157 @@
+import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
+import { embeddedCredential, isCredentialName, plaintextState, searchableText, type EmbeddedCredential } from './support/credentials.ts';
+import { isDaprKind, objectName, secretStoreOf, type DaprKind } from './support/dapr-objects.ts';
+import { asArray, asRecord, asString, recordAt, type JsonRecord } from './support/json.ts';
+import { fitMessage, messageBudget, type Clip } from './support/messages.ts';
+import { declaredSensitiveFields, isKnownNotSecret } from './support/sensitive-fields.ts';
+
+export const COMPONENT_PLAINTEXT_SECRETS_RULE_ID = 'component-plaintext-secrets';
+
+const BUDGET = messageBudget(COMPONENT_PLAINTEXT_SECRETS_RULE_ID);
+
+/**
+ * Refuses credentials written as plaintext `value`s in Dapr objects: Component metadata, HTTPEndpoint
+ * headers and client key, Configuration OTel exporter headers, and URLs with credentials anywhere there.
+ * Messages name the object and field, never the value.
+ */
+export function componentPlaintextSecretsRule(): ValidatingRule {
+  return {
+    id: COMPONENT_PLAINTEXT_SECRETS_RULE_ID,
+    type: 'validating',
+    description:
+      'Refuses plaintext secrets in Dapr Components (sensitive metadata, URLs with credentials), HTTPEndpoint headers/client keys and Configuration OTel headers: use secretKeyRef.',
+    defaultMode: 'enforce',
+    validate: plaintextSecretFindings,
+  };
+}
+
+function plaintextSecretFindings(context: RuleContext): Finding[] {
+  const kind = context.request.kind;
+  if (isDaprKind(kind, 'Component')) return componentFindings(context);
+  if (isDaprKind(kind, 'HTTPEndpoint')) return httpEndpointFindings(context);
+  if (isDaprKind(kind, 'Configuration')) return configurationFindings(context);
+  return [];
+}
+
+/** Where a plaintext value sits and how its secretKeyRef would look, for the message. */
+interface Spot {
+  readonly kind: DaprKind;
+  readonly name: string;
+  /** `spec.metadata`, `spec.clientTLS.privateKey` */
+  readonly path: string;
+  /** The metadata item or header name under `path`, when there is one. */
+  readonly field?: string;
+  /** The key suggested for the Secret; `<key>` when there is no good default. */
+  readonly key?: string;
+  /** `auth.secretStore`, when the object names one. */
+  readonly secretStore: string | undefined;
+  /** For fields that take no secretKeyRef (URLs): where the credentials should go instead. */
+  readonly moveTo?: string;
+}
+
+type SpotBase = Pick<Spot, 'kind' | 'name' | 'secretStore'>;
+
+type Problem = 'plaintext' | 'empty' | EmbeddedCredential;
+
+function componentFindings(context: RuleContext): Finding[] {
+  const spec = asRecord(context.object['spec']);
+  const specType = asString(spec?.['type']) ?? '';
+  const declared = declaredSensitiveFields(specType);
+  const isSensitive = (field: string): boolean =>
+    declared.has(field.toLowerCase()) || (isCredentialName(field) && !isKnownNotSecret(specType, field));
+  const base: SpotBase = { kind: 'Component', name: objectName(context), secretStore: secretStoreOf(context.object) };
+  return asArray(spec?.['metadata']).flatMap((entry) => {
+    const item = asRecord(entry);
+    const field = asString(item?.['name']);
+    if (item === undefined || field === undefined) return [];
+    return valueFindings(item, isSensitive(field), { ...base, path: 'spec.metadata', field, key: field });
+  });
+}
+
+function httpEndpointFindings(context: RuleContext): Finding[] {
+  const spec = asRecord(context.object['spec']);
+  const base: SpotBase = { kind: 'HTTPEndpoint', name: objectName(context), secretStore: secretStoreOf(context.object) };
+  const privateKey = recordAt(spec, ['clientTLS', 'privateKey']);
+  return [
+    ...urlFindings(spec?.['baseUrl'], { ...base, path: 'spec.baseUrl', moveTo: 'a spec.headers entry' }),
+    ...headerFindings(spec?.['headers'], base, 'spec.headers'),
+    ...(privateKey === undefined ? [] : valueFindings(privateKey, true, { ...base, path: 'spec.clientTLS.privateKey', key: 'tls.key' })),
+  ];
+}
+
+function configurationFindings(context: RuleContext): Finding[] {
+  const tracing = recordAt(context.object, ['spec', 'tracing']);
+  const otel = asRecord(tracing?.['otel']);
+  const base: SpotBase = { kind: 'Configuration', name: objectName(context), secretStore: undefined };
+  const endpoint = (path: string, value: unknown): Finding[] =>
+    urlFindings(value, { ...base, path: `spec.tracing.${path}`, moveTo: 'a spec.tracing.otel.headers entry' });
+  return [
+    ...headerFindings(otel?.['headers'], base, 'spec.tracing.otel.headers'),
+    ...endpoint('otel.endpointAddress', otel?.['endpointAddress']),
+    ...endpoint('zipkin.endpointAddress', recordAt(tracing, ['zipkin'])?.['endpointAddress']),
+  ];
+}
+
+function headerFindings(headers: unknown, base: SpotBase, path: string): Finding[] {
+  return asArray(headers).flatMap((entry) => {
+    const header = asRecord(entry);
+    const name = asString(header?.['name']);
+    if (header === undefined || name === undefined) return [];
+    return valueFindings(header, isCredentialName(name), { ...base, path, field: name, key: name });
+  });
+}
+
+/** A sensitive field must not hold a plaintext value; any other value must not embed credentials. */
+function valueFindings(holder: JsonRecord, sensitive: boolean, spot: Spot): Finding[] {
+  const state = plaintextState(holder);
+  if (state === 'absent') return [];
+  if (state === 'empty') return sensitive ? [finding(spot, 'empty')] : [];
+  const embedded = embeddedCredentialIn(holder['value']);
+  if (embedded !== undefined) return [finding(spot, embedded)];
+  return sensitive ? [finding(spot, 'plaintext')] : [];
+}
+
+function urlFindings(value: unknown, spot: Spot): Finding[] {
+  const embedded = embeddedCredentialIn(value);
+  return embedded === undefined ? [] : [finding(spot, embedded)];
+}
+
+function embeddedCredentialIn(value: unknown): EmbeddedCredential | undefined {
+  const text = searchableText(value);
+  return text === undefined ? undefined : embeddedCredential(text);
+}
+
+function finding(spot: Spot, problem: Problem): Finding {
+  const message = fitMessage((clip) => renderMessage(spot, problem, clip), BUDGET);
+  // An empty value leaks nothing: advice, not a refusal.
+  return problem === 'empty' ? { message, maxMode: 'warn' } : { message };
+}
+
+const PROBLEM_TEXT: Readonly<Record<Problem, string>> = {
+  plaintext: 'is a plaintext secret',
+  empty: 'is empty',
+  url: 'has credentials in a URL',
+  'connection-string': 'has credentials in a connection string',
+};
+
+function renderMessage(spot: Spot, problem: Problem, clip: Clip): string {
+  const where = spot.field === undefined ? spot.path : `${spot.path} ${clip(spot.field)}`;
+  const subject = `${spot.kind} "${clip(spot.name)}": ${where} ${PROBLEM_TEXT[problem]}`;
+  const key = spot.key === undefined ? '<key>' : clip(secretKeyFor(spot.key));
+  const reference = `secretKeyRef: {name: <secret>, key: ${key}}`;
+  if (problem === 'empty') return `${subject} — remove it, or use ${reference} if a secret is needed`;
+  const fix = spot.moveTo === undefined ? `use ${reference}` : `move them to ${spot.moveTo} with ${reference}`;
+  return `${subject} — ${fix}${storeHint(spot, clip)}`;
+}
+
+function storeHint(spot: Spot, clip: Clip): string {
+  if (spot.kind === 'Configuration') return ' or envRef';
+  if (spot.secretStore !== undefined) return ` from secret store ${clip(spot.secretStore)}`;
+  return ' (Kubernetes Secret or auth.secretStore)';
+}
+
+/** Secret keys allow only `[-._a-zA-Z0-9]` (`header:x-api-key` → `header-x-api-key`). */
+function secretKeyFor(field: string): string {
+  const key = field.replace(/[^-._a-zA-Z0-9]/g, '-');
+  return key === '' ? 'value' : key;
+}

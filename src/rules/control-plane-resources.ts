@@ -1,0 +1,112 @@
+import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
+import { asArray, asRecord, asString, recordAt } from './support/json.ts';
+import { controlPlaneServiceOf, isDashboardDeployment, type ControlPlaneService } from './support/control-plane.ts';
+import { describeObject, quoted } from './support/objects.ts';
+import { compareQuantities, parseQuantity } from './support/quantity.ts';
+
+export const CONTROL_PLANE_RESOURCES_RULE_ID = 'control-plane-resources';
+
+/** Replicas the production guidelines ask for (`global.ha.enabled=true` renders 3). */
+const HA_REPLICAS = 3;
+
+type Setting = 'cpu request' | 'cpu limit' | 'memory request' | 'memory limit';
+
+type Recommendation = Readonly<Record<Setting, string>>;
+
+function recommendation(cpuRequest: string, cpuLimit: string, memoryRequest: string, memoryLimit: string): Recommendation {
+  return { 'cpu request': cpuRequest, 'cpu limit': cpuLimit, 'memory request': memoryRequest, 'memory limit': memoryLimit };
+}
+
+const SYSTEM_SERVICE = recommendation('100m', '1', '20Mi', '200Mi');
+
+/** The production guidelines' table; the scheduler has no entry there. */
+const RECOMMENDED: Readonly<Partial<Record<ControlPlaneService | 'dashboard', Recommendation>>> = {
+  operator: SYSTEM_SERVICE,
+  injector: SYSTEM_SERVICE,
+  sentry: SYSTEM_SERVICE,
+  placement: recommendation('250m', '1', '100Mi', '500Mi'),
+  dashboard: recommendation('50m', '200m', '20Mi', '200Mi'),
+};
+
+/** The services that run with 3 replicas in HA mode; the scheduler always runs 3. */
+const HA_SERVICES: ReadonlySet<string> = new Set<ControlPlaneService>(['operator', 'injector', 'sentry', 'placement']);
+
+const SETTINGS: ReadonlyArray<readonly [Setting, 'requests' | 'limits', 'cpu' | 'memory']> = [
+  ['cpu request', 'requests', 'cpu'],
+  ['cpu limit', 'limits', 'cpu'],
+  ['memory request', 'requests', 'memory'],
+  ['memory limit', 'limits', 'memory'],
+];
+
+/** Recommends the production resources and replica counts for the Dapr control plane, wherever it runs. */
+export function controlPlaneResourcesRule(): ValidatingRule {
+  return {
+    id: CONTROL_PLANE_RESOURCES_RULE_ID,
+    type: 'validating',
+    description: 'Recommends the production cpu/memory requests and limits and 3 replicas (HA) for the Dapr control-plane workloads.',
+    defaultMode: 'warn',
+    validate: findUnderProvisioned,
+  };
+}
+
+function findUnderProvisioned(context: RuleContext): Finding[] {
+  const kind = context.request.kind;
+  if (kind.group !== 'apps' || (kind.kind !== 'Deployment' && kind.kind !== 'StatefulSet')) return [];
+  const service = isDashboardDeployment(context.object, kind) ? 'dashboard' : controlPlaneServiceOf(context.object, kind);
+  if (service === undefined) return [];
+  const workload = describeObject(kind.kind, context.object);
+  return [...replicaFindings(service, workload, context.object), ...resourceFindings(RECOMMENDED[service], workload, context.object)];
+}
+
+function replicaFindings(service: string, workload: string, object: unknown): Finding[] {
+  if (!HA_SERVICES.has(service)) return [];
+  const replicas = asRecord(asRecord(object)?.['spec'])?.['replicas'] ?? 1;
+  // 0 is deliberate (dapr_placement.scaleZero), not a lack of HA.
+  if (typeof replicas !== 'number' || replicas === 0 || replicas >= HA_REPLICAS) return [];
+  const count = `${replicas} replica${replicas === 1 ? '' : 's'}`;
+  return [{ message: `${workload} runs ${count} — run ${HA_REPLICAS} for high availability: upgrade Dapr with --set global.ha.enabled=true` }];
+}
+
+function resourceFindings(recommended: Recommendation | undefined, workload: string, object: unknown): Finding[] {
+  if (recommended === undefined) return [];
+  const containers = asArray(recordAt(object, ['spec', 'template', 'spec'])?.['containers']);
+  return containers.flatMap((container) => {
+    const found = shortfalls(asRecord(container), recommended);
+    if (found.length === 0) return [];
+    const name = quoted(asString(asRecord(container)?.['name']) ?? '', 24);
+    return [{ message: `${workload}, container ${name}: ${describeShortfalls(found)} — ${describeRecommendation(recommended)}` }];
+  });
+}
+
+/** A setting that is missing, or below the recommendation. */
+interface Shortfall {
+  readonly setting: Setting;
+  readonly missing: boolean;
+}
+
+function shortfalls(container: Record<string, unknown> | undefined, recommended: Recommendation): Shortfall[] {
+  const resources = asRecord(container?.['resources']);
+  return SETTINGS.flatMap(([setting, section, resource]): Shortfall[] => {
+    const text = quantityText(asRecord(resources?.[section])?.[resource]);
+    const value = text === undefined ? undefined : parseQuantity(text);
+    if (value === undefined) return [{ setting, missing: true }];
+    const minimum = parseQuantity(recommended[setting]);
+    return minimum !== undefined && compareQuantities(value, minimum) < 0 ? [{ setting, missing: false }] : [];
+  });
+}
+
+/** Manifests may write `cpu: 1`; the API server always sends strings. */
+function quantityText(raw: unknown): string | undefined {
+  return typeof raw === 'number' ? String(raw) : asString(raw);
+}
+
+/** `no cpu request, memory limit; too low: cpu limit` (the values themselves are left out to stay within a warning). */
+function describeShortfalls(found: readonly Shortfall[]): string {
+  const missing = found.filter((shortfall) => shortfall.missing).map((shortfall) => shortfall.setting);
+  const low = found.filter((shortfall) => !shortfall.missing).map((shortfall) => shortfall.setting);
+  return [...(missing.length === 0 ? [] : [`no ${missing.join(', ')}`]), ...(low.length === 0 ? [] : [`too low: ${low.join(', ')}`])].join('; ');
+}
+
+function describeRecommendation(recommended: Recommendation): string {
+  return `use requests cpu ${recommended['cpu request']}, memory ${recommended['memory request']}; limits cpu ${recommended['cpu limit']}, memory ${recommended['memory limit']}`;
+}

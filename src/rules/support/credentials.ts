@@ -1,0 +1,162 @@
+/**
+ * Recognising credentials by name and inside values. The name check is the refined heuristic (H2)
+ * evaluated against the components-contrib `sensitive` flags in the Dapr reference data, plus
+ * well-known credential header names and two extra exclusions (`…id`, `…name`: they name a
+ * credential, they are not one).
+ */
+import type { JsonRecord } from './json.ts';
+
+/** H2's terms (H1's sastoken, accesskey, privatekey and clientsecret are covered by these). */
+const CREDENTIAL_TERMS = [
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'token',
+  'key',
+  'connectionstring',
+  'credential',
+  'jwt',
+  'seed',
+  'certificate',
+] as const;
+
+/** Names ending like these say where a credential is or what shape it has (tokenURL, keyType, secretsFile). */
+const NOT_CREDENTIAL_SUFFIXES = [
+  'path',
+  'file',
+  'url',
+  'uri',
+  'endpoint',
+  'header',
+  'headername',
+  'audience',
+  'audiences',
+  'scope',
+  'scopes',
+  'length',
+  'type',
+  'pem',
+  'mountpath',
+  'name',
+  'id',
+] as const;
+
+const NOT_CREDENTIAL_PARTS = ['public', 'idempotency'] as const;
+
+const NOT_CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
+  'keys',
+  'keyspace',
+  'partitionkey',
+  'orderingkey',
+  'objectkey',
+  'projectkey',
+  'maxtokens',
+  'multiplekeyvaluespersecret',
+  'insecureignorehostkey',
+  'daprportmetakey',
+]);
+
+/** Header, query-parameter and connection-string keys that carry a credential without saying so. */
+const CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'x-honeycomb-team',
+  'pwd',
+  'sig',
+]);
+
+/** The GraphQL binding passes `header:<name>` metadata as request headers. */
+const HEADER_PREFIX = 'header:';
+
+/** Whether a metadata field, header, query parameter or connection-string key by this name holds a credential. */
+export function isCredentialName(name: string): boolean {
+  const lower = name.trim().toLowerCase();
+  const bare = lower.startsWith(HEADER_PREFIX) ? lower.slice(HEADER_PREFIX.length) : lower;
+  if (CREDENTIAL_NAMES.has(bare)) return true;
+  return CREDENTIAL_TERMS.some((term) => lower.includes(term)) && !isExcludedName(lower);
+}
+
+function isExcludedName(lower: string): boolean {
+  return (
+    NOT_CREDENTIAL_NAMES.has(lower) ||
+    lower.startsWith('keyprefix') ||
+    NOT_CREDENTIAL_SUFFIXES.some((suffix) => lower.endsWith(suffix)) ||
+    NOT_CREDENTIAL_PARTS.some((part) => lower.includes(part))
+  );
+}
+
+/** `absent`: no `value` key (secretKeyRef, envRef); `empty`: "", null, {} or []; `present`: anything else. */
+export type PlaintextState = 'absent' | 'empty' | 'present';
+
+/** Whether a metadata item, header or TLS entry carries a plaintext `value` (schema-less: any JSON type). */
+export function plaintextState(holder: JsonRecord): PlaintextState {
+  if (!Object.hasOwn(holder, 'value')) return 'absent';
+  return isEmptyValue(holder['value']) ? 'empty' : 'present';
+}
+
+function isEmptyValue(value: unknown): boolean {
+  if (value === null || value === undefined || value === '') return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
+}
+
+/** The text to search for embedded credentials: strings as they are, objects as JSON, nothing for scalars. */
+export function searchableText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : undefined;
+}
+
+/** How a value carries credentials of its own, whatever its field is called. */
+export type EmbeddedCredential = 'url' | 'connection-string';
+
+/**
+ * `scheme://user:password@host`, a URL query parameter such as `?api-key=…`, or a connection-string
+ * pair such as `password=…`. Plain scans, no backtracking regular expressions: values can be megabytes.
+ */
+export function embeddedCredential(text: string): EmbeddedCredential | undefined {
+  if (text.split(/\s+/).some(urlHasCredential)) return 'url';
+  if (hasCredentialPair(text.split(/[;\s]+/))) return 'connection-string';
+  return undefined;
+}
+
+function urlHasCredential(token: string): boolean {
+  const first = token.indexOf('://');
+  if (first <= 0) return false;
+  const query = token.indexOf('?', first);
+  if (query !== -1 && hasCredentialPair(token.slice(query + 1).split(/[&#]/))) return true;
+  for (let at = first; at !== -1; at = token.indexOf('://', at + 3)) {
+    if (userinfoHasPassword(token, at + 3)) return true;
+  }
+  return false;
+}
+
+/** `user:password@` (or `:password@`) in the authority that starts at `start`. */
+function userinfoHasPassword(token: string, start: number): boolean {
+  let end = start;
+  while (end < token.length && !'/?#'.includes(token.charAt(end))) end += 1;
+  const authority = token.slice(start, end);
+  const at = authority.lastIndexOf('@');
+  const colon = authority.indexOf(':');
+  return at !== -1 && colon !== -1 && colon < at - 1;
+}
+
+const PAIR_KEY = /^[a-z][\w.-]*$/i;
+
+function hasCredentialPair(pairs: readonly string[]): boolean {
+  return pairs.some((pair) => {
+    const equals = pair.indexOf('=');
+    if (equals <= 0 || pair.slice(equals + 1).trim() === '') return false;
+    const key = decoded(pair.slice(0, equals).trim());
+    return PAIR_KEY.test(key) && isCredentialName(key);
+  });
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

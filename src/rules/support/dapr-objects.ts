@@ -1,0 +1,28 @@
+import type { GroupVersionKind } from '../../admission/wire.ts';
+import type { RuleContext } from '../rule.ts';
+import { asString, recordAt } from './json.ts';
+
+export const DAPR_API_GROUP = 'dapr.io';
+
+/** The Dapr custom resources the validating rules read (charts/dapr/crds). */
+export type DaprKind = 'Component' | 'Configuration' | 'HTTPEndpoint';
+
+/** Matched on group and kind from the request: all served versions share the v1alpha1 shape today. */
+export function isDaprKind(kind: GroupVersionKind, daprKind: DaprKind): boolean {
+  return kind.group === DAPR_API_GROUP && kind.kind === daprKind;
+}
+
+/** The object's name for messages: generateName when the client left the name to the API server. */
+export function objectName(context: RuleContext): string {
+  const metadata = context.object.metadata;
+  return nonEmpty(metadata?.name) ?? nonEmpty(context.request.name) ?? nonEmpty(metadata?.generateName) ?? '(unnamed)';
+}
+
+/** `auth.secretStore` of a Component or HTTPEndpoint: where its `secretKeyRef`s are read from. */
+export function secretStoreOf(object: unknown): string | undefined {
+  return nonEmpty(asString(recordAt(object, ['auth'])?.['secretStore']));
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

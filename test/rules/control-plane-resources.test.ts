@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { AdmissionRequest, KubeObject } from '../../src/admission/wire.ts';
+import { formatMessage, MAX_WARNING_LENGTH } from '../../src/policy/decide.ts';
+import { evaluate } from '../../src/policy/evaluate.ts';
+import type { Violation } from '../../src/policy/evaluation.ts';
+import { CONTROL_PLANE_RESOURCES_RULE_ID, controlPlaneResourcesRule } from '../../src/rules/control-plane-resources.ts';
+import { yamlObjects } from '../support/fixtures.ts';
+import { testPolicy } from '../support/policy.ts';
+import { admissionRequest } from '../support/requests.ts';
+
+const RENDERED = 'dapr-manifests/rendered/';
+
+function violations(request: AdmissionRequest): readonly Violation[] {
+  const found = evaluate(request, testPolicy([controlPlaneResourcesRule()]), 'validate').violations;
+  for (const violation of found) {
+    assert.equal(violation.ruleId, CONTROL_PLANE_RESOURCES_RULE_ID);
+    assert.equal(violation.mode, 'warn');
+    assert.ok(formatMessage(violation).length <= MAX_WARNING_LENGTH, `too long for a warning: ${formatMessage(violation)}`);
+  }
+  return found;
+}
+
+function messages(object: KubeObject): string[] {
+  return violations(admissionRequest(object, object.metadata?.namespace === undefined ? {} : { namespace: object.metadata.namespace })).map(
+    (violation) => violation.message,
+  );
+}
+
+const SYSTEM = 'use requests cpu 100m, memory 20Mi; limits cpu 1, memory 200Mi';
+const PLACEMENT = 'use requests cpu 250m, memory 100Mi; limits cpu 1, memory 500Mi';
+const DASHBOARD = 'use requests cpu 50m, memory 20Mi; limits cpu 200m, memory 200Mi';
+const NONE = 'no cpu request, cpu limit, memory request, memory limit';
+const HA = 'run 3 for high availability: upgrade Dapr with --set global.ha.enabled=true';
+
+const NON_HA_FINDINGS = [
+  `Deployment "dapr-operator" runs 1 replica — ${HA}`,
+  `Deployment "dapr-operator", container "dapr-operator": ${NONE} — ${SYSTEM}`,
+  `Deployment "dapr-sentry" runs 1 replica — ${HA}`,
+  `Deployment "dapr-sentry", container "dapr-sentry": ${NONE} — ${SYSTEM}`,
+  `Deployment "dapr-sidecar-injector" runs 1 replica — ${HA}`,
+  `Deployment "dapr-sidecar-injector", container "dapr-sidecar-injector": ${NONE} — ${SYSTEM}`,
+  `StatefulSet "dapr-placement-server" runs 1 replica — ${HA}`,
+  `StatefulSet "dapr-placement-server", container "dapr-placement-server": ${NONE} — ${PLACEMENT}`,
+];
+
+function renderedFindings(file: string): string[] {
+  return yamlObjects(`${RENDERED}${file}`).flatMap((object) => messages(object));
+}
+
+interface WorkloadShape {
+  readonly kind?: 'Deployment' | 'StatefulSet';
+  readonly name: string;
+  readonly replicas?: unknown;
+  readonly podAnnotations?: Record<string, string>;
+  readonly containers?: unknown;
+}
+
+function controlPlaneWorkload(shape: WorkloadShape): KubeObject {
+  const labels = { app: shape.name };
+  return {
+    apiVersion: 'apps/v1',
+    kind: shape.kind ?? 'Deployment',
+    metadata: { name: shape.name, namespace: 'dapr-system', labels },
+    spec: {
+      ...(shape.replicas === undefined ? {} : { replicas: shape.replicas }),
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations: shape.podAnnotations ?? {} },
+        spec: { containers: shape.containers ?? [{ name: shape.name, image: 'ghcr.io/dapr/operator:1.16.0' }] },
+      },
+    },
+  };
+}
+
+function container(name: string, requests: Record<string, unknown>, limits: Record<string, unknown>): Record<string, unknown> {
+  return { name, image: 'ghcr.io/dapr/operator:1.16.0', resources: { requests, limits } };
+}
+
+describe('control-plane-resources', () => {
+  describe('rendered manifests', () => {
+    it('dapr-system.yaml (no HA): replica and resource findings for operator, sentry, injector and placement', () => {
+      assert.deepEqual(renderedFindings('dapr-system.yaml'), NON_HA_FINDINGS);
+    });
+
+    it('dapr-system-ha.yaml: only resource findings', () => {
+      assert.deepEqual(
+        renderedFindings('dapr-system-ha.yaml'),
+        NON_HA_FINDINGS.filter((message) => !message.includes(' runs ')),
+      );
+    });
+
+    it('default-ns.yaml and dapr-system-custom-labels.yaml: the same findings (any namespace, any k8sLabels)', () => {
+      assert.deepEqual(renderedFindings('default-ns.yaml'), NON_HA_FINDINGS);
+      assert.deepEqual(renderedFindings('dapr-system-custom-labels.yaml'), NON_HA_FINDINGS);
+    });
+
+    it('says nothing about the scheduler, which always runs 3 replicas and has no production table entry', () => {
+      const scheduler = yamlObjects(`${RENDERED}dapr-system.yaml`).find((object) => object.kind === 'StatefulSet' && object.metadata?.name === 'dapr-scheduler-server') ?? {};
+      assert.equal(scheduler.kind, 'StatefulSet');
+      assert.deepEqual(messages(scheduler), []);
+      assert.deepEqual(messages(controlPlaneWorkload({ kind: 'StatefulSet', name: 'dapr-scheduler-server', replicas: 1 })), []);
+    });
+  });
+
+  describe('container resources against the production table', () => {
+    const cases: ReadonlyArray<{ readonly name: string; readonly shape: WorkloadShape; readonly expected: readonly string[] }> = [
+      {
+        name: 'exactly the recommended values',
+        shape: { name: 'dapr-operator', replicas: 3, containers: [container('dapr-operator', { cpu: '100m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' })] },
+        expected: [],
+      },
+      {
+        name: 'more than recommended, in other units',
+        shape: { name: 'dapr-sentry', replicas: 3, containers: [container('dapr-sentry', { cpu: '0.5', memory: '0.1Gi' }, { cpu: '2000m', memory: '1G' })] },
+        expected: [],
+      },
+      {
+        name: 'numbers written in a manifest',
+        shape: { name: 'dapr-sentry', replicas: 3, containers: [container('dapr-sentry', { cpu: 0.1, memory: '20Mi' }, { cpu: 1, memory: '200Mi' })] },
+        expected: [],
+      },
+      {
+        name: 'a request below the table',
+        shape: { name: 'dapr-operator', replicas: 3, containers: [container('dapr-operator', { cpu: '50m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' })] },
+        expected: [`Deployment "dapr-operator", container "dapr-operator": too low: cpu request — ${SYSTEM}`],
+      },
+      {
+        name: 'placement memory in decimal units just below 100Mi',
+        shape: { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 3, containers: [container('dapr-placement-server', { cpu: '0.25', memory: '100M' }, { cpu: '1000m', memory: '500Mi' })] },
+        expected: [`StatefulSet "dapr-placement-server", container "dapr-placement-server": too low: memory request — ${PLACEMENT}`],
+      },
+      {
+        name: 'requests only',
+        shape: { name: 'dapr-sidecar-injector', replicas: 3, containers: [{ name: 'dapr-sidecar-injector', resources: { requests: { cpu: '100m', memory: '30Mi' } } }] },
+        expected: [`Deployment "dapr-sidecar-injector", container "dapr-sidecar-injector": no cpu limit, memory limit — ${SYSTEM}`],
+      },
+      {
+        name: 'missing and too low at once',
+        shape: { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 3, containers: [container('dapr-placement-server', { cpu: '100m', memory: '50Mi' }, { cpu: '500m' })] },
+        expected: [
+          `StatefulSet "dapr-placement-server", container "dapr-placement-server": no memory limit; too low: cpu request, cpu limit, memory request — ${PLACEMENT}`,
+        ],
+      },
+      {
+        name: 'everything too low',
+        shape: { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 3, containers: [container('dapr-placement-server', { cpu: '100m', memory: '50Mi' }, { cpu: '500m', memory: '200Mi' })] },
+        expected: [
+          `StatefulSet "dapr-placement-server", container "dapr-placement-server": too low: cpu request, cpu limit, memory request, memory limit — ${PLACEMENT}`,
+        ],
+      },
+      {
+        name: 'one finding per container that needs one',
+        shape: {
+          name: 'dapr-operator',
+          replicas: 3,
+          containers: [
+            container('dapr-operator', { cpu: '100m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' }),
+            { name: 'log-shipper' },
+            container('proxy', { cpu: '10m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' }),
+          ],
+        },
+        expected: [
+          `Deployment "dapr-operator", container "log-shipper": ${NONE} — ${SYSTEM}`,
+          `Deployment "dapr-operator", container "proxy": too low: cpu request — ${SYSTEM}`,
+        ],
+      },
+      {
+        name: 'a renamed operator, known by its pod annotation',
+        shape: { name: 'acme-operator', replicas: 3, podAnnotations: { 'dapr.io/control-plane': 'operator' }, containers: [{ name: 'operator', resources: {} }] },
+        expected: [`Deployment "acme-operator", container "operator": ${NONE} — ${SYSTEM}`],
+      },
+      {
+        name: 'the dashboard (its own table, no HA)',
+        shape: { name: 'dapr-dashboard', replicas: 1, containers: [container('dapr-dashboard', { cpu: '50m', memory: '20Mi' }, { cpu: '100m', memory: '200Mi' })] },
+        expected: [`Deployment "dapr-dashboard", container "dapr-dashboard": too low: cpu limit — ${DASHBOARD}`],
+      },
+      {
+        name: 'an app Deployment named like the operator',
+        shape: { name: 'dapr-operator-ui', replicas: 1, containers: [{ name: 'ui' }] },
+        expected: [],
+      },
+    ];
+    for (const { name, shape, expected } of cases) {
+      it(name, () => assert.deepEqual(messages(controlPlaneWorkload(shape)), expected));
+    }
+
+    it('shortens a long workload or container name so the message fits in a warning', () => {
+      const shape: WorkloadShape = {
+        kind: 'StatefulSet',
+        name: 'p'.repeat(253),
+        replicas: 3,
+        podAnnotations: { 'dapr.io/control-plane': 'placement' },
+        containers: [container('c'.repeat(100), { cpu: '0.000000000001', memory: '1Mi' }, { cpu: '0.0000000001' })],
+      };
+      assert.deepEqual(messages(controlPlaneWorkload(shape)), [
+        `StatefulSet "${'p'.repeat(39)}…", container "${'c'.repeat(23)}…": no memory limit; too low: cpu request, cpu limit, memory request — ${PLACEMENT}`,
+      ]);
+    });
+  });
+
+  describe('replicas', () => {
+    const cases: ReadonlyArray<readonly [string, WorkloadShape, readonly string[]]> = [
+      ['1 replica', { name: 'dapr-sentry', replicas: 1, containers: [] }, [`Deployment "dapr-sentry" runs 1 replica — ${HA}`]],
+      ['2 replicas', { name: 'dapr-sentry', replicas: 2, containers: [] }, [`Deployment "dapr-sentry" runs 2 replicas — ${HA}`]],
+      ['no replicas field (Kubernetes runs 1)', { name: 'dapr-sidecar-injector', containers: [] }, [`Deployment "dapr-sidecar-injector" runs 1 replica — ${HA}`]],
+      ['3 replicas', { name: 'dapr-sentry', replicas: 3, containers: [] }, []],
+      ['5 replicas', { name: 'dapr-operator', replicas: 5, containers: [] }, []],
+      ['placement scaled to zero on purpose', { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 0, containers: [] }, []],
+      ['a dashboard with 1 replica', { name: 'dapr-dashboard', replicas: 1, containers: [] }, []],
+      ['replicas of the wrong type', { name: 'dapr-operator', replicas: '3', containers: [] }, []],
+    ];
+    for (const [name, shape, expected] of cases) {
+      it(name, () => assert.deepEqual(messages(controlPlaneWorkload(shape)), expected));
+    }
+  });
+
+  it('looks only at Deployments and StatefulSets, on CREATE and UPDATE', () => {
+    const operator = yamlObjects(`${RENDERED}dapr-system.yaml`).find((object) => object.kind === 'Deployment' && object.metadata?.name === 'dapr-operator') ?? {};
+    assert.equal(violations(admissionRequest(operator, { operation: 'UPDATE', oldObject: operator })).length, 2);
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'dapr-operator-abc', namespace: 'dapr-system', annotations: { 'dapr.io/control-plane': 'operator' } },
+      spec: { containers: [{ name: 'dapr-operator' }] },
+    };
+    assert.deepEqual(messages(pod), []);
+    const replicaSet = { ...operator, kind: 'ReplicaSet' };
+    assert.deepEqual(messages(replicaSet), []);
+  });
+
+  it('survives malformed objects', () => {
+    const shapes: ReadonlyArray<readonly [KubeObject, number]> = [
+      [{ kind: 'Deployment', metadata: { name: 'dapr-operator' } }, 1],
+      [{ kind: 'Deployment', metadata: { name: 'dapr-operator' }, spec: 'x' }, 1],
+      [controlPlaneWorkload({ name: 'dapr-operator', replicas: 3, containers: 'x' }), 0],
+      [controlPlaneWorkload({ name: 'dapr-operator', replicas: 3, containers: [null, 7, { resources: 'x' }] }), 3],
+      [controlPlaneWorkload({ name: 'dapr-operator', replicas: 3, containers: [{ name: 'x', resources: { requests: [], limits: { cpu: {} } } }] }), 1],
+    ];
+    for (const [object, count] of shapes) assert.equal(messages(object).length, count, JSON.stringify(object));
+  });
+});
