@@ -1,0 +1,277 @@
+{{/* vim: set filetype=mustache: */}}
+
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "dapr-guard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Prefix of object names: fullnameOverride, the release name when it contains the chart name, else <release>-<chart>. */}}
+{{- define "dapr-guard.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "dapr-guard.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "dapr-guard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "dapr-guard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "dapr-guard.labels" -}}
+helm.sh/chart: {{ include "dapr-guard.chart" . }}
+{{ include "dapr-guard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: dapr-guard
+{{- end -}}
+
+{{- define "dapr-guard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "dapr-guard.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* repository[:tag][@digest]; the tag defaults to the chart's appVersion. */}}
+{{- define "dapr-guard.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "dapr-guard.replicas" -}}
+{{- if .Values.ha.enabled -}}{{ .Values.ha.replicaCount }}{{- else -}}{{ .Values.replicaCount }}{{- end -}}
+{{- end -}}
+
+{{/*
+Name of the MutatingWebhookConfiguration and of the ValidatingWebhookConfiguration (different kinds,
+so they can share it). The API server calls mutating webhooks sorted by configuration name, and
+dapr-guard must run before Dapr's injector (MutatingWebhookConfiguration "dapr-sidecar-injector",
+a name hard-coded in the Dapr chart) so that the sidecar annotations it sets are read by the
+injector. Every default name starts with "dapr-guard", which sorts before it; an override that does
+not fails rendering. Go templates compare strings byte-wise, as the API server's sort does.
+*/}}
+{{- define "dapr-guard.webhookConfigurationName" -}}
+{{- $default := ternary "dapr-guard" (printf "dapr-guard-%s" .Release.Name) (eq .Release.Name "dapr-guard") -}}
+{{- $name := default $default .Values.webhooks.configurationName | trunc 63 | trimSuffix "-" -}}
+{{- if not (lt $name "dapr-sidecar-injector") -}}
+{{- fail (printf "webhooks.configurationName %q must sort before \"dapr-sidecar-injector\" (the API server calls mutating webhooks in name order and dapr-guard must run before Dapr's injector); use a name such as \"dapr-guard-%s\"" $name .Release.Name) -}}
+{{- end -}}
+{{- $name -}}
+{{- end -}}
+
+{{/* Secret holding the serving certificate for tls.mode generate and certManager. */}}
+{{- define "dapr-guard.tlsSecretName" -}}
+{{- if eq .Values.tls.mode "existingSecret" -}}
+{{- required "tls.existingSecret.name is required when tls.mode is existingSecret" .Values.tls.existingSecret.name -}}
+{{- else -}}
+{{- printf "%s-tls" (include "dapr-guard.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* cert-manager Certificate of the serving certificate (tls.mode certManager). */}}
+{{- define "dapr-guard.servingCertificateName" -}}
+{{- printf "%s-serving" (include "dapr-guard.fullname" .) -}}
+{{- end -}}
+
+{{/* Secret the server itself maintains for tls.mode selfManaged (not created by the chart). */}}
+{{- define "dapr-guard.selfManagedSecretName" -}}
+{{- default (printf "%s-server-tls" (include "dapr-guard.fullname" .)) .Values.tls.selfManaged.secretName -}}
+{{- end -}}
+
+{{/* "true" when the server calls the Kubernetes API: namespace labels or self-managed TLS. */}}
+{{- define "dapr-guard.talksToApi" -}}
+{{- if or (ne .Values.namespaceModes.source "off") (eq .Values.tls.mode "selfManaged") -}}true{{- end -}}
+{{- end -}}
+
+{{/* Where the certificate files are: the mounted Secret (modes 1-3) or an emptyDir (selfManaged). */}}
+{{- define "dapr-guard.tlsDir" -}}/var/run/dapr-guard/tls{{- end -}}
+{{- define "dapr-guard.configDir" -}}/etc/dapr-guard{{- end -}}
+
+{{/* failurePolicy of the entry for Dapr's own resources: Fail in enforce, Ignore in warn/audit, unless set. */}}
+{{- define "dapr-guard.daprResourcesFailurePolicy" -}}
+{{- if .Values.webhooks.daprResources.failurePolicy -}}
+{{- .Values.webhooks.daprResources.failurePolicy -}}
+{{- else -}}
+{{- ternary "Fail" "Ignore" (eq .Values.mode "enforce") -}}
+{{- end -}}
+{{- end -}}
+
+{{/* matchConditions are served from Kubernetes 1.28 (beta, on by default; GA in 1.30). */}}
+{{- define "dapr-guard.matchConditionsSupported" -}}
+{{- if semverCompare ">=1.28-0" .Capabilities.KubeVersion.Version -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+namespaceSelector shared by every namespaced entry. kubernetes.io/metadata.name is set by the API
+server on every namespace from Kubernetes 1.21 and cannot be changed. Excluding the release
+namespace keeps dapr-guard from ever reviewing its own pods and Secrets.
+Argument: dict "root" $ "only" (list of namespace names to select, or nil for all).
+*/}}
+{{- define "dapr-guard.namespaceSelector" -}}
+{{- $root := .root -}}
+{{- $excluded := concat (list "kube-system" $root.Release.Namespace) $root.Values.webhooks.namespaceSelector.excludeNamespaces | uniq -}}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values:
+      {{- toYaml $excluded | nindent 6 }}
+  - key: dapr-guard.io/ignore
+    operator: DoesNotExist
+  {{- with .only }}
+  - key: kubernetes.io/metadata.name
+    operator: In
+    values:
+      {{- toYaml . | nindent 6 }}
+  {{- end }}
+  {{- with $root.Values.webhooks.namespaceSelector.matchExpressions }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/* objectSelector of every entry (empty: all objects). */}}
+{{- define "dapr-guard.objectSelector" -}}
+{{- with .Values.webhooks.objectSelector -}}
+objectSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+matchConditions block of one entry, or nothing below Kubernetes 1.28.
+Argument: dict "root" $ "daprObjectsOnly" bool "extra" (list of {name, expression}).
+The dapr-objects-only condition lets a Pod or workload through when the object, its pod template
+(spec.template) or a CronJob's pod template (spec.jobTemplate.spec.template) has an annotation in
+the dapr.io/ prefix. has() guards every step: a missing field is false, never an evaluation error
+(an error would apply the entry's failurePolicy).
+*/}}
+{{- define "dapr-guard.matchConditions" -}}
+{{- $root := .root -}}
+{{- if include "dapr-guard.matchConditionsSupported" $root -}}
+{{- $conditions := list -}}
+{{- if and .daprObjectsOnly $root.Values.webhooks.daprObjectsOnly -}}
+{{- $expression := list
+  "(has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith('dapr.io/')))"
+  "(has(object.spec) && has(object.spec.template) && has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) && object.spec.template.metadata.annotations.exists(k, k.startsWith('dapr.io/')))"
+  "(has(object.spec) && has(object.spec.jobTemplate) && has(object.spec.jobTemplate.spec) && has(object.spec.jobTemplate.spec.template) && has(object.spec.jobTemplate.spec.template.metadata) && has(object.spec.jobTemplate.spec.template.metadata.annotations) && object.spec.jobTemplate.spec.template.metadata.annotations.exists(k, k.startsWith('dapr.io/')))"
+  | join " || " -}}
+{{- $conditions = append $conditions (dict "name" "dapr-objects-only" "expression" $expression) -}}
+{{- end -}}
+{{- $conditions = concat $conditions (default (list) .extra) -}}
+{{- with $conditions -}}
+matchConditions:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The chart-generated CA and serving certificate (tls.mode generate), computed once per render and
+shared by the Secret and both webhook configurations (genCA is random, so computing it twice would
+give the API server a CA that did not sign the certificate the pods serve).
+On `helm upgrade` the existing Secret is looked up and reused as is: regenerating the CA on every
+upgrade would break admission until the new caBundle and the new certificate reach the API server
+and every replica at the same moment. With tls.generate.regenerate the pair is replaced and the
+caBundle holds the new and the previous CA until the next upgrade.
+`helm template` and client-side dry runs have no cluster: lookup returns nothing and a new pair is
+generated on every render.
+Result (YAML): caCert, cert, key (PEM) and caBundle (PEM, one or two CAs).
+*/}}
+{{- define "dapr-guard.generatedTls" -}}
+{{- if not (hasKey .Values "__daprGuardGeneratedTls") -}}
+{{- $secretName := include "dapr-guard.tlsSecretName" . -}}
+{{- $existing := (lookup "v1" "Secret" .Release.Namespace $secretName) | default dict -}}
+{{- $data := get $existing "data" | default dict -}}
+{{- $result := dict -}}
+{{- if and (not .Values.tls.generate.regenerate) (get $data "ca.crt") (get $data "tls.crt") (get $data "tls.key") -}}
+{{- $caCert := get $data "ca.crt" | b64dec -}}
+{{- $result = dict "caCert" $caCert "cert" (get $data "tls.crt" | b64dec) "key" (get $data "tls.key" | b64dec) "caBundle" $caCert "reused" true -}}
+{{- else -}}
+{{- $service := include "dapr-guard.fullname" . -}}
+{{- $namespace := .Release.Namespace -}}
+{{- $altNames := list $service (printf "%s.%s" $service $namespace) (printf "%s.%s.svc" $service $namespace) (printf "%s.%s.svc.cluster.local" $service $namespace) -}}
+{{- $ca := genCA (printf "%s-ca" $service) (int .Values.tls.generate.caValidityDays) -}}
+{{- $cert := genSignedCert (printf "%s.%s.svc" $service $namespace) nil $altNames (int .Values.tls.generate.certValidityDays) $ca -}}
+{{- $bundle := $ca.Cert -}}
+{{- with get $data "ca.crt" -}}
+{{- $bundle = printf "%s\n%s" (trimSuffix "\n" $ca.Cert) (b64dec .) -}}
+{{- end -}}
+{{- $result = dict "caCert" $ca.Cert "cert" $cert.Cert "key" $cert.Key "caBundle" $bundle "reused" false -}}
+{{- end -}}
+{{- $_ := set .Values "__daprGuardGeneratedTls" $result -}}
+{{- end -}}
+{{- toYaml (get .Values "__daprGuardGeneratedTls") -}}
+{{- end -}}
+
+{{/*
+clientConfig of one entry. Argument: dict "root" $ "path" "/mutate" or "/validate".
+caBundle: generate → the generated CA; existingSecret → tls.existingSecret.caBundle; certManager →
+filled by cert-manager's cainjector (annotation on the configuration); selfManaged → patched by the
+server before it reports ready.
+*/}}
+{{- define "dapr-guard.clientConfig" -}}
+{{- $root := .root -}}
+service:
+  name: {{ include "dapr-guard.fullname" $root }}
+  namespace: {{ $root.Release.Namespace }}
+  path: {{ .path }}
+  port: 443
+{{- if eq $root.Values.tls.mode "generate" }}
+caBundle: {{ (include "dapr-guard.generatedTls" $root | fromYaml).caBundle | b64enc }}
+{{- else if eq $root.Values.tls.mode "existingSecret" }}
+caBundle: {{ required "tls.existingSecret.caBundle (PEM of the CA that signed the Secret's certificate) is required when tls.mode is existingSecret" $root.Values.tls.existingSecret.caBundle | b64enc }}
+{{- end }}
+{{- end -}}
+
+{{/* Annotations of both webhook configurations. */}}
+{{- define "dapr-guard.webhookAnnotations" -}}
+{{- if eq .Values.tls.mode "certManager" -}}
+annotations:
+  cert-manager.io/inject-ca-from: {{ printf "%s/%s" .Release.Namespace (include "dapr-guard.servingCertificateName" .) }}
+{{- end -}}
+{{- end -}}
+
+{{/* Kinds whose Pods Dapr injects: the rules for the mutating and the workloads entries. */}}
+{{- define "dapr-guard.workloadRules" -}}
+- apiGroups: [""]
+  apiVersions: ["v1"]
+  resources: ["pods"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["apps"]
+  apiVersions: ["v1"]
+  resources: ["deployments", "statefulsets", "daemonsets", "replicasets"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["batch"]
+  apiVersions: ["v1"]
+  resources: ["jobs", "cronjobs"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+{{- end -}}
+
+{{/* Checks that cannot be expressed in values.schema.json; included from the Deployment. */}}
+{{- define "dapr-guard.validate" -}}
+{{- $shutdown := add (int .Values.server.shutdownDelaySeconds) (int .Values.server.shutdownGracePeriodSeconds) -}}
+{{- if ge (int $shutdown) (int .Values.terminationGracePeriodSeconds) -}}
+{{- fail (printf "server.shutdownDelaySeconds + server.shutdownGracePeriodSeconds (%d) must be less than terminationGracePeriodSeconds (%d), or the kubelet kills the pod before in-flight reviews finish" (int $shutdown) (int .Values.terminationGracePeriodSeconds)) -}}
+{{- end -}}
+{{- if and (eq .Values.tls.mode "selfManaged") (ge (int .Values.tls.selfManaged.renewBeforeDays) (int .Values.tls.selfManaged.validityDays)) -}}
+{{- fail "tls.selfManaged.renewBeforeDays must be less than tls.selfManaged.validityDays" -}}
+{{- end -}}
+{{- end -}}

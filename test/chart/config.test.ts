@@ -1,0 +1,101 @@
+/**
+ * The ConfigMap the chart renders is read by the server's own loader: whatever the values, the
+ * server must accept it (it refuses to start on an unknown key or a bad value).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { buildConfig, type Config, type ConfigLayer } from '../../src/config/config.ts';
+import { RULE_IDS } from '../../src/rules/index.ts';
+import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
+import { CHART_DIR, helmTemplate, type RenderOptions } from '../support/helm.ts';
+import { configText, mergeValues, NAMESPACE, TLS_CHOICE_NAMES, TLS_CHOICES } from './objects.ts';
+
+function serverConfig(options: RenderOptions = {}): Config {
+  const layer = parseYaml(configText(helmTemplate(options))) as ConfigLayer;
+  return buildConfig([layer], RULE_IDS);
+}
+
+describe('rendered server configuration', () => {
+  it('is accepted by the server for the defaults, with in-cluster settings', () => {
+    const config = serverConfig();
+    assert.equal(config.mode, 'enforce');
+    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8443, bodyLimitBytes: 7 * 1024 * 1024, shutdownDelaySeconds: 5, shutdownGracePeriodSeconds: 20 });
+    assert.deepEqual(config.metrics, { enabled: true, host: '0.0.0.0', port: 9090 });
+    assert.equal(config.tls.generateIfMissing, false);
+    assert.equal(config.tls.serviceName, 'dapr-guard');
+    assert.equal(config.tls.serviceNamespace, NAMESPACE);
+    assert.equal(config.tls.certFile, '/var/run/dapr-guard/tls/tls.crt');
+    assert.equal(config.tls.keyFile, '/var/run/dapr-guard/tls/tls.key');
+    assert.equal(config.tls.selfManaged.enabled, false);
+    assert.equal(config.namespaceModes.source, 'kubernetes');
+    assert.equal(config.exemptions.enabled, true);
+    assert.equal(config.log.level, 'info');
+    assert.deepEqual(config.sidecarDefaults, PRODUCTION_SIDECAR_RESOURCES);
+  });
+
+  for (const choice of TLS_CHOICE_NAMES) {
+    it(`is accepted by the server with TLS choice ${choice}`, () => {
+      const config = serverConfig({ values: TLS_CHOICES[choice] });
+      assert.equal(config.tls.selfManaged.enabled, choice === 'selfManaged');
+      assert.equal(config.tls.generateIfMissing, false);
+    });
+  }
+
+  for (const choice of TLS_CHOICE_NAMES) {
+    it(`is accepted with every option changed, TLS choice ${choice}`, () => {
+      const values = mergeValues(TLS_CHOICES[choice], {
+        mode: 'audit',
+        rules: Object.fromEntries(RULE_IDS.map((id) => [id, { mode: 'warn', enabled: false }])),
+        exemptions: { enabled: false },
+        namespaceModes: { source: 'off' },
+        logLevel: 'debug',
+        server: { listenAddress: '::', bodyLimitBytes: 2048, shutdownDelaySeconds: 1, shutdownGracePeriodSeconds: 2 },
+        metrics: { enabled: false, port: 9999 },
+        tls: { reloadIntervalSeconds: 60 },
+      });
+      const config = serverConfig({ values, releaseName: 'guard', namespace: 'policy' });
+      assert.equal(config.mode, 'audit');
+      for (const id of RULE_IDS) assert.deepEqual(config.rules[id], { mode: 'warn', enabled: false }, id);
+      assert.equal(config.exemptions.enabled, false);
+      assert.equal(config.namespaceModes.source, 'off');
+      assert.equal(config.log.level, 'debug');
+      assert.equal(config.server.host, '::');
+      assert.equal(config.metrics.host, '::');
+      assert.deepEqual(config.metrics, { enabled: false, host: '::', port: 9999 });
+      assert.equal(config.tls.reloadIntervalSeconds, 60);
+      assert.equal(config.tls.serviceName, 'guard-dapr-guard');
+      assert.equal(config.tls.serviceNamespace, 'policy');
+    });
+  }
+
+  it('passes self-managed TLS settings through', () => {
+    const config = serverConfig({ values: { tls: { mode: 'selfManaged', selfManaged: { secretName: 'pki', validityDays: 90, renewBeforeDays: 15 } } } });
+    assert.deepEqual(config.tls.selfManaged, {
+      enabled: true,
+      secretName: 'pki',
+      secretNamespace: NAMESPACE,
+      mutatingWebhookConfiguration: 'dapr-guard',
+      validatingWebhookConfiguration: 'dapr-guard',
+      validityDays: 90,
+      renewBeforeDays: 15,
+    });
+  });
+
+  it('passes custom sidecar defaults through, numbers included', () => {
+    const config = serverConfig({ values: { rules: { 'sidecar-resources': { defaults: { cpuRequest: '250m', cpuLimit: 2, memoryRequest: '512Mi', memoryLimit: '2Gi' } } } } });
+    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '250m', cpuLimit: '2', memoryRequest: '512Mi', memoryLimit: '2Gi' });
+  });
+
+  it('writes only the rule settings that are set (rules the server does not know yet are not rendered)', () => {
+    const layer = parseYaml(configText(helmTemplate())) as { rules: Record<string, unknown> };
+    assert.deepEqual(Object.keys(layer.rules), ['sidecar-resources']);
+  });
+
+  it('lets values.schema.json accept every rule the server has', () => {
+    const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as { properties: { rules: { properties: Record<string, unknown> } } };
+    for (const id of RULE_IDS) assert.ok(id in schema.properties.rules.properties, `values.schema.json has no rules.${id}`);
+  });
+});

@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import { helmTemplate, helmTemplateResult, type KubeObject } from '../support/helm.ts';
+import { startFakeKubeApi, type FakeKubeApi, type FakeSecret } from './fake-kube-api.ts';
+import {
+  allWebhooks,
+  configText,
+  containerOf,
+  deploymentOf,
+  FAKE_CA_PEM,
+  findAll,
+  findOne,
+  NAMESPACE,
+  TLS_CHOICES,
+  type Volume,
+} from './objects.ts';
+
+const SERVICE_DNS_NAMES = ['dapr-guard', `dapr-guard.${NAMESPACE}`, `dapr-guard.${NAMESPACE}.svc`, `dapr-guard.${NAMESPACE}.svc.cluster.local`];
+const TLS_DIR = '/var/run/dapr-guard/tls';
+
+function secretData(objects: readonly KubeObject[], name: string): Record<string, string> {
+  const secret = findOne(objects, 'Secret', name);
+  assert.equal(secret['type'], 'kubernetes.io/tls');
+  const data = secret['data'] as Record<string, string>;
+  return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+}
+
+/** The caBundle of every webhook entry (decoded); all must be the same. */
+function caBundle(objects: readonly KubeObject[]): string {
+  const bundles = new Set(allWebhooks(objects).map((webhook) => webhook.clientConfig.caBundle));
+  assert.equal(bundles.size, 1, 'every entry carries the same caBundle');
+  const [bundle] = bundles;
+  assert.ok(bundle !== undefined, 'caBundle is set');
+  return Buffer.from(bundle, 'base64').toString('utf8');
+}
+
+function pemCertificates(bundle: string): string[] {
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+function tlsVolume(objects: readonly KubeObject[]): Volume {
+  const volume = deploymentOf(objects).spec.template.spec.volumes?.find((candidate) => candidate.name === 'tls');
+  assert.ok(volume, 'the pod has a tls volume');
+  return volume;
+}
+
+function serverTlsConfig(objects: readonly KubeObject[]): Record<string, unknown> {
+  return (parseYaml(configText(objects)) as { tls: Record<string, unknown> }).tls;
+}
+
+function injectAnnotations(objects: readonly KubeObject[]): (string | undefined)[] {
+  return ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].map((kind) => findOne(objects, kind).metadata?.annotations?.['cert-manager.io/inject-ca-from']);
+}
+
+describe('TLS choice 1 (default): chart-generated CA and serving certificate', () => {
+  const objects = helmTemplate();
+  const data = secretData(objects, 'dapr-guard-tls');
+
+  it('puts ca.crt, tls.crt and tls.key in the kubernetes.io/tls Secret dapr-guard-tls', () => {
+    assert.deepEqual(Object.keys(data).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    assert.match(data['tls.key'] ?? '', /-----BEGIN RSA PRIVATE KEY-----/);
+  });
+
+  it('issues a serving certificate for the Service DNS names, signed by the CA', () => {
+    const ca = new X509Certificate(data['ca.crt'] ?? '');
+    const certificate = new X509Certificate(data['tls.crt'] ?? '');
+    assert.equal(ca.ca, true);
+    assert.ok(certificate.verify(ca.publicKey), 'signed by the CA');
+    assert.ok(certificate.checkIssued(ca));
+    for (const name of SERVICE_DNS_NAMES) assert.equal(certificate.checkHost(name), name, name);
+    const years = (Date.parse(certificate.validTo) - Date.now()) / (365 * 24 * 3600 * 1000);
+    assert.ok(years > 9, `valid ~10 years, got ${years.toFixed(1)}`);
+  });
+
+  it('gives every webhook entry that CA as caBundle (computed once per render)', () => {
+    assert.equal(caBundle(objects).trim(), (data['ca.crt'] ?? '').trim());
+    assert.deepEqual(injectAnnotations(objects), [undefined, undefined]);
+  });
+
+  it('mounts the Secret read-only where the configuration points', () => {
+    assert.deepEqual(tlsVolume(objects).secret, { secretName: 'dapr-guard-tls', defaultMode: 0o440 });
+    assert.deepEqual(containerOf(objects).volumeMounts?.find((mount) => mount.name === 'tls'), { name: 'tls', mountPath: TLS_DIR, readOnly: true });
+    const tls = serverTlsConfig(objects);
+    assert.equal(tls['certFile'], `${TLS_DIR}/tls.crt`);
+    assert.equal(tls['keyFile'], `${TLS_DIR}/tls.key`);
+    assert.equal(tls['generateIfMissing'], false);
+    assert.equal(tls['selfManaged'], undefined);
+  });
+
+  it('makes a new CA on every render without a cluster (helm template has nothing to look up)', () => {
+    const again = secretData(helmTemplate(), 'dapr-guard-tls');
+    assert.notEqual(again['ca.crt'], data['ca.crt']);
+  });
+});
+
+describe('TLS choice 1: the CA and certificate survive helm upgrade (lookup of the existing Secret)', () => {
+  let api: FakeKubeApi;
+  const first = secretData(helmTemplate(), 'dapr-guard-tls');
+  const encoded = (values: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
+  const existing: FakeSecret = { metadata: { name: 'dapr-guard-tls', namespace: NAMESPACE }, data: encoded(first) };
+  const incomplete: FakeSecret = { metadata: { name: 'dapr-guard-tls', namespace: 'other' }, data: encoded({ 'ca.crt': first['ca.crt'] ?? '', 'tls.crt': first['tls.crt'] ?? '' }) };
+
+  before(async () => {
+    api = await startFakeKubeApi([existing, incomplete]);
+  });
+  after(async () => {
+    await api.stop();
+  });
+
+  it('reuses the existing CA, certificate and key, and keeps the caBundle on that CA', async () => {
+    const objects = helmTemplate({ kubeconfig: api.kubeconfig });
+    assert.ok(await api.served(`GET /api/v1/namespaces/${NAMESPACE}/secrets/dapr-guard-tls`), api.requests().join('\n'));
+    assert.deepEqual(secretData(objects, 'dapr-guard-tls'), first);
+    assert.equal(caBundle(objects).trim(), first['ca.crt']?.trim());
+  });
+
+  it('with tls.generate.regenerate, replaces the pair and trusts the new and the previous CA', () => {
+    const objects = helmTemplate({ kubeconfig: api.kubeconfig, values: { tls: { generate: { regenerate: true } } } });
+    const renewed = secretData(objects, 'dapr-guard-tls');
+    assert.notEqual(renewed['ca.crt'], first['ca.crt']);
+    assert.notEqual(renewed['tls.key'], first['tls.key']);
+    const bundle = pemCertificates(caBundle(objects));
+    assert.equal(bundle.length, 2);
+    assert.equal(bundle[0]?.trim(), renewed['ca.crt']?.trim(), 'the new CA first');
+    assert.equal(bundle[1]?.trim(), first['ca.crt']?.trim(), 'the previous CA still trusted');
+    assert.ok(new X509Certificate(renewed['tls.crt'] ?? '').verify(new X509Certificate(renewed['ca.crt'] ?? '').publicKey));
+  });
+
+  it('generates a new pair when the existing Secret is incomplete', () => {
+    const objects = helmTemplate({ kubeconfig: api.kubeconfig, namespace: 'other' });
+    const data = secretData(objects, 'dapr-guard-tls');
+    assert.notEqual(data['ca.crt'], first['ca.crt']);
+    assert.equal(pemCertificates(caBundle(objects)).length, 2, 'the old ca.crt stays trusted while replicas switch');
+  });
+});
+
+describe('TLS choice 2: cert-manager', () => {
+  const objects = helmTemplate({ values: TLS_CHOICES.certManager });
+
+  it('builds a CA chain: self-signed Issuer, CA Certificate, CA Issuer, serving Certificate', () => {
+    assert.deepEqual(findAll(objects, 'Issuer').map((issuer) => issuer.metadata?.name), ['dapr-guard-selfsigned', 'dapr-guard-ca']);
+    assert.deepEqual(findAll(objects, 'Certificate').map((certificate) => certificate.metadata?.name), ['dapr-guard-ca', 'dapr-guard-serving']);
+    const ca = findOne(objects, 'Certificate', 'dapr-guard-ca')['spec'] as Record<string, unknown>;
+    assert.equal(ca['isCA'], true);
+    assert.deepEqual(ca['issuerRef'], { name: 'dapr-guard-selfsigned', kind: 'Issuer', group: 'cert-manager.io' });
+    assert.deepEqual((findOne(objects, 'Issuer', 'dapr-guard-ca')['spec'] as Record<string, unknown>)['ca'], { secretName: 'dapr-guard-ca' });
+  });
+
+  it('issues the serving certificate into dapr-guard-tls for the Service DNS names', () => {
+    const spec = findOne(objects, 'Certificate', 'dapr-guard-serving')['spec'] as Record<string, unknown>;
+    assert.equal(spec['secretName'], 'dapr-guard-tls');
+    assert.deepEqual(spec['dnsNames'], SERVICE_DNS_NAMES);
+    assert.deepEqual(spec['issuerRef'], { name: 'dapr-guard-ca', kind: 'Issuer', group: 'cert-manager.io' });
+    assert.equal(spec['duration'], '8760h');
+    assert.equal(spec['renewBefore'], '720h');
+  });
+
+  it('has cainjector fill the caBundle of both configurations, and renders no Secret', () => {
+    assert.deepEqual(injectAnnotations(objects), [`${NAMESPACE}/dapr-guard-serving`, `${NAMESPACE}/dapr-guard-serving`]);
+    for (const webhook of allWebhooks(objects)) assert.equal(webhook.clientConfig.caBundle, undefined, webhook.name);
+    assert.equal(findAll(objects, 'Secret').length, 0);
+    assert.equal(tlsVolume(objects).secret?.secretName, 'dapr-guard-tls');
+  });
+
+  it('uses a given issuerRef instead of the chart-made CA', () => {
+    const issuerRef = { name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' };
+    const custom = helmTemplate({ values: { tls: { mode: 'certManager', certManager: { issuerRef } } } });
+    assert.equal(findAll(custom, 'Issuer').length, 0);
+    assert.deepEqual(findAll(custom, 'Certificate').map((certificate) => certificate.metadata?.name), ['dapr-guard-serving']);
+    assert.deepEqual((findOne(custom, 'Certificate')['spec'] as Record<string, unknown>)['issuerRef'], issuerRef);
+  });
+});
+
+describe('TLS choice 3: an existing Secret plus its CA', () => {
+  const objects = helmTemplate({ values: TLS_CHOICES.existingSecret });
+
+  it('mounts that Secret and puts its CA in every caBundle; renders no Secret or cert-manager object', () => {
+    assert.equal(tlsVolume(objects).secret?.secretName, 'my-webhook-tls');
+    assert.equal(caBundle(objects), FAKE_CA_PEM);
+    assert.equal(findAll(objects, 'Secret').length, 0);
+    assert.equal(findAll(objects, 'Certificate').length, 0);
+    assert.deepEqual(injectAnnotations(objects), [undefined, undefined]);
+  });
+
+  it('requires the Secret name and the CA, with a clear message', () => {
+    const noName = helmTemplateResult({ values: { tls: { mode: 'existingSecret', existingSecret: { caBundle: FAKE_CA_PEM } } } });
+    assert.equal(noName.ok, false);
+    assert.match(noName.stderr, /tls\.existingSecret\.name is required/);
+    const noCa = helmTemplateResult({ values: { tls: { mode: 'existingSecret', existingSecret: { name: 'x' } } } });
+    assert.equal(noCa.ok, false);
+    assert.match(noCa.stderr, /tls\.existingSecret\.caBundle .* is required/);
+  });
+});
+
+describe('TLS choice 4: self-managed by the server', () => {
+  const objects = helmTemplate({ values: TLS_CHOICES.selfManaged });
+
+  it('renders no Secret, no Secret volume, no caBundle and no cainjector annotation', () => {
+    assert.equal(findAll(objects, 'Secret').length, 0);
+    const volume = tlsVolume(objects);
+    assert.equal(volume.secret, undefined);
+    assert.deepEqual(volume.emptyDir, { medium: 'Memory', sizeLimit: '1Mi' });
+    assert.equal(containerOf(objects).volumeMounts?.find((mount) => mount.name === 'tls')?.readOnly, false);
+    for (const webhook of allWebhooks(objects)) assert.equal(webhook.clientConfig.caBundle, undefined, webhook.name);
+    assert.deepEqual(injectAnnotations(objects), [undefined, undefined]);
+  });
+
+  it('tells the server its Secret and both webhook configurations', () => {
+    assert.deepEqual(serverTlsConfig(objects)['selfManaged'], {
+      enabled: true,
+      secretName: 'dapr-guard-server-tls',
+      secretNamespace: NAMESPACE,
+      mutatingWebhookConfiguration: 'dapr-guard',
+      validatingWebhookConfiguration: 'dapr-guard',
+      validityDays: 365,
+      renewBeforeDays: 30,
+    });
+  });
+
+  it('restarts the pods when the webhook configurations change, so new entries get the caBundle', () => {
+    const annotations = deploymentOf(objects).spec.template.metadata.annotations ?? {};
+    assert.match(annotations['checksum/webhooks'] ?? '', /^[0-9a-f]{64}$/);
+    const changed = helmTemplate({ values: { tls: { mode: 'selfManaged' }, webhooks: { workloads: { timeoutSeconds: 9 } } } });
+    assert.notEqual(deploymentOf(changed).spec.template.metadata.annotations?.['checksum/webhooks'], annotations['checksum/webhooks']);
+  });
+
+  it('takes the Secret name and validity from values and refuses renewBeforeDays >= validityDays', () => {
+    const custom = helmTemplate({ values: { tls: { mode: 'selfManaged', selfManaged: { secretName: 'guard-pki', validityDays: 90, renewBeforeDays: 10 } } } });
+    assert.deepEqual(
+      [serverTlsConfig(custom)['selfManaged']].map((s) => [(s as Record<string, unknown>)['secretName'], (s as Record<string, unknown>)['validityDays'], (s as Record<string, unknown>)['renewBeforeDays']]),
+      [['guard-pki', 90, 10]],
+    );
+    const bad = helmTemplateResult({ values: { tls: { mode: 'selfManaged', selfManaged: { validityDays: 30, renewBeforeDays: 30 } } } });
+    assert.equal(bad.ok, false);
+    assert.match(bad.stderr, /renewBeforeDays must be less than tls\.selfManaged\.validityDays/);
+  });
+});
