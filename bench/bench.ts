@@ -29,6 +29,8 @@ interface Target {
 
 interface Measurement {
   readonly requestsPerSecond: number;
+  /** CPU time the server process spent per request: far less sensitive to a noisy machine than req/s. */
+  readonly cpuMicrosPerRequest: number;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
@@ -70,7 +72,17 @@ async function startTargets(): Promise<Target[]> {
   ];
 }
 
-async function measure(port: number, path: string, body: string, connections: number, duration: number): Promise<Measurement> {
+/** utime + stime of a process in clock ticks (100 per second on Linux). */
+function cpuTicks(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid ?? 0}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+const TICKS_PER_SECOND = 100;
+
+async function measure(target: Target, path: string, body: string, connections: number, duration: number): Promise<Measurement> {
+  const port = target.port;
+  const ticksBefore = cpuTicks(target.process.child.pid);
   const result = await autocannon({
     url: `https://127.0.0.1:${port}${path}`,
     servername: 'localhost',
@@ -80,7 +92,15 @@ async function measure(port: number, path: string, body: string, connections: nu
     connections,
     duration,
   });
-  return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx };
+  const cpuMicros = ((cpuTicks(target.process.child.pid) - ticksBefore) / TICKS_PER_SECOND) * 1e6;
+  return {
+    requestsPerSecond: result.requests.average,
+    cpuMicrosPerRequest: cpuMicros / Math.max(result.requests.total, 1),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
 }
 
 /** The run with the median throughput, with its own latencies. */
@@ -107,6 +127,7 @@ function row(label: string, guard: Measurement, bare: Measurement): string {
     `${bare.p50}/${bare.p99}`.padStart(11),
     `${guard.p50}/${guard.p99}`.padStart(11),
     ratio(guard.p99, bare.p99).padStart(8),
+    `${Math.round(bare.cpuMicrosPerRequest)}/${Math.round(guard.cpuMicrosPerRequest)}`.padStart(11),
   ].join(' ');
 }
 
@@ -120,19 +141,19 @@ async function main(): Promise<number> {
   ];
   const lines = [
     `dapr-guard benchmark: median of ${ROUNDS} alternating runs of ${DURATION_SECONDS}s, Node ${process.versions.node}, recorded Pod review ${podReview().length} bytes, large review ${largeReview().length} bytes`,
-    `${'case'.padEnd(22)} ${'bare rps'.padStart(9)} ${'guard rps'.padStart(9)} ${'ratio'.padStart(7)} ${'bare p50/99'.padStart(11)} ${'guard p50/99'.padStart(11)} ${'p99 ×'.padStart(8)}`,
+    `${'case'.padEnd(22)} ${'bare rps'.padStart(9)} ${'guard rps'.padStart(9)} ${'ratio'.padStart(7)} ${'bare p50/99'.padStart(11)} ${'guard p50/99'.padStart(11)} ${'p99 ×'.padStart(8)} ${'cpu µs/req'.padStart(11)}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   let verdict = true;
   try {
     for (const benchCase of cases) {
-      await measure(bare.port, benchCase.path, benchCase.body, benchCase.connections, 1);
-      await measure(guard.port, benchCase.path, benchCase.body, benchCase.connections, 1);
+      await measure(bare, benchCase.path, benchCase.body, benchCase.connections, 1);
+      await measure(guard, benchCase.path, benchCase.body, benchCase.connections, 1);
       const bareRuns: Measurement[] = [];
       const guardRuns: Measurement[] = [];
       for (let round = 0; round < ROUNDS; round += 1) {
-        bareRuns.push(await measure(bare.port, benchCase.path, benchCase.body, benchCase.connections, DURATION_SECONDS));
-        guardRuns.push(await measure(guard.port, benchCase.path, benchCase.body, benchCase.connections, DURATION_SECONDS));
+        bareRuns.push(await measure(bare, benchCase.path, benchCase.body, benchCase.connections, DURATION_SECONDS));
+        guardRuns.push(await measure(guard, benchCase.path, benchCase.body, benchCase.connections, DURATION_SECONDS));
       }
       const [bareResult, guardResult] = [median(bareRuns), median(guardRuns)];
       if (guardResult.errors + guardResult.non2xx + bareResult.errors + bareResult.non2xx > 0) throw new Error(`errors during ${benchCase.label}`);

@@ -38,6 +38,7 @@ export function truncateWarning(warning: string): string {
  * (for example `validate.dapr-guard.io/mtls-enabled`) and drops keys that already contain `/`.
  */
 function auditAnnotations(evaluation: Evaluation): Record<string, string> {
+  if (evaluation.exemptions.length === 0 && !evaluation.violations.some(isAudited) && !evaluation.mutations.some(isAudited)) return {};
   const grouped = new Map<string, string[]>();
   const add = (key: string, value: string): void => {
     grouped.set(key, [...(grouped.get(key) ?? []), value]);
@@ -50,6 +51,10 @@ function auditAnnotations(evaluation: Evaluation): Record<string, string> {
   }
   for (const exemption of evaluation.exemptions) add(`exempt.${exemption.ruleId}`, exemption.reason);
   return Object.fromEntries([...grouped].map(([key, values]) => [key, truncateAuditValue(values.join('; '))]));
+}
+
+function isAudited(finding: { readonly mode: string }): boolean {
+  return finding.mode === 'audit';
 }
 
 function describeSkippedMutation(mutation: Mutation): string {

@@ -1,4 +1,4 @@
-import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { decisionOf, reviewAdmission, transportErrorReview, type ReviewOutcome } from '../admission/review.ts';
 import type { Phase, Policy } from '../policy/evaluate.ts';
@@ -47,9 +47,9 @@ export function buildApp(options: AppOptions): App {
 
 function createFastify(options: AppOptions): App {
   const common = {
-    loggerInstance: options.logger as FastifyBaseLogger,
-    // One line per review is written by review-log.ts; Fastify's own per-request lines would double it.
-    logController: new LogController({ disableRequestLogging: true }),
+    // No Fastify logger: review-log.ts writes the one line per review with the service's own logger,
+    // and a per-request child logger would cost more than the line itself.
+    logger: false,
     bodyLimit: options.bodyLimitBytes,
     // The API server gives up after at most 30 s; never keep a slow client's request longer.
     requestTimeout: 30_000,
@@ -66,7 +66,7 @@ function handleReview(request: FastifyRequest, reply: FastifyReply, phase: Phase
   const outcome = reviewAdmission({ contentType: request.headers['content-type'], body }, options.policy, phase);
   const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   observe(outcome, phase, durationSeconds, options);
-  logReview(request.log, outcome, phase, durationSeconds);
+  logReview(options.logger, outcome, phase, durationSeconds);
   // Always HTTP 200: the API server reads the decision from the review, as controller-runtime answers.
   return reply.code(200).send(outcome.review);
 }
@@ -89,7 +89,7 @@ function replyWithTransportError(error: FastifyError, request: FastifyRequest, r
   const phase = ENDPOINTS[request.routeOptions.url ?? ''];
   const code = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
   const message = transportErrorMessage(error, code, options.bodyLimitBytes);
-  request.log.warn({ code, err: { code: error.code, message: error.message } }, 'request rejected before review');
+  options.logger.warn({ code, path: request.routeOptions.url, err: { code: error.code, message: error.message } }, 'request rejected before review');
   if (phase === undefined) return reply.code(code).send({ status: 'error', code, message });
   options.metrics.errors.inc({ endpoint: phase, code: String(code) });
   recordReview(options.metrics, { endpoint: phase, decision: 'error', mode: options.policy.globalMode, durationSeconds: 0 });

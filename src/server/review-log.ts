@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { Logger } from 'pino';
 import { decisionOf, type ReviewOutcome } from '../admission/review.ts';
 import type { Phase } from '../policy/evaluate.ts';
 
@@ -6,7 +6,7 @@ import type { Phase } from '../policy/evaluate.ts';
  * One line per review with the identity of the request and what was decided.
  * Never the object or its values: only names, rule ids and counts.
  */
-export function logReview(log: FastifyBaseLogger, outcome: ReviewOutcome, phase: Phase, durationSeconds: number): void {
+export function logReview(log: Logger, outcome: ReviewOutcome, phase: Phase, durationSeconds: number): void {
   const durationMs = Math.round(durationSeconds * 1e6) / 1e3;
   if (!outcome.ok) {
     const fields = { endpoint: phase, uid: outcome.review.response?.uid, decision: 'error', code: outcome.code, reason: outcome.message, durationMs };

@@ -40,9 +40,21 @@ export function ensureRecordAt(root: JsonRecord, path: readonly string[]): JsonR
   return current;
 }
 
-/** String-valued entries of an annotations or labels map (the API server only allows strings). */
+/**
+ * String-valued entries of an annotations or labels map (the API server only allows strings).
+ * Returns the map itself when every value is a string, which is the common case on every review.
+ */
 export function stringMap(value: unknown): Readonly<Record<string, string>> {
   const record = asRecord(value);
-  if (record === undefined) return {};
+  if (record === undefined) return EMPTY;
+  for (const key in record) {
+    if (typeof record[key] !== 'string') return onlyStrings(record);
+  }
+  return record as Readonly<Record<string, string>>;
+}
+
+const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
+
+function onlyStrings(record: JsonRecord): Readonly<Record<string, string>> {
   return Object.fromEntries(Object.entries(record).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
