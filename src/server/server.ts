@@ -1,15 +1,16 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { certificateFilesExist, readPair, writeServingBundle } from '../certificates/files.ts';
 import type { Config } from '../config/config.ts';
 import type { Policy } from '../policy/evaluate.ts';
 import { createRules } from '../rules/index.ts';
 import { clusterConfigured, loadKubeConfig } from '../kube/cluster-access.ts';
 import { watchNamespaceModes, type NamespaceModes } from '../kube/namespace-modes.ts';
+import { kubeCaBundlePublisher, kubeCertificateStore } from '../kube/self-managed-tls.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
-import { certificateNotAfter, startTlsReloader, type SecureContextTarget, type TlsReloader } from './tls-reloader.ts';
+import { fileServingTls, selfManagedServingTls, type ServingTls } from './serving-tls.ts';
+import type { SecureContextTarget } from './tls-reloader.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -17,7 +18,7 @@ export interface RunningServer {
   /** Undefined when metrics are disabled. */
   readonly metricsPort: number | undefined;
   readonly metrics: Metrics;
-  readonly tls: TlsReloader;
+  readonly tls: ServingTls;
   /** True when this start generated the certificate files. */
   readonly generatedCertificates: boolean;
   /**
@@ -27,19 +28,16 @@ export interface RunningServer {
   readonly shutdown: () => Promise<void>;
 }
 
-const LOCAL_CERTIFICATE_VALIDITY_DAYS = 365;
-
 export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
-  const generatedCertificates = ensureCertificates(config, logger);
-  const material = readPair(config.tls);
   const metrics = createMetrics({ defaultMetrics: true });
+  const tls = await servingTls(config, logger, metrics);
   const namespaceModes = startNamespaceModes(config, logger, metrics, env);
   const policy = createPolicy(config, namespaceModes);
   let shuttingDown = false;
-  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : { ready: true });
-  const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, readiness, tls: material });
+  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
+  const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, readiness, tls: tls.initial });
   await app.listen({ host: config.server.host, port: config.server.port });
-  const tls = startReloader(config, material, app, logger, metrics);
+  tls.start(app.server as unknown as SecureContextTarget);
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics) : undefined;
   if (metricsServer !== undefined) await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
   const port = (app.server.address() as AddressInfo).port;
@@ -60,17 +58,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     metricsServer?.closeAllConnections();
     logger.info('stopped');
   };
-  return { app, port, metricsPort, metrics, tls, generatedCertificates, shutdown };
-}
-
-function ensureCertificates(config: Config, logger: Logger): boolean {
-  if (certificateFilesExist(config.tls)) return false;
-  if (!config.tls.generateIfMissing) {
-    throw new Error(`no serving certificate at ${config.tls.certFile} and ${config.tls.keyFile}; provide one or set tls.generateIfMissing`);
-  }
-  writeServingBundle({ ...config.tls, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
-  logger.info({ caFile: config.tls.caFile, certFile: config.tls.certFile }, 'generated a self-signed CA and serving certificate');
-  return true;
+  return { app, port, metricsPort, metrics, tls, generatedCertificates: tls.generated, shutdown };
 }
 
 function startNamespaceModes(config: Config, logger: Logger, metrics: Metrics, env: NodeJS.ProcessEnv): NamespaceModes | undefined {
@@ -97,18 +85,18 @@ function createPolicy(config: Config, namespaceModes: NamespaceModes | undefined
   };
 }
 
-function startReloader(config: Config, material: { cert: Buffer; key: Buffer }, app: App, logger: Logger, metrics: Metrics): TlsReloader {
-  metrics.certificateExpiry.set(certificateNotAfter(material.cert).getTime() / 1000);
-  return startTlsReloader(config.tls, material, app.server as unknown as SecureContextTarget, config.tls.reloadIntervalSeconds, {
-    onReloaded: (notAfter) => {
-      metrics.certificateReloads.inc({ result: 'success' });
-      metrics.certificateExpiry.set(notAfter.getTime() / 1000);
-      logger.info({ notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
-    },
-    onRejected: (reason) => {
-      metrics.certificateReloads.inc({ result: 'rejected' });
-      logger.warn({ reason }, 'new certificate files are not a usable pair yet; still serving the previous certificate');
-    },
+/** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */
+function servingTls(config: Config, logger: Logger, metrics: Metrics): Promise<ServingTls> {
+  const selfManaged = config.tls.selfManaged;
+  if (!selfManaged.enabled) return Promise.resolve(fileServingTls(config, logger, metrics));
+  const namespace = selfManaged.secretNamespace !== '' ? selfManaged.secretNamespace : config.tls.serviceNamespace;
+  if (namespace === '' || config.tls.serviceName === '') {
+    throw new Error('tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)');
+  }
+  const kubeConfig = loadKubeConfig();
+  return selfManagedServingTls(config, logger, metrics, {
+    store: kubeCertificateStore(kubeConfig, namespace, selfManaged.secretName),
+    publisher: kubeCaBundlePublisher(kubeConfig, { mutating: selfManaged.mutatingWebhookConfiguration, validating: selfManaged.validatingWebhookConfiguration }),
   });
 }
 

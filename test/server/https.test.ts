@@ -161,11 +161,11 @@ describe('certificate hot reload', () => {
       const renewed = generateServingBundle({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
       // A half-written update (new certificate, old key) is refused and the old pair stays.
       writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
-      assert.equal(server.server.tls.checkNow(), false);
+      assert.equal(await server.server.tls.checkNow(), false);
       assert.equal(await peerCertificateSerial(server.server.port, server.ca), before);
 
       writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
-      assert.equal(server.server.tls.checkNow(), true);
+      assert.equal(await server.server.tls.checkNow(), true);
       const after = await peerCertificateSerial(server.server.port, Buffer.from(renewed.ca.certPem));
       assert.equal(after, new X509Certificate(renewed.serving.certPem).serialNumber);
       assert.notEqual(after, before);

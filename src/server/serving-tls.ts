@@ -1,0 +1,157 @@
+import type { Logger } from 'pino';
+import { certificateFilesExist, readPair, servingNames, writeServingBundle } from '../certificates/files.ts';
+import type { RotationPolicy } from '../certificates/rotation.ts';
+import type { Config } from '../config/config.ts';
+import { acquireCertificates, caBundleOf, type CaBundlePublisher, type CertificateStore } from '../kube/self-managed-tls.ts';
+import type { Readiness } from './app.ts';
+import type { Metrics } from './metrics.ts';
+import { certificateNotAfter, startTlsReloader, type SecureContextTarget, type TlsMaterial } from './tls-reloader.ts';
+
+/** Where the serving certificate comes from and how it is kept current. */
+export interface ServingTls {
+  readonly initial: TlsMaterial;
+  /** Begins reloading or renewing into `target` (the listening server). */
+  readonly start: (target: SecureContextTarget) => void;
+  /** Looks for a new certificate now; true when one was installed. */
+  readonly checkNow: () => Promise<boolean>;
+  readonly readiness: () => Readiness;
+  readonly stop: () => void;
+  /** True when this start generated certificate files (local runs). */
+  readonly generated: boolean;
+}
+
+const LOCAL_CERTIFICATE_VALIDITY_DAYS = 365;
+
+/** Certificate files on disk (generated on first local run, or a mounted Secret), hot-reloaded when they change. */
+export function fileServingTls(config: Config, logger: Logger, metrics: Metrics): ServingTls {
+  const generated = ensureCertificateFiles(config, logger);
+  const initial = readPair(config.tls);
+  metrics.certificateExpiry.set(certificateNotAfter(initial.cert).getTime() / 1000);
+  let reloader: ReturnType<typeof startTlsReloader> | undefined;
+  return {
+    initial,
+    generated,
+    start: (target) => {
+      reloader = startTlsReloader(config.tls, initial, target, config.tls.reloadIntervalSeconds, {
+        onReloaded: (notAfter) => {
+          metrics.certificateReloads.inc({ result: 'success' });
+          metrics.certificateExpiry.set(notAfter.getTime() / 1000);
+          logger.info({ notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
+        },
+        onRejected: (reason) => {
+          metrics.certificateReloads.inc({ result: 'rejected' });
+          logger.warn({ reason }, 'new certificate files are not a usable pair yet; still serving the previous certificate');
+        },
+      });
+    },
+    checkNow: () => Promise.resolve(reloader?.checkNow() ?? false),
+    readiness: () => ({ ready: true }),
+    stop: () => reloader?.stop(),
+  };
+}
+
+function ensureCertificateFiles(config: Config, logger: Logger): boolean {
+  if (certificateFilesExist(config.tls)) return false;
+  if (!config.tls.generateIfMissing) {
+    throw new Error(`no serving certificate at ${config.tls.certFile} and ${config.tls.keyFile}; provide one or set tls.generateIfMissing`);
+  }
+  writeServingBundle({ ...config.tls, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
+  logger.info({ caFile: config.tls.caFile, certFile: config.tls.certFile }, 'generated a self-signed CA and serving certificate');
+  return true;
+}
+
+export interface SelfManagedDependencies {
+  readonly store: CertificateStore;
+  readonly publisher: CaBundlePublisher;
+  readonly now?: () => Date;
+  /** How often the Secret and the caBundle are checked again (renewal, other replicas, drift). */
+  readonly checkIntervalMs?: number;
+}
+
+const DEFAULT_CHECK_INTERVAL_MS = 60_000;
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/**
+ * Choice 4 of the chart: certificates in a Secret shared by all replicas, renewed before they expire,
+ * with the CA published into both webhook configurations before this replica reports ready.
+ */
+export async function selfManagedServingTls(config: Config, logger: Logger, metrics: Metrics, dependencies: SelfManagedDependencies): Promise<ServingTls> {
+  const now = dependencies.now ?? ((): Date => new Date());
+  const policy = rotationPolicy(config);
+  const log = logger.child({ component: 'self-managed-tls' });
+  let certificates = await retryForever(() => acquireCertificates(dependencies.store, policy, now, log), log, 'reading or writing the certificate Secret');
+  let published: string | undefined;
+  let target: SecureContextTarget | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  metrics.certificateExpiry.set(certificateNotAfter(Buffer.from(certificates.serving.certPem)).getTime() / 1000);
+
+  const publish = async (): Promise<void> => {
+    const bundle = caBundleOf(certificates);
+    const changed = await dependencies.publisher.publish(bundle);
+    if (changed > 0) log.info({ webhooks: changed }, 'published the CA bundle into the webhook configurations');
+    published = bundle;
+  };
+  const checkNow = async (): Promise<boolean> => {
+    const next = await acquireCertificates(dependencies.store, policy, now, log);
+    const changed = next.serving.certPem !== certificates.serving.certPem;
+    certificates = next;
+    await publish();
+    if (changed && target !== undefined) {
+      target.setSecureContext({ cert: Buffer.from(next.serving.certPem), key: Buffer.from(next.serving.keyPem), minVersion: 'TLSv1.2' });
+      metrics.certificateReloads.inc({ result: 'success' });
+      metrics.certificateExpiry.set(certificateNotAfter(Buffer.from(next.serving.certPem)).getTime() / 1000);
+      log.info({ notAfter: certificateNotAfter(Buffer.from(next.serving.certPem)).toISOString() }, 'serving certificate renewed');
+    }
+    return changed;
+  };
+  const tick = (): void => {
+    checkNow().then(
+      () => undefined,
+      (error: unknown) => log.warn({ err: describe(error) }, 'certificate check failed; will retry'),
+    );
+  };
+  return {
+    initial: { cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) },
+    generated: false,
+    start: (server) => {
+      target = server;
+      void retryForever(publish, log, 'publishing the CA bundle');
+      timer = setInterval(tick, dependencies.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS);
+      timer.unref();
+    },
+    checkNow,
+    readiness: () => (published === undefined ? { ready: false, reason: 'the CA bundle is not yet published into the webhook configurations' } : { ready: true }),
+    stop: () => clearInterval(timer),
+  };
+}
+
+function rotationPolicy(config: Config): RotationPolicy {
+  const names = servingNames(config.tls);
+  const service = config.tls.serviceName;
+  const namespace = config.tls.serviceNamespace;
+  return {
+    commonName: service !== '' && namespace !== '' ? `${service}.${namespace}.svc` : 'localhost',
+    dnsNames: names.dnsNames,
+    ipAddresses: names.ipAddresses,
+    servingValidityDays: config.tls.selfManaged.validityDays,
+    renewBeforeDays: config.tls.selfManaged.renewBeforeDays,
+  };
+}
+
+async function retryForever<T>(action: () => Promise<T>, log: Logger, what: string): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await action();
+    } catch (error: unknown) {
+      const delayMs = Math.min(500 * 2 ** Math.min(attempt - 1, 6), MAX_RETRY_DELAY_MS);
+      log.warn({ err: describe(error), attempt, retryInMs: delayMs }, `${what} failed; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+function describe(error: unknown): { message: string; code?: number } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? { message: error.message, code } : { message: error.message };
+}
