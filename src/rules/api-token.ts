@@ -1,7 +1,7 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
-import { DAPR_API_TOKEN_SECRET_ANNOTATION, isDaprEnabled } from './support/dapr.ts';
+import { DAPR_API_TOKEN_SECRET_ANNOTATION } from './support/dapr.ts';
 import { describeObject, hasControllerOwner } from './support/objects.ts';
-import { podMetadataOf } from './support/workloads.ts';
+import { daprPodMetadataOf } from './support/workloads.ts';
 
 export const API_TOKEN_RULE_ID = 'api-token';
 
@@ -20,8 +20,8 @@ export function apiTokenRule(): ValidatingRule {
 }
 
 function findMissingApiToken(context: RuleContext): Finding[] {
-  const pod = podMetadataOf(context.object, context.request.kind);
-  if (pod === undefined || !isDaprEnabled(pod.annotations)) return [];
+  const pod = daprPodMetadataOf(context.object, context.request.kind);
+  if (pod === undefined) return [];
   // Pods of a ReplicaSet, ReplicaSets of a Deployment, Jobs of a CronJob: the owner was reviewed
   // already, and a warning to its controller reaches no one.
   if (hasControllerOwner(context.object)) return [];

@@ -1,6 +1,7 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import { embeddedCredential, isCredentialName, plaintextState, searchableText, type EmbeddedCredential } from './support/credentials.ts';
-import { isDaprKind, objectName, secretStoreOf, type DaprKind } from './support/dapr-objects.ts';
+import { isDaprKind, secretStoreOf, type DaprKind } from './support/dapr-objects.ts';
+import { contextObjectName } from './support/objects.ts';
 import { asArray, asRecord, asString, recordAt, type JsonRecord } from './support/json.ts';
 import { fitMessage, messageBudget, type Clip } from './support/messages.ts';
 import { declaredSensitiveFields, isKnownNotSecret } from './support/sensitive-fields.ts';
@@ -59,7 +60,7 @@ function componentFindings(context: RuleContext): Finding[] {
   const declared = declaredSensitiveFields(specType);
   const isSensitive = (field: string): boolean =>
     declared.has(field.toLowerCase()) || (isCredentialName(field) && !isKnownNotSecret(specType, field));
-  const base: SpotBase = { kind: 'Component', name: objectName(context), secretStore: secretStoreOf(context.object) };
+  const base: SpotBase = { kind: 'Component', name: contextObjectName(context), secretStore: secretStoreOf(context.object) };
   return asArray(spec?.['metadata']).flatMap((entry) => {
     const item = asRecord(entry);
     const field = asString(item?.['name']);
@@ -70,7 +71,7 @@ function componentFindings(context: RuleContext): Finding[] {
 
 function httpEndpointFindings(context: RuleContext): Finding[] {
   const spec = asRecord(context.object['spec']);
-  const base: SpotBase = { kind: 'HTTPEndpoint', name: objectName(context), secretStore: secretStoreOf(context.object) };
+  const base: SpotBase = { kind: 'HTTPEndpoint', name: contextObjectName(context), secretStore: secretStoreOf(context.object) };
   const privateKey = recordAt(spec, ['clientTLS', 'privateKey']);
   return [
     ...urlFindings(spec?.['baseUrl'], { ...base, path: 'spec.baseUrl', moveTo: 'a spec.headers entry' }),
@@ -82,7 +83,7 @@ function httpEndpointFindings(context: RuleContext): Finding[] {
 function configurationFindings(context: RuleContext): Finding[] {
   const tracing = recordAt(context.object, ['spec', 'tracing']);
   const otel = asRecord(tracing?.['otel']);
-  const base: SpotBase = { kind: 'Configuration', name: objectName(context), secretStore: undefined };
+  const base: SpotBase = { kind: 'Configuration', name: contextObjectName(context), secretStore: undefined };
   const endpoint = (path: string, value: unknown): Finding[] =>
     urlFindings(value, { ...base, path: `spec.tracing.${path}`, moveTo: 'a spec.tracing.otel.headers entry' });
   return [

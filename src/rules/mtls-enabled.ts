@@ -1,5 +1,6 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
-import { isDaprKind, objectName } from './support/dapr-objects.ts';
+import { isDaprKind } from './support/dapr-objects.ts';
+import { contextObjectName } from './support/objects.ts';
 import { recordAt } from './support/json.ts';
 import { fitMessage, messageBudget } from './support/messages.ts';
 
@@ -25,7 +26,7 @@ function mtlsFindings(context: RuleContext): Finding[] {
   if (!isDaprKind(context.request.kind, 'Configuration')) return [];
   // Absent means on: the runtime treats a missing mtls block or field as enabled.
   if (recordAt(context.object, ['spec', 'mtls'])?.['enabled'] !== false) return [];
-  const name = objectName(context);
+  const name = contextObjectName(context);
   const effect =
     name === CONTROL_PLANE_CONFIGURATION
       ? 'in the control-plane namespace this turns off mTLS for every Dapr sidecar'

@@ -1,5 +1,6 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
-import { isDaprKind, objectName } from './support/dapr-objects.ts';
+import { isDaprKind } from './support/dapr-objects.ts';
+import { contextObjectName } from './support/objects.ts';
 import { asString, recordAt } from './support/json.ts';
 import { fitMessage, messageBudget } from './support/messages.ts';
 
@@ -23,7 +24,7 @@ export function observabilityRule(): ValidatingRule {
 
 function observabilityFindings(context: RuleContext): Finding[] {
   if (!isDaprKind(context.request.kind, 'Configuration')) return [];
-  const name = objectName(context);
+  const name = contextObjectName(context);
   return [...metricsFindings(context, name), ...samplingFindings(context, name)];
 }
 

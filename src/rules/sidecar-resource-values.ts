@@ -1,6 +1,5 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import {
-  isDaprEnabled,
   SIDECAR_RESOURCE_ANNOTATIONS,
   SIDECAR_RESOURCE_PAIRS,
   type SidecarResource,
@@ -8,7 +7,7 @@ import {
 } from './support/dapr.ts';
 import { quoted } from './support/objects.ts';
 import { compareQuantities, parseQuantity, type QuantityValue } from './support/quantity.ts';
-import { podMetadataOf } from './support/workloads.ts';
+import { daprPodMetadataOf } from './support/workloads.ts';
 
 export const SIDECAR_RESOURCE_VALUES_RULE_ID = 'sidecar-resource-values';
 
@@ -33,8 +32,8 @@ export function sidecarResourceValuesRule(): ValidatingRule {
 }
 
 function findBadValues(context: RuleContext): Finding[] {
-  const pod = podMetadataOf(context.object, context.request.kind);
-  if (pod === undefined || !isDaprEnabled(pod.annotations)) return [];
+  const pod = daprPodMetadataOf(context.object, context.request.kind);
+  if (pod === undefined) return [];
   return SIDECAR_RESOURCE_PAIRS.flatMap((pair) => pairFindings(pair, pod.annotations));
 }
 

@@ -1,6 +1,5 @@
 import type { MutatingRule, MutableObject, RuleContext } from './rule.ts';
 import {
-  isDaprEnabled,
   SIDECAR_RESOURCE_ANNOTATIONS,
   SIDECAR_RESOURCE_PAIRS,
   type SidecarResource,
@@ -8,7 +7,7 @@ import {
 } from './support/dapr.ts';
 import { ensureRecordAt } from './support/json.ts';
 import { compareQuantities, parseQuantity } from './support/quantity.ts';
-import { podMetadataOf } from './support/workloads.ts';
+import { daprPodMetadataOf } from './support/workloads.ts';
 
 export const SIDECAR_RESOURCES_RULE_ID = 'sidecar-resources';
 
@@ -23,16 +22,16 @@ export function sidecarResourcesRule(defaults: SidecarResourceValues): MutatingR
     description: 'Adds the production sidecar cpu/memory requests and limits to Dapr-enabled Pods and pod templates.',
     defaultMode: 'enforce',
     scope: (object, context) => {
-      const pod = podMetadataOf(object, context.request.kind);
-      return pod !== undefined && isDaprEnabled(pod.annotations) ? [...pod.path, 'annotations'] : undefined;
+      const pod = daprPodMetadataOf(object, context.request.kind);
+      return pod === undefined ? undefined : [...pod.path, 'annotations'];
     },
     mutate: (copy, context) => addMissingAnnotations(copy, context, defaults),
   };
 }
 
 function addMissingAnnotations(copy: MutableObject, context: RuleContext, defaults: SidecarResourceValues): string[] {
-  const pod = podMetadataOf(copy, context.request.kind);
-  if (pod === undefined || !isDaprEnabled(pod.annotations)) return [];
+  const pod = daprPodMetadataOf(copy, context.request.kind);
+  if (pod === undefined) return [];
   const annotations = ensureRecordAt(copy, [...pod.path, 'annotations']);
   // Presence, not a string value, decides: a user value of the wrong type is left for the API server to refuse.
   const missing = (Object.keys(SIDECAR_RESOURCE_ANNOTATIONS) as SidecarResource[]).filter(

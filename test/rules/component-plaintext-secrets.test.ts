@@ -150,7 +150,7 @@ describe(COMPONENT_PLAINTEXT_SECRETS_RULE_ID, () => {
 
   it('uses generateName when the component has no name yet', () => {
     const object = { ...component('state.redis', [{ name: 'redisPassword', value: CANARY }]), metadata: { generateName: 'store-' } };
-    assert.match(outcomes(object)[0]?.message ?? '', /^Component "store-": spec\.metadata redisPassword /);
+    assert.match(outcomes(object)[0]?.message ?? '', /^Component "store-…": spec\.metadata redisPassword /);
   });
 
   describe('never crashes on malformed Components', () => {

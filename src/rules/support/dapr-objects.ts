@@ -1,5 +1,4 @@
 import type { GroupVersionKind } from '../../admission/wire.ts';
-import type { RuleContext } from '../rule.ts';
 import { asString, recordAt } from './json.ts';
 
 export const DAPR_API_GROUP = 'dapr.io';
@@ -10,12 +9,6 @@ export type DaprKind = 'Component' | 'Configuration' | 'HTTPEndpoint';
 /** Matched on group and kind from the request: all served versions share the v1alpha1 shape today. */
 export function isDaprKind(kind: GroupVersionKind, daprKind: DaprKind): boolean {
   return kind.group === DAPR_API_GROUP && kind.kind === daprKind;
-}
-
-/** The object's name for messages: generateName when the client left the name to the API server. */
-export function objectName(context: RuleContext): string {
-  const metadata = context.object.metadata;
-  return nonEmpty(metadata?.name) ?? nonEmpty(context.request.name) ?? nonEmpty(metadata?.generateName) ?? '(unnamed)';
 }
 
 /** `auth.secretStore` of a Component or HTTPEndpoint: where its `secretKeyRef`s are read from. */

@@ -8,11 +8,15 @@ export function messageBudget(ruleId: string): number {
   return MAX_WARNING_LENGTH - `[${ruleId}] `.length;
 }
 
+/** `text` at most `max` characters long (a cut ends with `…`). */
+export function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
 /** `text` on one line, at most `max` characters (a cut ends with `…`). */
 export function clipText(text: string, max: number): string {
   // Control characters would break the newline-joined denial message.
-  const oneLine = text.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return oneLine.length <= max ? oneLine : `${oneLine.slice(0, Math.max(0, max - 1))}…`;
+  return cut(text.replace(/[\u0000-\u001f\u007f]/g, '?'), max);
 }
 
 const CLIP_LIMITS = [64, 48, 40, 32, 24, 16, 8] as const;

@@ -1,28 +1,40 @@
+import type { RuleContext } from '../rule.ts';
 import { asArray, asRecord, asString } from './json.ts';
+import { cut } from './messages.ts';
 
 /** Longest user text a message quotes: warnings are cut at 256 characters. */
 const MAX_QUOTED_LENGTH = 40;
 
-/** `text` cut to `maxLength` characters, the last one an ellipsis when something was cut. */
-export function shortened(text: string, maxLength: number = MAX_QUOTED_LENGTH): string {
-  return text.length <= maxLength ? text : `${text.slice(0, maxLength - 1)}…`;
-}
-
-/** `text` in double quotes with control characters escaped, shortened to fit in a warning. */
+/** `text` in double quotes with control characters escaped (`"4000Mi\\n"`), shortened to fit in a warning. */
 export function quoted(text: string, maxLength: number = MAX_QUOTED_LENGTH): string {
-  return JSON.stringify(shortened(text, maxLength));
+  return JSON.stringify(cut(text, maxLength));
 }
 
 /**
- * `Deployment "orders"` for messages; a Pod created from generateName may have no name yet
- * (`Pod "orders-55c4ddf884-…"`).
+ * The object's name for messages. A Pod created from generateName may have no name yet
+ * (`orders-55c4ddf884-…`); on CREATE the request can carry the name the object omits.
  */
-export function describeObject(kind: string, object: unknown): string {
+export function objectName(object: unknown, requestName?: string): string | undefined {
   const metadata = asRecord(asRecord(object)?.['metadata']);
-  const name = asString(metadata?.['name']) ?? '';
-  if (name !== '') return `${kind} ${quoted(name)}`;
-  const generateName = asString(metadata?.['generateName']) ?? '';
-  return generateName === '' ? kind : `${kind} ${quoted(`${generateName}…`)}`;
+  const name = nonEmpty(asString(metadata?.['name'])) ?? nonEmpty(requestName);
+  if (name !== undefined) return name;
+  const generateName = nonEmpty(asString(metadata?.['generateName']));
+  return generateName === undefined ? undefined : `${generateName}…`;
+}
+
+/** The name of the object under review, or `(unnamed)`. */
+export function contextObjectName(context: RuleContext): string {
+  return objectName(context.object, context.request.name) ?? '(unnamed)';
+}
+
+/** `Deployment "orders"` for messages. */
+export function describeObject(kind: string, object: unknown): string {
+  const name = objectName(object);
+  return name === undefined ? kind : `${kind} ${quoted(name)}`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** True when a controller (ReplicaSet, Job, StatefulSet…) owns the object, so its owner was reviewed already. */

@@ -1,4 +1,5 @@
 import type { GroupVersionKind } from '../../admission/wire.ts';
+import { isDaprEnabled } from './dapr.ts';
 import { recordAt, stringMap, type JsonRecord } from './json.ts';
 
 /**
@@ -35,4 +36,10 @@ export function podMetadataOf(object: unknown, kind: GroupVersionKind): PodMetad
   if (path === undefined) return undefined;
   const metadata: JsonRecord | undefined = recordAt(object, path);
   return { path, annotations: stringMap(metadata?.['annotations']), labels: stringMap(metadata?.['labels']) };
+}
+
+/** The pod (template) metadata when the object creates Pods that Dapr's injector will give a sidecar. */
+export function daprPodMetadataOf(object: unknown, kind: GroupVersionKind): PodMetadata | undefined {
+  const pod = podMetadataOf(object, kind);
+  return pod !== undefined && isDaprEnabled(pod.annotations) ? pod : undefined;
 }
