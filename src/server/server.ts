@@ -8,6 +8,7 @@ import { clusterConfigured, loadKubeConfig } from '../kube/cluster-access.ts';
 import { watchNamespaceModes, type NamespaceModes } from '../kube/namespace-modes.ts';
 import { kubeCaBundlePublisher, kubeCertificateStore } from '../kube/self-managed-tls.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
+import { trackConnections, type Connections, type ConnectionSource } from './connections.ts';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
 import { fileServingTls, selfManagedServingTls, type ServingTls } from './serving-tls.ts';
 import type { SecureContextTarget } from './tls-reloader.ts';
@@ -36,6 +37,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   let shuttingDown = false;
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
   const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, readiness, tls: tls.initial });
+  const connections = trackConnections(app.server as unknown as ConnectionSource);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics) : undefined;
@@ -51,7 +53,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     await delay(config.server.shutdownDelaySeconds * 1000);
     tls.stop();
     await Promise.all([
-      closeWithin(app, config.server.shutdownGracePeriodSeconds * 1000, logger),
+      closeWithin(app, connections, config.server.shutdownGracePeriodSeconds * 1000, logger),
       namespaceModes?.stop(),
       metricsServer === undefined ? undefined : new Promise<void>((resolve) => metricsServer.close(() => resolve())),
     ]);
@@ -100,15 +102,16 @@ function servingTls(config: Config, logger: Logger, metrics: Metrics): Promise<S
   });
 }
 
-async function closeWithin(app: App, graceMs: number, logger: Logger): Promise<void> {
+/** Stops accepting, lets in-flight reviews finish and ends idle connections; after `graceMs`, ends the rest. */
+async function closeWithin(app: App, connections: Connections, graceMs: number, logger: Logger): Promise<void> {
   const timer = setTimeout(() => {
-    logger.warn({ graceMs }, 'grace period over; closing the remaining connections');
-    const server = app.server as unknown as { closeAllConnections?: () => void };
-    server.closeAllConnections?.();
+    logger.warn({ graceMs, connections: connections.open() }, 'grace period over; closing the remaining connections');
+    connections.destroyAll();
   }, graceMs);
-  timer.unref();
   try {
-    await app.close();
+    const closed = app.close();
+    connections.drain();
+    await closed;
   } finally {
     clearTimeout(timer);
   }

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
+import { once } from 'node:events';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -103,6 +105,28 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.equal((JSON.parse(await text) as AdmissionReview).response?.uid, PAYMENTS_UID);
     session.close();
     assert.equal((await run.exited).code, 0);
+  });
+
+  test('SIGTERM with idle connections open (TLS without a request, an HTTP/2 session, an HTTP/1.1 keep-alive): exits 0 at once, not after the grace period', async () => {
+    const run = await startInTempDir(['--shutdown-grace-period-seconds', '60']);
+    const ca = run.ca();
+    const bare = tlsConnect({ host: '127.0.0.1', port: run.port, ca, servername: 'localhost' });
+    await once(bare, 'secureConnect');
+    const session = http2Connect(`https://127.0.0.1:${run.port}`, { ca });
+    await once(session, 'connect');
+    const agent = new HttpsAgent({ keepAlive: true, ca });
+    await new Promise<void>((resolve, reject) => {
+      httpsRequest({ host: '127.0.0.1', port: run.port, path: '/healthz', agent }, (response) => response.resume().on('end', () => resolve())).on('error', reject).end();
+    });
+    const started = Date.now();
+    run.child.kill('SIGTERM');
+    const { code } = await run.exited;
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    assert.doesNotMatch(run.stdout(), /grace period over/);
+    bare.destroy();
+    session.destroy();
+    agent.destroy();
   });
 
   test('--help documents the options and exits 0; --version prints the version', () => {
