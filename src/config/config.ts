@@ -37,6 +37,7 @@ export interface Config {
       readonly validatingWebhookConfiguration: string;
       readonly validityDays: number;
       readonly renewBeforeDays: number;
+      readonly checkIntervalSeconds: number;
     };
   };
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
@@ -102,6 +103,7 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
         validatingWebhookConfiguration: get('tls.selfManaged.validatingWebhookConfiguration'),
         validityDays: get('tls.selfManaged.validityDays'),
         renewBeforeDays: get('tls.selfManaged.renewBeforeDays'),
+        checkIntervalSeconds: get('tls.selfManaged.checkIntervalSeconds'),
       },
     },
     metrics: { enabled: get('metrics.enabled'), host: get('metrics.host'), port: get('metrics.port') },

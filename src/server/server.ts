@@ -99,6 +99,7 @@ function servingTls(config: Config, logger: Logger, metrics: Metrics): Promise<S
   return selfManagedServingTls(config, logger, metrics, {
     store: kubeCertificateStore(kubeConfig, namespace, selfManaged.secretName),
     publisher: kubeCaBundlePublisher(kubeConfig, { mutating: selfManaged.mutatingWebhookConfiguration, validating: selfManaged.validatingWebhookConfiguration }),
+    checkIntervalMs: selfManaged.checkIntervalSeconds * 1000,
   });
 }
 

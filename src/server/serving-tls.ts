@@ -65,10 +65,8 @@ export interface SelfManagedDependencies {
   readonly publisher: CaBundlePublisher;
   readonly now?: () => Date;
   /** How often the Secret and the caBundle are checked again (renewal, other replicas, drift). */
-  readonly checkIntervalMs?: number;
+  readonly checkIntervalMs: number;
 }
-
-const DEFAULT_CHECK_INTERVAL_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
@@ -116,7 +114,7 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
     start: (server) => {
       target = server;
       void retryForever(publish, log, 'publishing the CA bundle');
-      timer = setInterval(tick, dependencies.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS);
+      timer = setInterval(tick, dependencies.checkIntervalMs);
       timer.unref();
     },
     checkNow,

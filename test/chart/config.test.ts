@@ -72,7 +72,7 @@ describe('rendered server configuration', () => {
   }
 
   it('passes self-managed TLS settings through', () => {
-    const config = serverConfig({ values: { tls: { mode: 'selfManaged', selfManaged: { secretName: 'pki', validityDays: 90, renewBeforeDays: 15 } } } });
+    const config = serverConfig({ values: { tls: { mode: 'selfManaged', selfManaged: { secretName: 'pki', validityDays: 90, renewBeforeDays: 15, checkIntervalSeconds: 20 } } } });
     assert.deepEqual(config.tls.selfManaged, {
       enabled: true,
       secretName: 'pki',
@@ -81,6 +81,7 @@ describe('rendered server configuration', () => {
       validatingWebhookConfiguration: 'dapr-guard',
       validityDays: 90,
       renewBeforeDays: 15,
+      checkIntervalSeconds: 20,
     });
   });
 

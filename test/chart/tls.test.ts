@@ -217,6 +217,7 @@ describe('TLS choice 4: self-managed by the server', () => {
       validatingWebhookConfiguration: 'dapr-guard',
       validityDays: 365,
       renewBeforeDays: 30,
+      checkIntervalSeconds: 60,
     });
   });
 
