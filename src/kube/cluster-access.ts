@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -10,10 +9,4 @@ export function clusterConfigured(env: NodeJS.ProcessEnv): boolean {
   if (env['KUBERNETES_SERVICE_HOST'] !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN)) return true;
   if (env['KUBECONFIG'] !== undefined && env['KUBECONFIG'] !== '') return true;
   return existsSync(join(homedir(), '.kube', 'config'));
-}
-
-export function loadKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
 }

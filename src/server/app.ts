@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { decisionOf, reviewAdmission, transportErrorReview, type ReviewOutcome } from '../admission/review.ts';
 import type { Phase, Policy } from '../policy/evaluate.ts';
 import { logReview } from './review-log.ts';
-import { recordReview, type Metrics } from './metrics.ts';
+import { recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -30,9 +30,10 @@ export function buildApp(options: AppOptions): App {
   const app = createFastify(options);
   app.removeAllContentTypeParsers();
   // Every body is read raw and parsed by the review core, so each bad-input case gets a review response.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (_request, body, done) => {
-    done(null, body);
-  });
+  // application/json is named as well as the catch-all: Fastify finds an exact match without parsing the header.
+  const keepRaw = (_request: FastifyRequest, body: Buffer, done: (error: null, body: Buffer) => void): void => done(null, body);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, keepRaw);
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, keepRaw);
   app.setErrorHandler((error: FastifyError, request, reply) => replyWithTransportError(error, request, reply, options));
   for (const [path, phase] of Object.entries(ENDPOINTS)) {
     app.post(path, (request, reply) => handleReview(request, reply, phase, options));
@@ -79,8 +80,8 @@ function observe(outcome: ReviewOutcome, phase: Phase, durationSeconds: number, 
     return;
   }
   const { evaluation } = outcome;
-  for (const violation of evaluation.violations) metrics.violations.inc({ rule: violation.ruleId, mode: violation.mode });
-  for (const mutation of evaluation.mutations) metrics.mutations.inc({ rule: mutation.ruleId, mode: mutation.mode });
+  for (const violation of evaluation.violations) recordRuleOutcome(metrics.violations, violation.ruleId, violation.mode);
+  for (const mutation of evaluation.mutations) recordRuleOutcome(metrics.mutations, mutation.ruleId, mutation.mode);
   for (const exemption of evaluation.exemptions) metrics.exemptions.inc({ rule: exemption.ruleId });
   recordReview(metrics, { endpoint: phase, decision: decisionOf(outcome), mode: evaluation.mode, durationSeconds });
 }

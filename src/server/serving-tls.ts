@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { certificateFilesExist, readPair, servingNames, writeServingBundle } from '../certificates/files.ts';
-import type { RotationPolicy } from '../certificates/rotation.ts';
+import { caBundleOf, type RotationPolicy } from '../certificates/rotation.ts';
 import type { Config } from '../config/config.ts';
-import { acquireCertificates, caBundleOf, type CaBundlePublisher, type CertificateStore } from '../kube/self-managed-tls.ts';
+import { acquireCertificates, type CaBundlePublisher, type CertificateStore } from '../kube/self-managed-tls.ts';
 import type { Readiness } from './app.ts';
 import type { Metrics } from './metrics.ts';
 import { certificateNotAfter, startTlsReloader, type SecureContextTarget, type TlsMaterial } from './tls-reloader.ts';
