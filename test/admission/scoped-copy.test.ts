@@ -53,3 +53,12 @@ test('diffAt gives the same operations as a whole-object diff, with escaped path
   assert.deepEqual(diffAt(recorded, copy, anchor), expected);
   assert.deepEqual(diffAt(recorded, whole, []), expected);
 });
+
+test('cloneJson keeps a "__proto__" key as data and never changes a prototype', () => {
+  const parsed = JSON.parse('{"a":{"__proto__":{"polluted":true},"b":1}}') as Json;
+  const copy = cloneJson(parsed);
+  assert.deepEqual(Object.keys(copy['a'] as Json), ['__proto__', 'b']);
+  assert.equal(Object.getPrototypeOf(copy['a']), Object.prototype);
+  assert.equal((copy['a'] as Json)['polluted'], undefined);
+  assert.deepEqual(diffAt(parsed, copy, []), []);
+});
