@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 
@@ -15,7 +15,7 @@ export async function freePort(): Promise<number> {
 }
 
 export interface Spawned {
-  readonly child: ChildProcessWithoutNullStreams;
+  readonly child: ChildProcess;
   readonly stdout: () => string;
   readonly stderr: () => string;
   /** Resolves when `pattern` appears on stdout or stderr; rejects if the process exits first or on timeout. */
@@ -26,17 +26,20 @@ export interface Spawned {
 export interface SpawnOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** Drop stdout (the JSON logs) instead of collecting it: for load tests, where collecting would compete for CPU. */
+  /**
+   * Send stdout (the JSON logs) to /dev/null instead of collecting it: for load tests, where reading
+   * it would take CPU from the load generator. The process still writes every line.
+   */
   readonly discardStdout?: boolean;
 }
 
 export function spawnNode(args: readonly string[], options: SpawnOptions = {}): Spawned {
-  const child = spawn(process.execPath, [...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: 'pipe' });
-  if (options.discardStdout === true) child.stdout.resume();
+  const stdio: StdioOptions = options.discardStdout === true ? ['pipe', 'ignore', 'pipe'] : 'pipe';
+  const child = spawn(process.execPath, [...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio });
   let stdout = '';
   let stderr = '';
-  if (options.discardStdout !== true) child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const waitFor = (pattern: RegExp, timeoutMs = 15_000): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -49,8 +52,8 @@ export function spawnNode(args: readonly string[], options: SpawnOptions = {}): 
           resolve();
         }
       };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
       void exited.then(({ code }) => {
         clearTimeout(timer);
         if (!check()) reject(new Error(`process exited (${code}) before ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`));
