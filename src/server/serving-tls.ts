@@ -102,11 +102,14 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
     }
     return changed;
   };
+  let checking = false;
   const tick = (): void => {
-    checkNow().then(
-      () => undefined,
-      (error: unknown) => log.warn({ err: describe(error) }, 'certificate check failed; will retry'),
-    );
+    // A slow API server must not stack up checks that then race each other for the Secret.
+    if (checking) return;
+    checking = true;
+    checkNow()
+      .catch((error: unknown) => log.warn({ err: describe(error) }, 'certificate check failed; will retry'))
+      .finally(() => (checking = false));
   };
   return {
     initial: { cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) },
