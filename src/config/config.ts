@@ -1,6 +1,6 @@
 import { isMode, MODES, type Mode } from '../policy/mode.ts';
-import { PRODUCTION_SIDECAR_RESOURCES, type SidecarResource, type SidecarResourceValues } from '../rules/support/dapr.ts';
-import { isQuantity } from '../rules/support/quantity.ts';
+import { PRODUCTION_SIDECAR_RESOURCES, SIDECAR_RESOURCE_PAIRS, type SidecarResource, type SidecarResourceValues } from '../rules/support/dapr.ts';
+import { compareQuantities, isQuantity, parseQuantity } from '../rules/support/quantity.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
 
 export type NamespaceModeSource = 'auto' | 'kubernetes' | 'off';
@@ -183,11 +183,22 @@ function readSidecarDefaults(raw: unknown, problems: string[]): SidecarResourceV
   const entries = keys.map((key): [SidecarResource, string] => {
     const value = raw[key] ?? PRODUCTION_SIDECAR_RESOURCES[key];
     const text = typeof value === 'number' ? String(value) : value;
-    if (typeof text === 'string' && isQuantity(text)) return [key, text];
-    problems.push(`rules.sidecar-resources.defaults.${key} must be a Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describe(value)}`);
+    if (typeof text === 'string' && isQuantity(text) && !text.startsWith('-')) return [key, text];
+    problems.push(`rules.sidecar-resources.defaults.${key} must be a non-negative Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describe(value)}`);
     return [key, PRODUCTION_SIDECAR_RESOURCES[key]];
   });
-  return Object.fromEntries(entries) as Record<SidecarResource, string>;
+  const defaults = Object.fromEntries(entries) as Record<SidecarResource, string>;
+  problems.push(...requestAboveLimitProblems(defaults));
+  return defaults;
+}
+
+/** Defaults the sidecar-resource-values rule would refuse: a request above its limit. */
+function requestAboveLimitProblems(defaults: SidecarResourceValues): string[] {
+  return SIDECAR_RESOURCE_PAIRS.flatMap((pair) => {
+    const [request, limit] = [parseQuantity(defaults[pair.request]), parseQuantity(defaults[pair.limit])];
+    if (request === undefined || limit === undefined || compareQuantities(request, limit) <= 0) return [];
+    return [`rules.sidecar-resources.defaults.${pair.request} (${defaults[pair.request]}) must not be above ${pair.limit} (${defaults[pair.limit]})`];
+  });
 }
 
 const RULE_KEYS = new Set(['mode', 'enabled']);

@@ -114,3 +114,20 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('sidecar defaults', () => {
+  test('a negative default or a request above its limit is refused at startup', () => {
+    assert.throws(
+      () => buildConfig([{ rules: { 'sidecar-resources': { defaults: { cpuRequest: '2', cpuLimit: '1', memoryLimit: '-1Gi' } } } }], RULE_IDS),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message ===
+          'invalid configuration:\n  - rules.sidecar-resources.defaults.memoryLimit must be a non-negative Kubernetes quantity such as 4000Mi, got "-1Gi"\n  - rules.sidecar-resources.defaults.cpuRequest (2) must not be above cpuLimit (1)',
+    );
+  });
+
+  test('numbers are taken as quantities and fractions with binary suffixes are understood', () => {
+    const config = buildConfig([{ rules: { 'sidecar-resources': { defaults: { cpuLimit: 2, memoryRequest: '0.5Gi', memoryLimit: '1.5Gi' } } } }], RULE_IDS);
+    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '100m', cpuLimit: '2', memoryRequest: '0.5Gi', memoryLimit: '1.5Gi' });
+  });
+});
