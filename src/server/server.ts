@@ -19,8 +19,6 @@ export interface RunningServer {
   readonly metricsPort: number | undefined;
   readonly metrics: Metrics;
   readonly tls: ServingTls;
-  /** True when this start generated the certificate files. */
-  readonly generatedCertificates: boolean;
   /**
    * Graceful stop: /readyz turns 503, the listener keeps serving for the shutdown delay, then stops
    * accepting and waits for in-flight reviews up to the grace period.
@@ -59,7 +57,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     metricsServer?.closeAllConnections();
     logger.info('stopped');
   };
-  return { app, port, metricsPort, metrics, tls, generatedCertificates: tls.generated, shutdown };
+  return { app, port, metricsPort, metrics, tls, shutdown };
 }
 
 /**

@@ -16,21 +16,18 @@ export interface ServingTls {
   readonly checkNow: () => Promise<boolean>;
   readonly readiness: () => Readiness;
   readonly stop: () => void;
-  /** True when this start generated certificate files (local runs). */
-  readonly generated: boolean;
 }
 
 const LOCAL_CERTIFICATE_VALIDITY_DAYS = 365;
 
 /** Certificate files on disk (generated on first local run, or a mounted Secret), hot-reloaded when they change. */
 export function fileServingTls(config: Config, logger: Logger, metrics: Metrics): ServingTls {
-  const generated = ensureCertificateFiles(config, logger);
+  ensureCertificateFiles(config, logger);
   const initial = readPair(config.tls);
   metrics.certificateExpiry.set(certificateNotAfter(initial.cert).getTime() / 1000);
   let reloader: ReturnType<typeof startTlsReloader> | undefined;
   return {
     initial,
-    generated,
     start: (target) => {
       reloader = startTlsReloader(config.tls, initial, target, config.tls.reloadIntervalSeconds, {
         onReloaded: (notAfter) => {
@@ -50,14 +47,13 @@ export function fileServingTls(config: Config, logger: Logger, metrics: Metrics)
   };
 }
 
-function ensureCertificateFiles(config: Config, logger: Logger): boolean {
-  if (certificateFilesExist(config.tls)) return false;
+function ensureCertificateFiles(config: Config, logger: Logger): void {
+  if (certificateFilesExist(config.tls)) return;
   if (!config.tls.generateIfMissing) {
     throw new Error(`no serving certificate at ${config.tls.certFile} and ${config.tls.keyFile}; provide one or set tls.generateIfMissing`);
   }
   writeServingBundle({ ...config.tls, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
   logger.info({ caFile: config.tls.caFile, certFile: config.tls.certFile }, 'generated a self-signed CA and serving certificate');
-  return true;
 }
 
 export interface SelfManagedDependencies {
@@ -113,7 +109,6 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
   };
   return {
     initial: { cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) },
-    generated: false,
     start: (server) => {
       target = server;
       void retryForever(publish, log, 'publishing the CA bundle');
