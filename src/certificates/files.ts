@@ -15,14 +15,19 @@ export interface LocalCertificateOptions extends CertificateFiles {
   readonly validityDays: number;
 }
 
-/** What a webhook served locally or in a cluster answers to. */
+/** What a webhook served locally or in a cluster answers to, and the subject CN of its certificate. */
 export function servingNames(options: Pick<LocalCertificateOptions, 'dnsNames' | 'serviceName' | 'serviceNamespace'>): {
+  commonName: string;
   dnsNames: string[];
   ipAddresses: string[];
 } {
-  const service =
-    options.serviceName !== '' && options.serviceNamespace !== '' ? serviceDnsNames(options.serviceName, options.serviceNamespace) : [];
-  return { dnsNames: ['localhost', ...service, ...options.dnsNames], ipAddresses: ['127.0.0.1', '::1'] };
+  const inCluster = options.serviceName !== '' && options.serviceNamespace !== '';
+  const service = inCluster ? serviceDnsNames(options.serviceName, options.serviceNamespace) : [];
+  return {
+    commonName: inCluster ? `${options.serviceName}.${options.serviceNamespace}.svc` : 'localhost',
+    dnsNames: ['localhost', ...service, ...options.dnsNames],
+    ipAddresses: ['127.0.0.1', '::1'],
+  };
 }
 
 export function certificateFilesExist(files: CertificateFiles): boolean {
@@ -31,13 +36,7 @@ export function certificateFilesExist(files: CertificateFiles): boolean {
 
 /** Generates a CA and a serving certificate and writes them; the private keys are readable by the owner only. */
 export function writeServingBundle(options: LocalCertificateOptions): ServingBundle {
-  const names = servingNames(options);
-  const bundle = generateServingBundle({
-    commonName: options.serviceName !== '' && options.serviceNamespace !== '' ? `${options.serviceName}.${options.serviceNamespace}.svc` : 'localhost',
-    dnsNames: names.dnsNames,
-    ipAddresses: names.ipAddresses,
-    validityDays: options.validityDays,
-  });
+  const bundle = generateServingBundle({ ...servingNames(options), validityDays: options.validityDays });
   writeFile(options.caFile, bundle.ca.certPem, 0o644);
   writeFile(options.certFile, bundle.serving.certPem, 0o644);
   writeFile(options.keyFile, bundle.serving.keyPem, 0o600);

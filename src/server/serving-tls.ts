@@ -122,13 +122,8 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
 }
 
 function rotationPolicy(config: Config): RotationPolicy {
-  const names = servingNames(config.tls);
-  const service = config.tls.serviceName;
-  const namespace = config.tls.serviceNamespace;
   return {
-    commonName: service !== '' && namespace !== '' ? `${service}.${namespace}.svc` : 'localhost',
-    dnsNames: names.dnsNames,
-    ipAddresses: names.ipAddresses,
+    ...servingNames(config.tls),
     servingValidityDays: config.tls.selfManaged.validityDays,
     renewBeforeDays: config.tls.selfManaged.renewBeforeDays,
   };
