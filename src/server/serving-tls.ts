@@ -24,15 +24,14 @@ const LOCAL_CERTIFICATE_VALIDITY_DAYS = 365;
 export function fileServingTls(config: Config, logger: Logger, metrics: Metrics): ServingTls {
   ensureCertificateFiles(config, logger);
   const initial = readPair(config.tls);
-  metrics.certificateExpiry.set(certificateNotAfter(initial.cert).getTime() / 1000);
+  recordExpiry(metrics, certificateNotAfter(initial.cert));
   let reloader: ReturnType<typeof startTlsReloader> | undefined;
   return {
     initial,
     start: (target) => {
       reloader = startTlsReloader(config.tls, initial, target, config.tls.reloadIntervalSeconds, {
         onReloaded: (notAfter) => {
-          metrics.certificateReloads.inc({ result: 'success' });
-          metrics.certificateExpiry.set(notAfter.getTime() / 1000);
+          recordReload(metrics, notAfter);
           logger.info({ notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
         },
         onRejected: (reason) => {
@@ -77,7 +76,7 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
   let published: string | undefined;
   let target: SecureContextTarget | undefined;
   let timer: NodeJS.Timeout | undefined;
-  metrics.certificateExpiry.set(certificateNotAfter(Buffer.from(certificates.serving.certPem)).getTime() / 1000);
+  recordExpiry(metrics, certificateNotAfter(Buffer.from(certificates.serving.certPem)));
 
   const publish = async (): Promise<void> => {
     const bundle = caBundleOf(certificates);
@@ -91,10 +90,11 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
     certificates = next;
     await publish();
     if (changed && target !== undefined) {
-      target.setSecureContext({ cert: Buffer.from(next.serving.certPem), key: Buffer.from(next.serving.keyPem), minVersion: 'TLSv1.2' });
-      metrics.certificateReloads.inc({ result: 'success' });
-      metrics.certificateExpiry.set(certificateNotAfter(Buffer.from(next.serving.certPem)).getTime() / 1000);
-      log.info({ notAfter: certificateNotAfter(Buffer.from(next.serving.certPem)).toISOString() }, 'serving certificate renewed');
+      const cert = Buffer.from(next.serving.certPem);
+      target.setSecureContext({ cert, key: Buffer.from(next.serving.keyPem), minVersion: 'TLSv1.2' });
+      const notAfter = certificateNotAfter(cert);
+      recordReload(metrics, notAfter);
+      log.info({ notAfter: notAfter.toISOString() }, 'serving certificate renewed');
     }
     return changed;
   };
@@ -119,6 +119,16 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
     readiness: () => (published === undefined ? { ready: false, reason: 'the CA bundle is not yet published into the webhook configurations' } : { ready: true }),
     stop: () => clearInterval(timer),
   };
+}
+
+function recordExpiry(metrics: Metrics, notAfter: Date): void {
+  metrics.certificateExpiry.set(notAfter.getTime() / 1000);
+}
+
+/** A new serving certificate is in use, from the files or from the shared Secret. */
+function recordReload(metrics: Metrics, notAfter: Date): void {
+  metrics.certificateReloads.inc({ result: 'success' });
+  recordExpiry(metrics, notAfter);
 }
 
 function rotationPolicy(config: Config): RotationPolicy {
