@@ -6,7 +6,7 @@ import {
   type SidecarResourcePair,
 } from './support/dapr.ts';
 import { quoted } from './support/objects.ts';
-import { compareQuantities, parseQuantity, type QuantityValue } from './support/quantity.ts';
+import { compareQuantities, MAX_QUANTITY_LENGTH, parseQuantity, type QuantityValue } from './support/quantity.ts';
 import { daprPodMetadataOf } from './support/workloads.ts';
 
 export const SIDECAR_RESOURCE_VALUES_RULE_ID = 'sidecar-resource-values';
@@ -58,6 +58,7 @@ function readValue(pair: SidecarResourcePair, resource: SidecarResource, annotat
   const text = annotations[key];
   // Dapr treats an empty value as not set.
   if (text === undefined || text === '') return {};
+  if (text.length > MAX_QUANTITY_LENGTH) return { finding: { message: tooLong(pair, key) } };
   const value = parseQuantity(text);
   if (value === undefined) {
     return {
@@ -74,6 +75,11 @@ function readValue(pair: SidecarResourcePair, resource: SidecarResource, annotat
     };
   }
   return { value };
+}
+
+/** Says how long the value is allowed to be, not what it is: it may be megabytes. */
+function tooLong(pair: SidecarResourcePair, key: string): string {
+  return `${key} is longer than ${MAX_QUANTITY_LENGTH} characters, so it is not a Kubernetes quantity — use a value such as ${EXAMPLES[pair.resource]}; Dapr ignores all four sidecar resource annotations when one is invalid`;
 }
 
 function requestAboveLimit(pair: SidecarResourcePair, annotations: Readonly<Record<string, string>>): string {

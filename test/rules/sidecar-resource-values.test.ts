@@ -8,6 +8,7 @@ import { SIDECAR_RESOURCE_VALUES_RULE_ID, sidecarResourceValuesRule } from '../.
 import { fixtureFiles, jsonFixture, yamlObjects } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
+import { LINEAR_BOUND_MS, MIB, timed } from '../support/timing.ts';
 import { WORKLOAD_CASES, workload } from '../support/workloads.ts';
 
 function violations(request: AdmissionRequest): readonly Violation[] {
@@ -99,11 +100,31 @@ describe('sidecar-resource-values', () => {
     });
 
     it('shortens a long bad value so the message fits in a warning', () => {
-      const value = `${'9'.repeat(200)} cores`;
+      const value = `${'9'.repeat(50)} cores`;
       assert.deepEqual(messagesFor({ 'dapr.io/sidecar-cpu-limit': value }), [
         `dapr.io/sidecar-cpu-limit "${'9'.repeat(39)}…" is not a Kubernetes quantity — use a value such as ${CPU_EXAMPLE}; Dapr ignores all four sidecar resource annotations when one is invalid`,
       ]);
     });
+  });
+
+  describe('refuses a value longer than any quantity without quoting it, in linear time', () => {
+    const tooLong = (annotation: string, example: string): string =>
+      `${annotation} is longer than 64 characters, so it is not a Kubernetes quantity — use a value such as ${example}; Dapr ignores all four sidecar resource annotations when one is invalid`;
+    const digits = '9'.repeat(MIB);
+    const cases: ReadonlyArray<readonly [string, string, string, string]> = [
+      ['65 digits', 'dapr.io/sidecar-cpu-limit', '9'.repeat(65), CPU_EXAMPLE],
+      ['a MiB of digits then x (the ReDoS)', 'dapr.io/sidecar-cpu-limit', `${digits}x`, CPU_EXAMPLE],
+      ['a MiB of digits', 'dapr.io/sidecar-cpu-request', digits, CPU_EXAMPLE],
+      ['a MiB of digits then Mi', 'dapr.io/sidecar-memory-limit', `${digits}Mi`, MEMORY_EXAMPLE],
+      ['a MiB of digits, a point, then x', 'dapr.io/sidecar-memory-request', `${digits}.x`, MEMORY_EXAMPLE],
+    ];
+    for (const [name, annotation, value, example] of cases) {
+      it(name, () => {
+        const { result, ms } = timed(() => messagesFor({ [annotation]: value }));
+        assert.deepEqual(result, [tooLong(annotation, example)]);
+        assert.ok(ms < LINEAR_BOUND_MS, `${ms.toFixed(1)} ms`);
+      });
+    }
   });
 
   it('refuses negative values', () => {

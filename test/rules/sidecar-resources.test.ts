@@ -9,6 +9,7 @@ import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
 import { fixtureFiles, jsonFixture, yamlObjects } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
+import { LINEAR_BOUND_MS, MIB, timed } from '../support/timing.ts';
 import { WORKLOAD_CASES, workload } from '../support/workloads.ts';
 
 const KEYS = {
@@ -151,6 +152,23 @@ describe('sidecar-resources', () => {
       it(name, () => {
         const patch = patchFor(admissionRequest(workload('Deployment', { 'dapr.io/enabled': 'true', ...user })));
         assert.deepEqual(patch, addOps('/spec/template/metadata/annotations', added));
+      });
+    }
+  });
+
+  describe('reads the other half of a pair in linear time and keeps the default when it is no quantity', () => {
+    const digits = '9'.repeat(MIB);
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ['a MiB of digits then x (the ReDoS)', `${digits}x`],
+      ['a MiB of digits', digits],
+      ['a MiB of digits then Ki', `${digits}Ki`],
+    ];
+    for (const [name, value] of cases) {
+      it(name, () => {
+        const request = admissionRequest(workload('Pod', { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-cpu-limit': value }));
+        const { result, ms } = timed(() => patchFor(request));
+        assert.deepEqual(result, addOps('/metadata/annotations', { cpuRequest: '100m', memoryRequest: '250Mi', memoryLimit: '4000Mi' }));
+        assert.ok(ms < LINEAR_BOUND_MS, `${ms.toFixed(1)} ms`);
       });
     }
   });

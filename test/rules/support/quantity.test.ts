@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
-import { compareQuantities, isQuantity, parseQuantity } from '../../../src/rules/support/quantity.ts';
+import { compareQuantities, isQuantity, MAX_QUANTITY_LENGTH, parseQuantity } from '../../../src/rules/support/quantity.ts';
+import { LINEAR_BOUND_MS, MIB, timed } from '../../support/timing.ts';
 
 // Accepted and refused inputs are those of k8s.io/apimachinery pkg/api/resource quantity_test.go
 // (TestQuantityParse), plus the values Dapr's docs and this project use.
@@ -96,6 +97,64 @@ describe('parseQuantity', () => {
     assert.equal(parseQuantity(''), undefined);
     assert.equal(parseQuantity('0x10'), undefined);
     assert.equal(parseQuantity('1.5Gi'), 1.5 * 1024 ** 3);
+  });
+});
+
+describe('the unambiguous grammar', () => {
+  // The samples of the security review (2026-12, §1): the grammar without the ReDoS accepts and refuses
+  // exactly what the old one did.
+  const SAMPLES: ReadonlyArray<readonly [string, boolean]> = [
+    ['1', true],
+    ['1.', true],
+    ['.5', true],
+    ['1.5Gi', true],
+    ['100m', true],
+    ['4', true],
+    ['-1', true],
+    ['+1e3', true],
+    ['1e-3', true],
+    ['1.5.5', false],
+    ['.', false],
+    ['+', false],
+    ['1ee3', false],
+    ['1Ki ', false],
+    ['Ki', false],
+    ['0x10', false],
+    ['1.0E+2', true],
+    ['12.34k', true],
+    ['5e', false],
+  ];
+  it('has the 19 samples of the review', () => assert.equal(SAMPLES.length, 19));
+  for (const [text, accepted] of SAMPLES) {
+    it(`${accepted ? 'accepts' : 'refuses'} ${JSON.stringify(text)}`, () => {
+      assert.equal(isQuantity(text), accepted);
+      assert.equal(parseQuantity(text) !== undefined, accepted);
+    });
+  }
+
+  it(`accepts ${MAX_QUANTITY_LENGTH} characters and refuses one more, even when the grammar fits`, () => {
+    assert.equal(MAX_QUANTITY_LENGTH, 64);
+    assert.equal(parseQuantity('1'.repeat(64)) !== undefined, true);
+    assert.equal(parseQuantity('1'.repeat(65)), undefined);
+    assert.equal(parseQuantity(`${'1'.repeat(63)}Ki`), undefined);
+  });
+
+  describe('answers a megabyte in linear time', () => {
+    const digits = '9'.repeat(MIB);
+    const shapes: ReadonlyArray<readonly [string, string]> = [
+      ['digits then x', `${digits}x`],
+      ['digits (valid grammar)', digits],
+      ['digits with a binary suffix (the BigInt path)', `${digits}Ki`],
+      ['digits, a point, digits, then x', `${digits}.${digits}x`],
+      ['an exponent of digits then x', `1e${digits}x`],
+    ];
+    for (const [name, text] of shapes) {
+      it(name, () => {
+        const { result, ms } = timed(() => parseQuantity(text));
+        assert.equal(result, undefined);
+        assert.ok(ms < LINEAR_BOUND_MS, `${ms.toFixed(1)} ms`);
+      });
+    }
   });
 });
 
