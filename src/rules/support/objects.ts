@@ -1,13 +1,13 @@
 import type { RuleContext } from '../rule.ts';
 import { asArray, asRecord, asString } from './json.ts';
-import { cut } from './messages.ts';
+import { quoteText } from './messages.ts';
 
 /** Longest user text a message quotes: warnings are cut at 256 characters. */
 const MAX_QUOTED_LENGTH = 40;
 
-/** `text` in double quotes with control characters escaped (`"4000Mi\\n"`), shortened to fit in a warning. */
+/** `text` in double quotes with invisible characters escaped (`"4000Mi\\n"`), shortened to fit in a warning. */
 export function quoted(text: string, maxLength: number = MAX_QUOTED_LENGTH): string {
-  return JSON.stringify(cut(text, maxLength));
+  return quoteText(text, maxLength);
 }
 
 /**
