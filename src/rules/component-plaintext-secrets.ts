@@ -1,6 +1,8 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import { embeddedCredential, isCredentialName, plaintextState, searchableText, type EmbeddedCredential } from './support/credentials.ts';
 import { isDaprKind, secretStoreOf, type DaprKind } from './support/dapr-objects.ts';
+import { isQuotableHeaderName, isQuotableMetadataName } from './support/field-names.ts';
+import { capFindings } from './support/findings.ts';
 import { contextObjectName } from './support/objects.ts';
 import { asArray, asRecord, asString, recordAt, type JsonRecord } from './support/json.ts';
 import { fitMessage, messageBudget, type Clip } from './support/messages.ts';
@@ -13,7 +15,8 @@ const BUDGET = messageBudget(COMPONENT_PLAINTEXT_SECRETS_RULE_ID);
 /**
  * Refuses credentials written as plaintext `value`s in Dapr objects: Component metadata, HTTPEndpoint
  * headers and client key, Configuration OTel exporter headers, and URLs with credentials anywhere there.
- * Messages name the object and field, never the value.
+ * Messages name the object and field, never the value; a field whose name does not look like a name is
+ * referred to by its position, since the name may be the secret.
  */
 export function componentPlaintextSecretsRule(): ValidatingRule {
   return {
@@ -28,10 +31,20 @@ export function componentPlaintextSecretsRule(): ValidatingRule {
 
 function plaintextSecretFindings(context: RuleContext): Finding[] {
   const kind = context.request.kind;
-  if (isDaprKind(kind, 'Component')) return componentFindings(context);
-  if (isDaprKind(kind, 'HTTPEndpoint')) return httpEndpointFindings(context);
-  if (isDaprKind(kind, 'Configuration')) return configurationFindings(context);
+  if (isDaprKind(kind, 'Component')) return listed(componentFindings(context), 'Component', context);
+  if (isDaprKind(kind, 'HTTPEndpoint')) return listed(httpEndpointFindings(context), 'HTTPEndpoint', context);
+  if (isDaprKind(kind, 'Configuration')) return listed(configurationFindings(context), 'Configuration', context);
   return [];
+}
+
+function listed(findings: readonly Finding[], kind: DaprKind, context: RuleContext): Finding[] {
+  const name = contextObjectName(context);
+  return capFindings(findings, (count) =>
+    fitMessage(
+      (clip) => `${kind} "${clip(name)}": and ${count} more plaintext secrets or credentials, not listed here — use secretKeyRef for each of them too`,
+      BUDGET,
+    ),
+  );
 }
 
 /** Where a plaintext value sits and how its secretKeyRef would look, for the message. */
@@ -40,7 +53,7 @@ interface Spot {
   readonly name: string;
   /** `spec.metadata`, `spec.clientTLS.privateKey` */
   readonly path: string;
-  /** The metadata item or header name under `path`, when there is one. */
+  /** The metadata item or header name under `path`, when there is one and it may be quoted. */
   readonly field?: string;
   /** The key suggested for the Secret; `<key>` when there is no good default. */
   readonly key?: string;
@@ -52,7 +65,8 @@ interface Spot {
 
 type SpotBase = Pick<Spot, 'kind' | 'name' | 'secretStore'>;
 
-type Problem = 'plaintext' | 'empty' | EmbeddedCredential;
+/** `name`: the field's name itself holds credentials (name and value swapped, `Server=…;Password=…`). */
+type Problem = 'plaintext' | 'empty' | 'name' | EmbeddedCredential;
 
 function componentFindings(context: RuleContext): Finding[] {
   const spec = asRecord(context.object['spec']);
@@ -61,11 +75,12 @@ function componentFindings(context: RuleContext): Finding[] {
   const isSensitive = (field: string): boolean =>
     declared.has(field.toLowerCase()) || (isCredentialName(field) && !isKnownNotSecret(specType, field));
   const base: SpotBase = { kind: 'Component', name: contextObjectName(context), secretStore: secretStoreOf(context.object) };
-  return asArray(spec?.['metadata']).flatMap((entry) => {
+  return asArray(spec?.['metadata']).flatMap((entry, index) => {
     const item = asRecord(entry);
     const field = asString(item?.['name']);
     if (item === undefined || field === undefined) return [];
-    return valueFindings(item, isSensitive(field), { ...base, path: 'spec.metadata', field, key: field });
+    const spot = namedSpot(base, 'spec.metadata', index, field, isQuotableMetadataName(field));
+    return itemFindings(item, field, isSensitive(field), spot);
   });
 }
 
@@ -94,12 +109,23 @@ function configurationFindings(context: RuleContext): Finding[] {
 }
 
 function headerFindings(headers: unknown, base: SpotBase, path: string): Finding[] {
-  return asArray(headers).flatMap((entry) => {
+  return asArray(headers).flatMap((entry, index) => {
     const header = asRecord(entry);
     const name = asString(header?.['name']);
     if (header === undefined || name === undefined) return [];
-    return valueFindings(header, isCredentialName(name), { ...base, path, field: name, key: name });
+    return itemFindings(header, name, isCredentialName(name), namedSpot(base, path, index, name, isQuotableHeaderName(name)));
   });
+}
+
+/** `spec.metadata redisPassword`, or `spec.metadata[3]` with no suggested key when the name may be the secret. */
+function namedSpot(base: SpotBase, path: string, index: number, name: string, quotable: boolean): Spot {
+  return quotable ? { ...base, path, field: name, key: name } : { ...base, path: `${path}[${index}]` };
+}
+
+/** A name that holds credentials is refused whatever the value: it is stored and shown like one. */
+function itemFindings(holder: JsonRecord, name: string, sensitive: boolean, spot: Spot): Finding[] {
+  if (embeddedCredential(name) !== undefined) return [finding(spot, 'name')];
+  return valueFindings(holder, sensitive, spot);
 }
 
 /** A sensitive field must not hold a plaintext value; any other value must not embed credentials. */
@@ -131,6 +157,7 @@ function finding(spot: Spot, problem: Problem): Finding {
 const PROBLEM_TEXT: Readonly<Record<Problem, string>> = {
   plaintext: 'is a plaintext secret',
   empty: 'is empty',
+  name: 'has credentials in its name',
   url: 'has credentials in a URL',
   'connection-string': 'has credentials in a connection string',
 };
@@ -141,6 +168,7 @@ function renderMessage(spot: Spot, problem: Problem, clip: Clip): string {
   const key = spot.key === undefined ? '<key>' : clip(secretKeyFor(spot.key));
   const reference = `secretKeyRef: {name: <secret>, key: ${key}}`;
   if (problem === 'empty') return `${subject} — remove it, or use ${reference} if a secret is needed`;
+  if (problem === 'name') return `${subject} — name it after the setting and take the credentials from ${reference}${storeHint(spot, clip)}`;
   const fix = spot.moveTo === undefined ? `use ${reference}` : `move them to ${spot.moveTo} with ${reference}`;
   return `${subject} — ${fix}${storeHint(spot, clip)}`;
 }

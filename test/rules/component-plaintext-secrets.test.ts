@@ -305,6 +305,102 @@ describe(COMPONENT_PLAINTEXT_SECRETS_RULE_ID, () => {
     }
   });
 
+  describe('secrets that sit in a name are referred to by position (security review 2026-12, §6)', () => {
+    const named = (kind: string, spec: unknown): KubeObject => ({ apiVersion: 'dapr.io/v1alpha1', kind, metadata: { name: 'store', namespace: 'shop' }, spec });
+    const cases: ReadonlyArray<{ readonly name: string; readonly object: KubeObject; readonly expected: Outcome[] }> = [
+      {
+        name: 'name and value swapped: a connection string as the name',
+        object: component('state.sqlserver', [{ name: 'Server=db;User Id=sa;Password=SECRET-SWAP', value: 'connectionString' }]),
+        expected: [
+          {
+            message: `Component "statestore": spec.metadata[0] has credentials in its name — name it after the setting and take the credentials from secretKeyRef: {name: <secret>, key: <key>}${K8S}`,
+            mode: 'enforce',
+          },
+        ],
+      },
+      {
+        name: 'an HTTPEndpoint header written with its value',
+        object: named('HTTPEndpoint', { baseUrl: 'https://payments.example.com', headers: [{ name: 'X-Token: SECRET-HN1', value: 'x' }] }),
+        expected: [{ message: `HTTPEndpoint "store": spec.headers[0] is a plaintext secret — use secretKeyRef: {name: <secret>, key: <key>}${K8S}`, mode: 'enforce' }],
+      },
+      {
+        name: 'a header written with its value and no space',
+        object: named('HTTPEndpoint', { headers: [{ name: 'Content-Type', value: 'text/plain' }, { name: 'X-Token:SECRET-HN2', value: 'x' }] }),
+        expected: [{ message: `HTTPEndpoint "store": spec.headers[1] is a plaintext secret — use secretKeyRef: {name: <secret>, key: <key>}${K8S}`, mode: 'enforce' }],
+      },
+      {
+        name: 'an OTel header written with its value',
+        object: named('Configuration', { tracing: { otel: { headers: [{ name: 'Authorization: Bearer SECRET-OT1', value: 'x' }] } } }),
+        expected: [{ message: 'Configuration "store": spec.tracing.otel.headers[0] is a plaintext secret — use secretKeyRef: {name: <secret>, key: <key>} or envRef', mode: 'enforce' }],
+      },
+      {
+        name: 'a name holding a password pair, whatever the value',
+        object: component('state.redis', [null, { name: 'redisHost', value: 'redis:6379' }, { name: 'password=SECRET-EQ', secretKeyRef: { name: 'redis', key: 'password' } }]),
+        expected: [
+          {
+            message: `Component "statestore": spec.metadata[2] has credentials in its name — name it after the setting and take the credentials from secretKeyRef: {name: <secret>, key: <key>}${K8S}`,
+            mode: 'enforce',
+          },
+        ],
+      },
+      {
+        name: 'a GraphQL header item written with its value',
+        object: component('bindings.graphql', [{ name: 'header:X-Token:SECRET-GQ1', value: 'x' }]),
+        expected: [{ message: `Component "statestore": spec.metadata[0] is a plaintext secret — use secretKeyRef: {name: <secret>, key: <key>}${K8S}`, mode: 'enforce' }],
+      },
+      {
+        name: 'a name with a URL with credentials',
+        object: component('bindings.http', [{ name: 'https://u:SECRET-URL@api.example.com', value: 'url' }]),
+        expected: [
+          {
+            message: `Component "statestore": spec.metadata[0] has credentials in its name — name it after the setting and take the credentials from secretKeyRef: {name: <secret>, key: <key>}${K8S}`,
+            mode: 'enforce',
+          },
+        ],
+      },
+    ];
+    assert.equal(cases.length, 7);
+    for (const { name, object, expected } of cases) {
+      it(name, () => {
+        const found = outcomes(object);
+        assert.deepEqual(found, expected);
+        for (const { message } of found) assert.ok(!message.includes('SECRET-'), message);
+      });
+    }
+  });
+
+  describe('lists the first 20 findings of an object and counts the rest', () => {
+    const passwords = (count: number, value: string): Array<Record<string, string>> =>
+      Array.from({ length: count }, (_, index) => ({ name: `password${index}`, value }));
+    const more = (count: number, mode: string): Outcome => ({
+      message: `Component "statestore": and ${count} more plaintext secrets or credentials, not listed here — use secretKeyRef for each of them too`,
+      mode,
+    });
+
+    it('25 plaintext passwords: 20 listed, and 5 more', () => {
+      const found = outcomes(component('state.redis', passwords(25, CANARY)));
+      assert.equal(found.length, 21);
+      assert.deepEqual(found.slice(0, 20), passwords(20, CANARY).map((item) => plaintext(item['name'] ?? '')));
+      assert.deepEqual(found[20], more(5, 'enforce'));
+    });
+
+    it('a refusal behind 20 pieces of advice still refuses', () => {
+      const found = outcomes(component('state.redis', [...passwords(20, ''), { name: 'redisPassword', value: CANARY }]));
+      assert.equal(found.length, 21);
+      assert.deepEqual(found[20], more(1, 'enforce'));
+    });
+
+    it('advice only stays advice', () => {
+      const found = outcomes(component('state.redis', passwords(22, '')));
+      assert.equal(found.length, 21);
+      assert.deepEqual(found[20], more(2, 'warn'));
+    });
+
+    it('20 000 findings answer 21 messages', () => {
+      assert.equal(outcomes(component('state.redis', passwords(20_000, CANARY))).length, 21);
+    });
+  });
+
   it('fits long names into 256 characters with the prefix, without the value', () => {
     const longName = 'n'.repeat(253);
     const longField = `password${'x'.repeat(300)}`;

@@ -47,7 +47,7 @@ const CASES: readonly Case[] = [
       spec: { type: 'state.redis', version: 'v1', metadata: [{ name: FORGED_FIELD, value: 'redis://:SECRET-ESC1@redis:6379' }] },
     },
     expected: [
-      `[component-plaintext-secrets] Component "st\u00f6re-\u{1F600}-\\u202e-\\u0000\\n[mtls-enabled] forged": spec.metadata pass\\u202eword\\nx has credentials in a URL — use secretKeyRef: {name: <secret>, key: pass-word-x}${K8S}`,
+      `[component-plaintext-secrets] Component "st\u00f6re-\u{1F600}-\\u202e-\\u0000\\n[mtls-enabled] forged": spec.metadata[0] has credentials in a URL — use secretKeyRef: {name: <secret>, key: <key>}${K8S}`,
     ],
   },
   {
