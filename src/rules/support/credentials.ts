@@ -132,10 +132,12 @@ function urlHasCredential(token: string): boolean {
   return false;
 }
 
+const AUTHORITY_END = /[/?#]/g;
+
 /** `user:password@` (or `:password@`) in the authority that starts at `start`. */
 function userinfoHasPassword(token: string, start: number): boolean {
-  let end = start;
-  while (end < token.length && !'/?#'.includes(token.charAt(end))) end += 1;
+  AUTHORITY_END.lastIndex = start;
+  const end = AUTHORITY_END.exec(token)?.index ?? token.length;
   const authority = token.slice(start, end);
   const at = authority.lastIndexOf('@');
   const colon = authority.indexOf(':');
@@ -144,10 +146,16 @@ function userinfoHasPassword(token: string, start: number): boolean {
 
 const PAIR_KEY = /^[a-z][\w.-]*$/i;
 
+/**
+ * No driver knows a key of more than 64 characters (`Password`, `SharedAccessKey`), three times that
+ * `%`-encoded: longer text before a `=` is no pair key, and is not decoded and matched at all.
+ */
+const MAX_ENCODED_PAIR_KEY_LENGTH = 3 * 64;
+
 function hasCredentialPair(pairs: readonly string[]): boolean {
   return pairs.some((pair) => {
     const equals = pair.indexOf('=');
-    if (equals <= 0 || pair.slice(equals + 1).trim() === '') return false;
+    if (equals <= 0 || equals > MAX_ENCODED_PAIR_KEY_LENGTH || pair.slice(equals + 1).trim() === '') return false;
     const key = decoded(pair.slice(0, equals).trim());
     return PAIR_KEY.test(key) && isCredentialName(key);
   });
