@@ -42,7 +42,7 @@ export interface Config {
   };
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly log: { readonly level: string };
-  readonly exemptions: { readonly enabled: boolean };
+  readonly exemptions: { readonly enabled: boolean; readonly allowedGroups: readonly string[]; readonly namespaces: readonly string[] };
   readonly namespaceModes: { readonly source: NamespaceModeSource };
   readonly rules: Readonly<Record<string, RuleSettings>>;
   readonly sidecarDefaults: SidecarResourceValues;
@@ -108,7 +108,7 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
     },
     metrics: { enabled: get('metrics.enabled'), host: get('metrics.host'), port: get('metrics.port') },
     log: { level: get('log.level') },
-    exemptions: { enabled: get('exemptions.enabled') },
+    exemptions: { enabled: get('exemptions.enabled'), allowedGroups: get('exemptions.allowedGroups'), namespaces: get('exemptions.namespaces') },
     namespaceModes: { source: get('namespaceModes.source') },
     rules,
     sidecarDefaults,

@@ -22,8 +22,8 @@ export function helpText(rules: readonly Rule[]): string {
     'Rules (YAML: rules.<rule-id>.mode, rules.<rule-id>.enabled; rules.sidecar-resources.defaults.{cpuRequest,cpuLimit,memoryRequest,memoryLimit}):',
     ...rules.map((rule) => option(`${rule.id} (${rule.type}, default ${rule.defaultMode})`, rule.description)),
     '',
-    'Namespaces: label dapr-guard.io/mode=enforce|warn|audit sets the mode of one namespace.',
-    'Objects: annotations dapr-guard.io/exempt=<rule-id>[,<rule-id>] and dapr-guard.io/exempt-reason=<why> skip rules.',
+    'Namespaces: label dapr-guard.io/mode=enforce|warn|audit sets the mode of one namespace (only exemptions.allowedGroups may set it).',
+    'Objects: annotations dapr-guard.io/exempt=<rule-id>[,<rule-id>] and dapr-guard.io/exempt-reason=<why> skip rules, when set by exemptions.allowedGroups.',
     '',
   ];
   return lines.join('\n');

@@ -174,6 +174,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'Honour dapr-guard.io/exempt annotations (which need dapr-guard.io/exempt-reason).',
   },
   {
+    path: 'exemptions.allowedGroups',
+    type: { kind: 'list' },
+    default: ['system:masters'],
+    env: 'DAPR_GUARD_EXEMPTIONS_ALLOWED_GROUPS',
+    flag: 'exemptions-allowed-groups',
+    description:
+      'Groups (comma-separated) whose members may add or change dapr-guard.io/exempt annotations and the dapr-guard.io/ignore and dapr-guard.io/mode namespace labels; from anyone else they are ignored or refused.',
+  },
+  {
+    path: 'exemptions.namespaces',
+    type: { kind: 'list' },
+    default: [],
+    env: 'DAPR_GUARD_EXEMPTIONS_NAMESPACES',
+    flag: 'exemptions-namespaces',
+    description: 'Namespaces (comma-separated) where exemptions count; empty: every namespace.',
+  },
+  {
     path: 'namespaceModes.source',
     type: { kind: 'enum', values: ['auto', 'kubernetes', 'off'] },
     default: 'auto',

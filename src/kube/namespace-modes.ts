@@ -1,8 +1,9 @@
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isMode, MODES, type Mode } from '../policy/mode.ts';
+import { NAMESPACE_MODE_LABEL } from '../policy/namespace-labels.ts';
 
-export const NAMESPACE_MODE_LABEL = 'dapr-guard.io/mode';
+export { NAMESPACE_MODE_LABEL };
 
 export interface NamespaceModes {
   /** The mode label of a namespace; undefined when unlabelled, invalid or not known yet. */

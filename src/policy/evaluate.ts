@@ -3,8 +3,10 @@ import { copyAlongPath } from '../admission/scoped-copy.ts';
 import type { AdmissionRequest, KubeObject } from '../admission/wire.ts';
 import type { MutableObject, MutatingRule, Rule, RuleContext, ValidatingRule } from '../rules/rule.ts';
 import type { Evaluation, Exemption, Mutation, Violation } from './evaluation.ts';
-import { readExemptions, type ExemptionRequest } from './exemptions.ts';
+import type { ExemptionSettings } from './exemption-access.ts';
+import { EXEMPTIONS_ID, readExemptions, templateExemptionFindings, type ExemptionRequest } from './exemptions.ts';
 import { leastStrict, type Mode } from './mode.ts';
+import { isNamespaceRequest, NAMESPACE_LABELS_ID, namespaceLabelFindings } from './namespace-labels.ts';
 import { resolveMode } from './resolve-mode.ts';
 
 export type Phase = 'mutate' | 'validate';
@@ -14,7 +16,8 @@ export interface Policy {
   readonly globalMode: Mode;
   /** `rules.<id>.mode` from the configuration. */
   readonly ruleModes: Readonly<Partial<Record<string, Mode>>>;
-  readonly exemptionsEnabled: boolean;
+  /** Whether exemptions count, where, and who may set them and the namespace labels. */
+  readonly exemptions: ExemptionSettings;
   /** The `dapr-guard.io/mode` label of a namespace, when the namespace cache knows it. */
   readonly namespaceMode: (namespace: string) => Mode | undefined;
 }
@@ -27,8 +30,9 @@ export function evaluate(request: AdmissionRequest, policy: Policy, phase: Phase
   const context = ruleContext(request);
   const scopeMode = scopeModeOf(context.namespace, policy);
   if (!isReviewable(request)) return emptyEvaluation(scopeMode);
+  if (isNamespaceRequest(request)) return namespaceEvaluation(request, policy, phase);
   const rules = policy.rules.filter((rule) => rule.type === (phase === 'mutate' ? 'mutating' : 'validating'));
-  const exemptions = readExemptions(request.object, new Set(policy.rules.map((rule) => rule.id)), policy.exemptionsEnabled);
+  const exemptions = readExemptions(request, new Set(policy.rules.map((rule) => rule.id)), policy.exemptions, context.namespace);
   const applicable = rules.filter((rule) => !exemptions.exemptedRuleIds.has(rule.id));
   const modeOf = (rule: Rule): Mode => ruleModeIn(rule, context.namespace, policy);
   // Both webhooks see an object; tell the user about a bad exemption once, from /validate.
@@ -37,15 +41,33 @@ export function evaluate(request: AdmissionRequest, policy: Policy, phase: Phase
   if (phase === 'mutate') {
     return { ...base, violations: [], ...runMutations(applicable as MutatingRule[], context, modeOf) };
   }
-  return { ...base, violations: runValidations(applicable as ValidatingRule[], context, modeOf), mutations: [], patch: [] };
+  const guarded = guardViolations(templateExemptionFindings(request, policy.exemptions, context.namespace), EXEMPTIONS_ID, scopeMode);
+  return { ...base, violations: [...guarded, ...runValidations(applicable as ValidatingRule[], context, modeOf)], mutations: [], patch: [] };
 }
 
-/** DELETE and CONNECT, subresources and objects already being deleted pass without rules. */
+/**
+ * DELETE and CONNECT, subresources and UPDATEs of objects already being deleted pass without rules.
+ * A CREATE is reviewed whatever deletionTimestamp it carries: the API server clears the field only
+ * after mutating admission, so honouring it would store the object without the mutating rules' defaults.
+ */
 function isReviewable(request: AdmissionRequest): boolean {
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return false;
-  if (request.subResource !== undefined && request.subResource !== '') return false;
+  if (typeof request.subResource === 'string' && request.subResource !== '') return false;
   // Refusing an UPDATE of an object that is being deleted would block its finalizers.
-  return request.object?.metadata?.['deletionTimestamp'] === undefined;
+  return request.operation === 'CREATE' || request.object?.metadata?.['deletionTimestamp'] === undefined;
+}
+
+/**
+ * A Namespace is checked only by the label guard, on /validate, in the global mode: its own
+ * dapr-guard.io/mode label is what is being changed.
+ */
+function namespaceEvaluation(request: AdmissionRequest, policy: Policy, phase: Phase): Evaluation {
+  const findings = phase === 'validate' ? namespaceLabelFindings(request, policy.exemptions.allowedGroups) : [];
+  return { ...emptyEvaluation(policy.globalMode), violations: guardViolations(findings, NAMESPACE_LABELS_ID, policy.globalMode) };
+}
+
+function guardViolations(messages: readonly string[], ruleId: string, mode: Mode): Violation[] {
+  return messages.map((message) => ({ ruleId, message, mode }));
 }
 
 function ruleContext(request: AdmissionRequest): RuleContext {

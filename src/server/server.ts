@@ -84,7 +84,7 @@ function createPolicy(config: Config, namespaceModes: NamespaceModes | undefined
     rules: createRules(config),
     globalMode: config.mode,
     ruleModes,
-    exemptionsEnabled: config.exemptions.enabled,
+    exemptions: config.exemptions,
     namespaceMode: namespaceModes === undefined ? () => undefined : namespaceModes.modeOf,
   };
 }

@@ -37,6 +37,11 @@ const CLUSTER_RULES: readonly WebhookRule[] = [
   { apiGroups: ['rbac.authorization.k8s.io'], apiVersions: ['v1'], resources: ['clusterrolebindings'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' },
 ];
 
+const NAMESPACE_LABELS_ENTRY = 'namespace-labels.validate.dapr-guard.io';
+const NAMESPACE_RULES: readonly WebhookRule[] = [
+  { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' },
+];
+
 const defaults = helmTemplate();
 
 function configurationName(objects: ReturnType<typeof helmTemplate>, kind: typeof MUTATING | typeof VALIDATING): string {
@@ -105,10 +110,16 @@ describe('mutating webhook', () => {
 });
 
 describe('validating webhook', () => {
-  it('has the workloads, Dapr resources, control-plane and cluster entries', () => {
+  it('has the workloads, Dapr resources, control-plane, cluster and namespace-labels entries', () => {
     assert.deepEqual(
       webhooksOf(defaults, VALIDATING).map((webhook) => webhook.name),
-      ['workloads.validate.dapr-guard.io', 'dapr-resources.validate.dapr-guard.io', 'control-plane.validate.dapr-guard.io', 'cluster.validate.dapr-guard.io'],
+      [
+        'workloads.validate.dapr-guard.io',
+        'dapr-resources.validate.dapr-guard.io',
+        'control-plane.validate.dapr-guard.io',
+        'cluster.validate.dapr-guard.io',
+        NAMESPACE_LABELS_ENTRY,
+      ],
     );
   });
 
@@ -117,6 +128,7 @@ describe('validating webhook', () => {
     assert.deepEqual(webhookNamed(defaults, VALIDATING, 'dapr-resources.validate.dapr-guard.io').rules, DAPR_RESOURCE_RULES);
     assert.deepEqual(webhookNamed(defaults, VALIDATING, 'control-plane.validate.dapr-guard.io').rules, CONTROL_PLANE_RULES);
     assert.deepEqual(webhookNamed(defaults, VALIDATING, 'cluster.validate.dapr-guard.io').rules, CLUSTER_RULES);
+    assert.deepEqual(webhookNamed(defaults, VALIDATING, NAMESPACE_LABELS_ENTRY).rules, NAMESPACE_RULES);
   });
 
   it('is side-effect free, v1 only, 3 s timeout, /validate on port 443, no reinvocation', () => {
@@ -136,6 +148,7 @@ describe('validating webhook', () => {
       'dapr-resources.validate.dapr-guard.io': 'Fail',
       'control-plane.validate.dapr-guard.io': 'Ignore',
       'cluster.validate.dapr-guard.io': 'Ignore',
+      [NAMESPACE_LABELS_ENTRY]: 'Ignore',
     });
   });
 
@@ -168,7 +181,7 @@ describe('validating webhook', () => {
 
   it('drops the control-plane entries when webhooks.controlPlane.enabled is false', () => {
     const objects = helmTemplate({ values: { webhooks: { controlPlane: { enabled: false } } } });
-    assert.deepEqual(webhooksOf(objects, VALIDATING).map((webhook) => webhook.name), ['workloads.validate.dapr-guard.io', 'dapr-resources.validate.dapr-guard.io']);
+    assert.deepEqual(webhooksOf(objects, VALIDATING).map((webhook) => webhook.name), ['workloads.validate.dapr-guard.io', 'dapr-resources.validate.dapr-guard.io', NAMESPACE_LABELS_ENTRY]);
   });
 });
 
@@ -197,7 +210,8 @@ describe('what is never reviewed', () => {
 });
 
 describe('namespaceSelector', () => {
-  const namespaced = (objects: ReturnType<typeof helmTemplate>): Webhook[] => allWebhooks(objects).filter((webhook) => webhook.name !== 'cluster.validate.dapr-guard.io');
+  const clusterScoped = ['cluster.validate.dapr-guard.io', NAMESPACE_LABELS_ENTRY];
+  const namespaced = (objects: ReturnType<typeof helmTemplate>): Webhook[] => allWebhooks(objects).filter((webhook) => !clusterScoped.includes(webhook.name));
 
   it('always excludes kube-system, the release namespace and dapr-guard.io/ignore namespaces', () => {
     for (const webhook of namespaced(defaults)) {
@@ -234,10 +248,11 @@ describe('objectSelector', () => {
     for (const webhook of allWebhooks(defaults)) assert.equal(webhook.objectSelector, undefined, webhook.name);
   });
 
-  it('applies webhooks.objectSelector to every entry', () => {
+  it('applies webhooks.objectSelector to every entry but namespace-labels (a Namespace\'s own labels must not exempt it)', () => {
     const selector = { matchExpressions: [{ key: 'dapr-guard.io/skip', operator: 'DoesNotExist' }] };
-    const objects = helmTemplate({ values: { webhooks: { objectSelector: selector } } });
-    for (const webhook of allWebhooks(objects)) assert.deepEqual(webhook.objectSelector, selector, webhook.name);
+    const webhooks = allWebhooks(helmTemplate({ values: { webhooks: { objectSelector: selector } } }));
+    assert.equal(webhooks.length, 6);
+    for (const webhook of webhooks) assert.deepEqual(webhook.objectSelector, webhook.name === NAMESPACE_LABELS_ENTRY ? undefined : selector, webhook.name);
   });
 });
 
@@ -257,7 +272,7 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
       const objects = helmTemplate({ kubeVersion });
       for (const webhook of allWebhooks(objects)) {
         const names = (webhook.matchConditions ?? []).map((condition) => condition.name);
-        assert.deepEqual(names, filtered.includes(webhook.name) ? ['dapr-objects-only'] : [], webhook.name);
+        assert.deepEqual(names, filtered.includes(webhook.name) ? ['dapr-objects-only'] : webhook.name === NAMESPACE_LABELS_ENTRY ? ['guarded-namespace-label-changes'] : [], webhook.name);
       }
     });
   }
@@ -287,7 +302,7 @@ describe('caBundle per TLS choice', () => {
   for (const choice of TLS_CHOICE_NAMES) {
     it(`${choice}: every entry has the same client configuration`, () => {
       const webhooks = allWebhooks(helmTemplate({ values: TLS_CHOICES[choice] }));
-      assert.equal(webhooks.length, 5);
+      assert.equal(webhooks.length, 6);
       const bundles = new Set(webhooks.map((webhook) => webhook.clientConfig.caBundle));
       assert.equal(bundles.size, 1, 'one caBundle for all entries');
       const [bundle] = bundles;

@@ -8,7 +8,7 @@ import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
 import { jsonFixture } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
-import type { AdmissionReview } from '../../src/admission/wire.ts';
+import type { AdmissionRequest, AdmissionReview } from '../../src/admission/wire.ts';
 
 /** A validating rule that finds one thing in every object labelled `bad: "true"`. */
 function labelRule(id: string, defaultMode: 'enforce' | 'warn' = 'enforce', maxMode?: 'warn'): ValidatingRule {
@@ -64,6 +64,19 @@ describe('evaluate', () => {
     assert.deepEqual(evaluate(status, testPolicy([labelRule('a')]), 'validate').violations, []);
     const deleting = bad('cm', {}, { deletionTimestamp: '2026-11-27T05:00:00Z' });
     assert.deepEqual(evaluate(admissionRequest(deleting, { operation: 'UPDATE', oldObject: deleting }), testPolicy([labelRule('a')]), 'validate').violations, []);
+  });
+
+  test('a CREATE carrying deletionTimestamp still gets the mutating rules (the API server clears the field after mutation)', () => {
+    const created = { ...daprPod(), metadata: { ...daprPod().metadata, deletionTimestamp: '2030-01-01T00:00:00Z' } };
+    const evaluation = evaluate(admissionRequest(created), testPolicy([sidecar]), 'mutate');
+    assert.deepEqual(evaluation.patch, evaluate(admissionRequest(daprPod()), testPolicy([sidecar]), 'mutate').patch);
+    assert.equal(evaluation.patch.length, 4);
+    assert.deepEqual(evaluate(admissionRequest(bad('cm', {}, { deletionTimestamp: '2030-01-01T00:00:00Z' })), testPolicy([labelRule('a')]), 'validate').violations.length, 1);
+  });
+
+  test('a subResource that is not a string is no subresource', () => {
+    const request = { ...admissionRequest(bad('cm')), subResource: null } as unknown as AdmissionRequest;
+    assert.deepEqual(evaluate(request, testPolicy([labelRule('a')]), 'validate').violations, [{ ruleId: 'a', message: 'cm is bad — remove the label', mode: 'enforce' }]);
   });
 
   test('the namespace comes from request.namespace when the object has none', () => {
@@ -131,7 +144,7 @@ describe('exemptions', () => {
   });
 
   test('operators can turn exemptions off', () => {
-    const evaluation = evaluate(admissionRequest(bad('cm', exempt('a', 'because'))), testPolicy([labelRule('a')], { exemptionsEnabled: false }), 'validate');
+    const evaluation = evaluate(admissionRequest(bad('cm', exempt('a', 'because'))), testPolicy([labelRule('a')], { exemptions: { enabled: false, allowedGroups: ['system:masters'], namespaces: [] } }), 'validate');
     assert.deepEqual(evaluation.violations.map((violation) => violation.ruleId), ['a']);
     assert.deepEqual(evaluation.notices, ['[exemptions] dapr-guard.io/exempt is ignored: exemptions are turned off in this cluster']);
   });

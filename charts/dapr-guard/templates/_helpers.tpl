@@ -275,3 +275,33 @@ annotations:
 {{- fail "tls.selfManaged.renewBeforeDays must be less than tls.selfManaged.validityDays" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+CEL: the Namespace under review keeps dapr-guard.io/ignore and dapr-guard.io/mode as they were
+(oldObject is null on CREATE, so any such label there is a change). Presence and value are compared
+separately, so no expression mixes a string with null; has() guards the labels map.
+*/}}
+{{- define "dapr-guard.namespaceLabelsUnchanged" -}}
+{{- $checks := list -}}
+{{- range list "dapr-guard.io/ignore" "dapr-guard.io/mode" -}}
+{{- $inNew := printf "(has(object.metadata.labels) && '%s' in object.metadata.labels)" . -}}
+{{- $inOld := printf "(oldObject != null && has(oldObject.metadata.labels) && '%s' in oldObject.metadata.labels)" . -}}
+{{- $checks = append $checks (printf "(%s == %s && (!%s || object.metadata.labels['%s'] == oldObject.metadata.labels['%s']))" $inNew $inOld $inNew . .) -}}
+{{- end -}}
+{{- join " && " $checks -}}
+{{- end -}}
+
+{{/* CEL: the requesting user is in exemptions.allowedGroups. */}}
+{{- define "dapr-guard.allowedGroupsMember" -}}
+request.userInfo.groups.exists(group, group in {{ .Values.exemptions.allowedGroups | toJson }})
+{{- end -}}
+
+{{/* The API server evaluates ValidatingAdmissionPolicies itself from Kubernetes 1.30 (GA). */}}
+{{- define "dapr-guard.admissionPolicySupported" -}}
+{{- if .Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy" -}}true{{- end -}}
+{{- end -}}
+
+{{/* What the namespace label guard says, from the webhook and the ValidatingAdmissionPolicy alike. */}}
+{{- define "dapr-guard.namespaceLabelsMessage" -}}
+[namespace-labels] adding, changing or removing the dapr-guard.io/ignore and dapr-guard.io/mode labels of a Namespace is reserved to cluster operators (exemptions.allowedGroups) — undo the change, or ask a cluster operator to make it
+{{- end -}}
