@@ -21,6 +21,10 @@ const TEMPLATE_METADATA_PATHS: readonly (readonly string[])[] = [
 ];
 
 const MAX_QUOTED_ID_LENGTH = 63;
+/** As for rule findings: one object cannot fill the reply with notices. */
+const MAX_UNKNOWN_ID_NOTICES = 20;
+/** The reason goes into the log and the audit annotations. */
+const MAX_REASON_LENGTH = 256;
 
 export interface ExemptionRequest {
   /** Rule ids exempted for this object, when the exemption is valid and allowed. */
@@ -53,12 +57,21 @@ export function readExemptions(
     return { ...NONE, notices: [notice(`${EXEMPT_ANNOTATION} is ignored — add ${EXEMPT_REASON_ANNOTATION} saying why the object is exempt`)] };
   }
   const ruleIds = listed.split(',').map((id) => id.trim()).filter((id) => id !== '');
-  const unknown = ruleIds.filter((id) => !knownRuleIds.has(id));
+  const unknown = [...new Set(ruleIds.filter((id) => !knownRuleIds.has(id)))];
   return {
     exemptedRuleIds: new Set(ruleIds.filter((id) => knownRuleIds.has(id))),
-    reason: reason.trim(),
-    notices: unknown.map((id) => notice(`${EXEMPT_ANNOTATION} names unknown rule "${clipText(id, MAX_QUOTED_ID_LENGTH)}"; it has no effect`)),
+    reason: clipText(reason.trim(), MAX_REASON_LENGTH),
+    notices: unknownIdNotices(unknown),
   };
+}
+
+function unknownIdNotices(unknown: readonly string[]): string[] {
+  const listed = unknown
+    .slice(0, MAX_UNKNOWN_ID_NOTICES)
+    .map((id) => notice(`${EXEMPT_ANNOTATION} names unknown rule "${clipText(id, MAX_QUOTED_ID_LENGTH)}"; it has no effect`));
+  const more = unknown.length - listed.length;
+  if (more === 0) return listed;
+  return [...listed, notice(`${EXEMPT_ANNOTATION} names ${more} more unknown rules — list only rule ids from dapr-guard --help`)];
 }
 
 /**
