@@ -2,6 +2,9 @@ import type { Rule } from '../rules/rule.ts';
 import { CONFIG_ENV, RULE_MODES_ENV } from './load.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
 
+/** Where docs/rules/<rule-id>.md is published (the chart's `home`). */
+export const RULE_DOCS_URL = 'https://github.com/dapr-guard/dapr-guard/blob/main/docs/rules';
+
 /** --help, generated from the option table so that it cannot drift from what is accepted. */
 export function helpText(rules: readonly Rule[]): string {
   const lines = [
@@ -21,6 +24,7 @@ export function helpText(rules: readonly Rule[]): string {
     '',
     'Rules (YAML: rules.<rule-id>.mode, rules.<rule-id>.enabled; rules.sidecar-resources.defaults.{cpuRequest,cpuLimit,memoryRequest,memoryLimit}):',
     ...rules.map((rule) => option(`${rule.id} (${rule.type}, default ${rule.defaultMode})`, rule.description)),
+    `Each rule's page (what it checks, examples, how to fix, how to exempt): ${RULE_DOCS_URL}/<rule-id>.md`,
     '',
     'Namespaces: label dapr-guard.io/mode=enforce|warn|audit sets the mode of one namespace (only exemptions.allowedGroups may set it).',
     'Objects: annotations dapr-guard.io/exempt=<rule-id>[,<rule-id>] and dapr-guard.io/exempt-reason=<why> skip rules, when set by exemptions.allowedGroups.',
