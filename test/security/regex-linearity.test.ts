@@ -17,10 +17,10 @@ import { flat, LINEAR_BOUND_MS, MIB, timed } from '../support/timing.ts';
  * the field-name shapes have theirs next to their own tests.
  *
  * Sizes: a MiB where the text is one or a few tokens. Where it splits into one token every few
- * characters, 64 KiB: a linear scan still spends about a microsecond per token (a MiB of `a=b;` is
- * ~250 ms), while a quadratic one would need seconds at 64 KiB already.
+ * characters, 16 KiB: a linear scan still spends about a microsecond per token (a MiB of `a=b;` is
+ * ~250 ms), while a quadratic one needs about a second at 16 KiB already (16k² steps).
  */
-const DENSE = 64 * 1024;
+const DENSE = 16 * 1024;
 
 interface Probe<T> {
   readonly name: string;
@@ -51,15 +51,15 @@ const digits = '9'.repeat(MIB);
 probes<string | undefined>(
   'embedded credentials (src/rules/support/credentials.ts)',
   [
-    { name: '64 KiB of whitespace, then a word', input: `${' \t\n'.repeat(DENSE / 3)}x`, run: embeddedCredential, expected: undefined },
-    { name: '64 KiB of separators ; and space', input: '; '.repeat(DENSE / 2), run: embeddedCredential, expected: undefined },
+    { name: '16 KiB of whitespace, then a word', input: `${' \t\n'.repeat(DENSE / 3)}x`, run: embeddedCredential, expected: undefined },
+    { name: '16 KiB of separators ; and space', input: '; '.repeat(DENSE / 2), run: embeddedCredential, expected: undefined },
     { name: 'a pair key of a MiB of word characters that fails at its end', input: `${letters}!password=x`, run: embeddedCredential, expected: undefined },
     { name: 'a MiB-long password pair key (no driver has one)', input: `password${letters}=x`, run: embeddedCredential, expected: undefined },
-    { name: '64 KiB of pairs', input: 'a=b;'.repeat(DENSE / 4), run: embeddedCredential, expected: undefined },
-    { name: '64 KiB of scheme separators', input: 'a://'.repeat(DENSE / 4), run: embeddedCredential, expected: undefined },
+    { name: '16 KiB of pairs', input: 'a=b;'.repeat(DENSE / 4), run: embeddedCredential, expected: undefined },
+    { name: '16 KiB of scheme separators', input: 'a://'.repeat(DENSE / 4), run: embeddedCredential, expected: undefined },
     { name: 'one authority of a MiB of colons with no @', input: `a://${':'.repeat(MIB)}`, run: embeddedCredential, expected: undefined },
     { name: 'a MiB of @ after user:', input: `a://u:${'@'.repeat(MIB)}`, run: embeddedCredential, expected: 'url' },
-    { name: 'a query of 64 KiB of & and #', input: `a://h/?${'&#'.repeat(DENSE / 2)}`, run: embeddedCredential, expected: undefined },
+    { name: 'a query of 16 KiB of & and #', input: `a://h/?${'&#'.repeat(DENSE / 2)}`, run: embeddedCredential, expected: undefined },
     { name: 'a MiB of % escapes in a pair key', input: `${'%'.repeat(MIB)}=x`, run: embeddedCredential, expected: undefined },
     { name: 'a credential after a MiB of text', input: `${letters} password=x`, run: embeddedCredential, expected: 'connection-string' },
   ],
@@ -90,7 +90,7 @@ probes<number>(
   'component-plaintext-secrets on megabyte names and values',
   [
     { name: 'a MiB name of a credential term', input: `password${letters}`, run: (text) => plaintextFindings(component([{ name: text, value: 'x' }])), expected: 1 },
-    { name: 'a 64 KiB name of separators', input: '; '.repeat(DENSE / 2), run: (text) => plaintextFindings(component([{ name: text, value: 'x' }])), expected: 0 },
+    { name: 'a 16 KiB name of separators', input: '; '.repeat(DENSE / 2), run: (text) => plaintextFindings(component([{ name: text, value: 'x' }])), expected: 0 },
     { name: 'a MiB value of URL-like text', input: `a://${':'.repeat(MIB)}`, run: (text) => plaintextFindings(component([{ name: 'redisHost', value: text }])), expected: 0 },
   ],
   3,
