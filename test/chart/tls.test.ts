@@ -198,8 +198,8 @@ describe('TLS choice 3: an existing Secret plus its CA', () => {
 describe('TLS choice 4: self-managed by the server', () => {
   const objects = helmTemplate({ values: TLS_CHOICES.selfManaged });
 
-  it('renders no Secret, no Secret volume, no caBundle and no cainjector annotation', () => {
-    assert.equal(findAll(objects, 'Secret').length, 0);
+  it('renders only the empty Secret the server fills, no Secret volume, no caBundle and no cainjector annotation', () => {
+    assert.deepEqual(findAll(objects, 'Secret').map((secret) => [secret.metadata?.name, secret['data']]), [['dapr-guard-server-tls', undefined]]);
     const volume = tlsVolume(objects);
     assert.equal(volume.secret, undefined);
     assert.deepEqual(volume.emptyDir, { medium: 'Memory', sizeLimit: '1Mi' });
