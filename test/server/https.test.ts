@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { get as httpGet } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { AdmissionReview } from '../../src/admission/wire.ts';
-import { generateServingBundle } from '../../src/certificates/generate.ts';
+import { generateCertificateAuthority, generateServingBundle, issueClientCertificate } from '../../src/certificates/generate.ts';
 import { fixtureText, jsonFixture } from '../support/fixtures.ts';
 import { getHttp1, http2Session, postHttp1, postHttp2, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -293,5 +296,55 @@ describe('the reloader refuses a pair it must not serve', () => {
     writeFileSync(server.config.tls.certFile, good.serving.certPem);
     assert.equal(await server.server.tls.checkNow(), true);
     assert.equal(await peerCertificateSerial(server.server.port, Buffer.from(good.ca.certPem)), new X509Certificate(good.serving.certPem).serialNumber);
+  });
+});
+
+describe('client-certificate authentication of the API server (tls.clientCAFile)', () => {
+  const clientCa = generateCertificateAuthority(new Date(Date.now() - 60_000), 30);
+  const apiServer = issueClientCertificate(clientCa, { commonName: 'kube-apiserver', validityDays: 30 });
+  const otherCa = generateCertificateAuthority(new Date(Date.now() - 60_000), 30);
+  const impostor = issueClientCertificate(otherCa, { commonName: 'kube-apiserver', validityDays: 30 });
+  let server: TestServer;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dapr-guard-client-ca-'));
+    writeFileSync(join(dir, 'client-ca.crt'), clientCa.certPem);
+    server = await startTestServer({ tls: { clientCAFile: join(dir, 'client-ca.crt'), reloadIntervalSeconds: 3600 } });
+  });
+  after(() => server.close());
+
+  const review = (client?: { readonly certPem: string; readonly keyPem: string }): Promise<AdmissionReview> =>
+    new Promise((resolve, reject) => {
+      const credentials = client === undefined ? {} : { cert: client.certPem, key: client.keyPem };
+      const request = httpsRequest(`${server.baseUrl}/mutate`, { method: 'POST', ca: server.ca, agent: false, headers: { 'content-type': 'application/json' }, ...credentials }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve(JSON.parse(body) as AdmissionReview));
+      });
+      request.on('error', reject);
+      request.end(PAYMENTS);
+    });
+
+  test('no client certificate: refused in the handshake', async () => {
+    await assert.rejects(review(), /certificate required|ECONNRESET|socket hang up/);
+  });
+
+  test('a certificate from another CA: refused in the handshake', async () => {
+    await assert.rejects(review(impostor), /unknown ca|ECONNRESET|socket hang up/);
+  });
+
+  test('the API server certificate: the review is answered, also after a certificate reload', async () => {
+    assert.equal((await review(apiServer)).response?.uid, PAYMENTS_UID);
+    const renewed = generateServingBundle({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
+    writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
+    writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
+    assert.equal(await server.server.tls.checkNow(), true);
+    server = { ...server, ca: Buffer.from(renewed.ca.certPem) };
+    assert.equal((await review(apiServer)).response?.uid, PAYMENTS_UID);
+    await assert.rejects(review(impostor), /unknown ca|ECONNRESET|socket hang up/);
+    await assert.rejects(review(), /certificate required|ECONNRESET|socket hang up/);
+  });
+
+  test('/healthz on this port needs a client certificate too: kubelet probes cannot use it', async () => {
+    await assert.rejects(getHttp1(server.baseUrl, '/healthz', server.ca), /certificate required|ECONNRESET|socket hang up/);
   });
 });
