@@ -84,6 +84,25 @@ export function issueServingCertificate(ca: CertificatePair, request: ServingCer
   return { certPem: forge.pki.certificateToPem(certificate), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
+/** A client certificate (clientAuth) signed by `ca`, as the API server presents to a webhook with tls.clientCAFile. */
+export function issueClientCertificate(ca: CertificatePair, request: { readonly commonName: string; readonly validityDays: number; readonly notBefore?: Date }): CertificatePair {
+  const caCertificate = forge.pki.certificateFromPem(ca.certPem);
+  const keys = newRsaKeyPair();
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = keys.publicKey;
+  certificate.serialNumber = randomSerialNumber();
+  setValidity(certificate, request.notBefore ?? new Date(Date.now() - BACKDATE_MS), request.validityDays);
+  certificate.setSubject([{ name: 'commonName', value: request.commonName }]);
+  certificate.setIssuer(caCertificate.subject.attributes);
+  certificate.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  certificate.sign(forge.pki.privateKeyFromPem(ca.keyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(certificate), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
 function subjectAltNames(request: ServingCertificateRequest): { type: number; value?: string; ip?: string }[] {
   const dns = [...new Set(request.dnsNames)].map((value) => ({ type: 2, value }));
   const ips = [...new Set(request.ipAddresses)].map((ip) => ({ type: 7, ip }));

@@ -24,6 +24,8 @@ export interface Config {
     readonly certFile: string;
     readonly keyFile: string;
     readonly caFile: string;
+    /** Empty: no client authentication. */
+    readonly clientCAFile: string;
     readonly generateIfMissing: boolean;
     readonly dnsNames: readonly string[];
     readonly serviceName: string;
@@ -90,6 +92,7 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
       certFile: get('tls.certFile'),
       keyFile: get('tls.keyFile'),
       caFile: get('tls.caFile'),
+      clientCAFile: get('tls.clientCAFile'),
       generateIfMissing: get('tls.generateIfMissing'),
       dnsNames: get('tls.dnsNames'),
       serviceName: get('tls.serviceName'),

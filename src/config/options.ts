@@ -64,6 +64,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { path: 'tls.keyFile', type: { kind: 'string' }, default: 'certs/tls.key', env: 'DAPR_GUARD_TLS_KEY', flag: 'tls-key', description: 'Serving private key (PEM).' },
   { path: 'tls.caFile', type: { kind: 'string' }, default: 'certs/ca.crt', env: 'DAPR_GUARD_TLS_CA', flag: 'tls-ca', description: 'CA certificate written next to a generated serving certificate.' },
   {
+    path: 'tls.clientCAFile',
+    type: { kind: 'string' },
+    default: '',
+    env: 'DAPR_GUARD_TLS_CLIENT_CA',
+    flag: 'tls-client-ca',
+    description: 'CA (PEM) for client certificates: when set, only callers presenting a certificate it signed (the API server) complete the TLS handshake.',
+  },
+  {
     path: 'tls.generateIfMissing',
     type: { kind: 'boolean' },
     default: true,

@@ -13,37 +13,51 @@ import { caBundleOperations, type CaBundlePublisher, type CertificateStore, type
 // The Kubernetes side of self-managed TLS: the shared Secret and the webhook configurations' caBundle.
 // Loaded only when tls.selfManaged is on, like every module that imports @kubernetes/client-node.
 
+const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 const KEYS = { caCert: 'ca.crt', caKey: 'ca.key', previousCaCert: 'ca-previous.crt', cert: 'tls.crt', key: 'tls.key' } as const;
 
+/**
+ * The chart pre-creates the Secret (empty), so the server needs only get and update on it by name:
+ * `create secrets` cannot be limited by name and would let it mint ServiceAccount-token Secrets.
+ * create() is still tried for runs outside the chart, and a refusal names what is missing.
+ */
 export function kubeCertificateStore(kubeConfig: KubeConfig, namespace: string, name: string): CertificateStore {
   const api = kubeConfig.makeApiClient(CoreV1Api);
+  const secret = `Secret ${namespace}/${name}`;
+  // An update keeps what it does not own: the type (immutable; Opaque from the chart) and Helm's labels
+  // and annotations (without them the next helm upgrade would refuse the Secret).
+  let existing: V1Secret | undefined;
   return {
     read: async () => {
       try {
-        const secret = await api.readNamespacedSecret({ name, namespace });
-        return { certificates: fromSecret(secret), resourceVersion: secret.metadata?.resourceVersion };
+        const found = await api.readNamespacedSecret({ name, namespace });
+        existing = found;
+        return { certificates: fromSecret(found), resourceVersion: found.metadata?.resourceVersion };
       } catch (error: unknown) {
         if (statusOf(error) === 404) return undefined;
-        throw error;
+        throw permissionError(error, `dapr-guard may not read ${secret} (RBAC: get secrets, resourceNames [${name}])`);
       }
     },
     create: async (certificates) => {
       try {
-        await api.createNamespacedSecret({ namespace, body: toSecret(name, namespace, certificates) });
+        await api.createNamespacedSecret({ namespace, body: toSecret(name, namespace, certificates, TLS_SECRET_TYPE) });
         return true;
       } catch (error: unknown) {
         if (statusOf(error) === 409) return false;
-        throw error;
+        throw permissionError(
+          error,
+          `${secret} does not exist and dapr-guard may not create it (RBAC: create secrets); the Helm chart creates it empty, or create it with \`kubectl create secret generic ${name} -n ${namespace}\` and grant get and update on it`,
+        );
       }
     },
     replace: async (certificates, resourceVersion) => {
       try {
-        const body = toSecret(name, namespace, certificates);
-        await api.replaceNamespacedSecret({ name, namespace, body: { ...body, metadata: { ...body.metadata, resourceVersion } } });
+        const body = updatedSecret(existing ?? toSecret(name, namespace, certificates, TLS_SECRET_TYPE), certificates, resourceVersion);
+        await api.replaceNamespacedSecret({ name, namespace, body });
         return true;
       } catch (error: unknown) {
         if (statusOf(error) === 409) return false;
-        throw error;
+        throw permissionError(error, `dapr-guard may not update ${secret} (RBAC: update secrets, resourceNames [${name}])`);
       }
     },
   };
@@ -75,7 +89,21 @@ export function kubeCaBundlePublisher(kubeConfig: KubeConfig, names: { readonly 
   };
 }
 
-function toSecret(name: string, namespace: string, certificates: StoredCertificates): V1Secret {
+function toSecret(name: string, namespace: string, certificates: StoredCertificates, type: string): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type,
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'dapr-guard' } },
+    data: secretData(certificates),
+  };
+}
+
+function updatedSecret(existing: V1Secret, certificates: StoredCertificates, resourceVersion: string): V1Secret {
+  return { ...existing, metadata: { ...existing.metadata, resourceVersion }, data: secretData(certificates) };
+}
+
+function secretData(certificates: StoredCertificates): Record<string, string> {
   const data: Record<string, string> = {
     [KEYS.caCert]: base64(certificates.ca.certPem),
     [KEYS.caKey]: base64(certificates.ca.keyPem),
@@ -83,13 +111,7 @@ function toSecret(name: string, namespace: string, certificates: StoredCertifica
     [KEYS.key]: base64(certificates.serving.keyPem),
   };
   if (certificates.previousCaCertPem !== undefined) data[KEYS.previousCaCert] = base64(certificates.previousCaCertPem);
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/tls',
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'dapr-guard' } },
-    data,
-  };
+  return data;
 }
 
 function fromSecret(secret: V1Secret): StoredCertificates | undefined {
@@ -103,6 +125,11 @@ function fromSecret(secret: V1Secret): StoredCertificates | undefined {
 
 function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/** A 403 becomes an error that says which permission is missing; anything else is passed on. */
+function permissionError(error: unknown, message: string): unknown {
+  return statusOf(error) === 403 ? new Error(message) : error;
 }
 
 function statusOf(error: unknown): number | undefined {

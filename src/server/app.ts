@@ -4,6 +4,7 @@ import { decisionOf, reviewAdmission, transportErrorReview, type ReviewOutcome }
 import type { Phase, Policy } from '../policy/evaluate.ts';
 import { logReview } from './review-log.ts';
 import { recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
+import { servingTlsOptions, type TlsMaterial } from './tls-options.ts';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -18,7 +19,7 @@ export interface AppOptions {
   readonly bodyLimitBytes: number;
   readonly readiness: () => Readiness;
   /** TLS material: HTTP/2 with HTTP/1.1 fallback over TLS 1.2+. Without it, plain HTTP/1.1 (for inject tests). */
-  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly tls?: TlsMaterial;
 }
 
 export type App = FastifyInstance;
@@ -57,7 +58,7 @@ function createFastify(options: AppOptions): App {
     return503OnClosing: true,
   };
   if (options.tls === undefined) return fastify(common) as unknown as App;
-  const https = { allowHTTP1: true, minVersion: 'TLSv1.2' as const, cert: options.tls.cert, key: options.tls.key };
+  const https = { allowHTTP1: true, ...servingTlsOptions(options.tls) };
   return fastify({ ...common, http2: true, https }) as unknown as App;
 }
 

@@ -5,7 +5,8 @@ import type { Config } from '../config/config.ts';
 import { acquireCertificates, type CaBundlePublisher, type CertificateStore } from '../kube/self-managed-tls.ts';
 import type { Readiness } from './app.ts';
 import type { Metrics } from './metrics.ts';
-import { certificateNotAfter, startTlsReloader, type SecureContextTarget, type TlsMaterial } from './tls-reloader.ts';
+import { servingTlsOptions } from './tls-options.ts';
+import { certificateNotAfter, readClientCa, startTlsReloader, type ReloadSource, type SecureContextTarget, type TlsMaterial } from './tls-reloader.ts';
 
 /** Where the serving certificate comes from and how it is kept current. */
 export interface ServingTls {
@@ -23,20 +24,20 @@ const LOCAL_CERTIFICATE_VALIDITY_DAYS = 365;
 /** Certificate files on disk (generated on first local run, or a mounted Secret), hot-reloaded when they change. */
 export function fileServingTls(config: Config, logger: Logger, metrics: Metrics): ServingTls {
   ensureCertificateFiles(config, logger);
-  const initial = readPair(config.tls);
+  const initial = withClientCa(readPair(config.tls), config);
   recordExpiry(metrics, certificateNotAfter(initial.cert));
   let reloader: ReturnType<typeof startTlsReloader> | undefined;
   return {
     initial,
     start: (target) => {
-      reloader = startTlsReloader(config.tls, initial, target, config.tls.reloadIntervalSeconds, {
+      reloader = startTlsReloader(reloadSource(config), initial, target, config.tls.reloadIntervalSeconds, {
         onReloaded: (notAfter) => {
           recordReload(metrics, notAfter);
           logger.info({ notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
         },
         onRejected: (reason) => {
           metrics.certificateReloads.inc({ result: 'rejected' });
-          logger.warn({ reason }, 'new certificate files are not a usable pair yet; still serving the previous certificate');
+          logger.warn({ reason }, 'refused the new certificate files; still serving the previous certificate');
         },
       });
     },
@@ -44,6 +45,17 @@ export function fileServingTls(config: Config, logger: Logger, metrics: Metrics)
     readiness: () => ({ ready: true }),
     stop: () => reloader?.stop(),
   };
+}
+
+function reloadSource(config: Config): ReloadSource {
+  const { certFile, keyFile, clientCAFile } = config.tls;
+  return { certFile, keyFile, clientCAFile, servingHost: servingNames(config.tls).commonName };
+}
+
+/** Adds the client CA, read again at every install so that a changed CA file takes effect with the next certificate. */
+function withClientCa(pair: { readonly cert: Buffer; readonly key: Buffer }, config: Config): TlsMaterial {
+  const clientCa = readClientCa(config.tls.clientCAFile);
+  return clientCa === undefined ? pair : { ...pair, clientCa };
 }
 
 function ensureCertificateFiles(config: Config, logger: Logger): void {
@@ -91,7 +103,7 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
     await publish();
     if (changed && target !== undefined) {
       const cert = Buffer.from(next.serving.certPem);
-      target.setSecureContext({ cert, key: Buffer.from(next.serving.keyPem), minVersion: 'TLSv1.2' });
+      target.setSecureContext(servingTlsOptions(withClientCa({ cert, key: Buffer.from(next.serving.keyPem) }, config)));
       const notAfter = certificateNotAfter(cert);
       recordReload(metrics, notAfter);
       log.info({ notAfter: notAfter.toISOString() }, 'serving certificate renewed');
@@ -108,7 +120,7 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
       .finally(() => (checking = false));
   };
   return {
-    initial: { cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) },
+    initial: withClientCa({ cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) }, config),
     start: (server) => {
       target = server;
       void retryForever(publish, log, 'publishing the CA bundle');

@@ -18,7 +18,7 @@ describe('helm lint', () => {
   const cases: readonly [string, Record<string, unknown>, string | undefined][] = [
     ['defaults', {}, undefined],
     ...TLS_CHOICE_NAMES.map((choice): [string, Record<string, unknown>, undefined] => [`tls.mode ${choice}`, TLS_CHOICES[choice], undefined]),
-    ['HA, audit mode, every optional object', mergeValues({ ha: { enabled: true }, mode: 'audit', metrics: { serviceMonitor: { enabled: true } }, networkPolicy: { enabled: true } }), undefined],
+    ['HA, audit mode, every optional object', mergeValues({ ha: { enabled: true }, mode: 'audit', metrics: { serviceMonitor: { enabled: true } }, networkPolicy: { enabled: true, webhookFrom: [{ ipBlock: { cidr: '10.0.0.0/24' } }] } }), undefined],
     ['Kubernetes 1.20', {}, '1.20.0'],
     ['Kubernetes 1.30', {}, '1.30.0'],
   ];

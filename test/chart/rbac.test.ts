@@ -12,7 +12,6 @@ const WEBHOOK_CONFIGURATIONS_RULE: PolicyRule = {
 };
 const OWN_SECRET_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], resourceNames: ['dapr-guard-server-tls'], verbs: ['get', 'update'] },
-  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
 ];
 const SUBJECTS = [{ kind: 'ServiceAccount', name: 'dapr-guard', namespace: NAMESPACE }];
 
@@ -52,6 +51,14 @@ describe('RBAC', () => {
     assert.deepEqual(rulesOf(findOne(objects, 'Role'))[0]?.resourceNames, ['guard-pki']);
   });
 
+  it('self-managed TLS: the chart creates the empty Secret the server fills, kept on uninstall', () => {
+    const objects = helmTemplate({ values: TLS_CHOICES.selfManaged });
+    const secret = findOne(objects, 'Secret', 'dapr-guard-server-tls');
+    assert.deepEqual(secret.metadata?.annotations, { 'helm.sh/resource-policy': 'keep' });
+    assert.equal(secret['type'], 'Opaque');
+    assert.equal(secret['data'], undefined);
+  });
+
   it('grants nothing when the server does not call the API', () => {
     assert.deepEqual(rbacKinds(helmTemplate({ values: { namespaceModes: { source: 'off' } } })), []);
   });
@@ -72,8 +79,9 @@ describe('RBAC', () => {
       for (const role of [...findAll(objects, 'ClusterRole'), ...findAll(objects, 'Role')]) {
         for (const rule of rulesOf(role)) {
           assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), JSON.stringify(rule));
+          assert.ok(!rule.verbs.includes('create'), `no create: ${JSON.stringify(rule)}`);
           const writes = rule.verbs.filter((verb) => !['get', 'list', 'watch'].includes(verb));
-          if (writes.length > 0 && !(role.kind === 'Role' && writes.join() === 'create')) assert.ok(rule.resourceNames !== undefined && rule.resourceNames.length > 0, JSON.stringify(rule));
+          if (writes.length > 0) assert.ok(rule.resourceNames !== undefined && rule.resourceNames.length > 0, JSON.stringify(rule));
         }
       }
       for (const clusterRole of findAll(objects, 'ClusterRole')) {

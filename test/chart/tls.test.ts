@@ -70,8 +70,21 @@ describe('TLS choice 1 (default): chart-generated CA and serving certificate', (
     assert.ok(certificate.verify(ca.publicKey), 'signed by the CA');
     assert.ok(certificate.checkIssued(ca));
     for (const name of SERVICE_DNS_NAMES) assert.equal(certificate.checkHost(name), name, name);
-    const years = (Date.parse(certificate.validTo) - Date.now()) / (365 * 24 * 3600 * 1000);
-    assert.ok(years > 9, `valid ~10 years, got ${years.toFixed(1)}`);
+  });
+
+  it('makes both valid for at most a year, and refuses a longer validity', () => {
+    const DAY_MS = 24 * 3600 * 1000;
+    const certificates = [new X509Certificate(data['ca.crt'] ?? ''), new X509Certificate(data['tls.crt'] ?? '')];
+    assert.equal(certificates.length, 2);
+    for (const certificate of certificates) {
+      const days = (Date.parse(certificate.validTo) - Date.parse(certificate.validFrom)) / DAY_MS;
+      assert.ok(days <= 365, `${certificate.subject}: valid ${days.toFixed(1)} days`);
+    }
+    for (const key of ['caValidityDays', 'certValidityDays']) {
+      const result = helmTemplateResult({ values: { tls: { generate: { [key]: 366 } } } });
+      assert.equal(result.ok, false, key);
+      assert.match(result.stderr, new RegExp(`tls\\.generate\\.${key}: Must be less than or equal to 365`));
+    }
   });
 
   it('gives every webhook entry that CA as caBundle (computed once per render)', () => {
@@ -198,8 +211,8 @@ describe('TLS choice 3: an existing Secret plus its CA', () => {
 describe('TLS choice 4: self-managed by the server', () => {
   const objects = helmTemplate({ values: TLS_CHOICES.selfManaged });
 
-  it('renders no Secret, no Secret volume, no caBundle and no cainjector annotation', () => {
-    assert.equal(findAll(objects, 'Secret').length, 0);
+  it('renders only the empty Secret the server fills, no Secret volume, no caBundle and no cainjector annotation', () => {
+    assert.deepEqual(findAll(objects, 'Secret').map((secret) => [secret.metadata?.name, secret['data']]), [['dapr-guard-server-tls', undefined]]);
     const volume = tlsVolume(objects);
     assert.equal(volume.secret, undefined);
     assert.deepEqual(volume.emptyDir, { medium: 'Memory', sizeLimit: '1Mi' });

@@ -190,14 +190,27 @@ describe('NetworkPolicy', () => {
   });
 
   it('admits the webhook and metrics ports, from the given peers, and restricts egress only when asked', () => {
+    const webhookFrom = [{ ipBlock: { cidr: '10.0.0.0/24' } }];
     const metricsFrom = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
-    const open = findOne(helmTemplate({ values: { networkPolicy: { enabled: true, metricsFrom } } }), 'NetworkPolicy')['spec'] as Record<string, unknown>;
+    const open = findOne(helmTemplate({ values: { networkPolicy: { enabled: true, webhookFrom, metricsFrom } } }), 'NetworkPolicy')['spec'] as Record<string, unknown>;
     assert.deepEqual(open['policyTypes'], ['Ingress']);
-    assert.deepEqual(open['ingress'], [{ ports: [{ port: 8443, protocol: 'TCP' }] }, { ports: [{ port: 9090, protocol: 'TCP' }], from: metricsFrom }]);
+    assert.deepEqual(open['ingress'], [{ ports: [{ port: 8443, protocol: 'TCP' }], from: webhookFrom }, { ports: [{ port: 9090, protocol: 'TCP' }], from: metricsFrom }]);
     const egress = [{ ports: [{ port: 443, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }] }];
-    const closed = findOne(helmTemplate({ values: { networkPolicy: { enabled: true, egress } } }), 'NetworkPolicy')['spec'] as Record<string, unknown>;
+    const closed = findOne(helmTemplate({ values: { networkPolicy: { enabled: true, webhookFrom, egress } } }), 'NetworkPolicy')['spec'] as Record<string, unknown>;
     assert.deepEqual(closed['policyTypes'], ['Ingress', 'Egress']);
     assert.deepEqual(closed['egress'], egress);
+  });
+
+  it('enabled without webhookFrom is refused, not rendered as an allow-all rule', () => {
+    for (const webhookFrom of [undefined, []]) {
+      const result = helmTemplateResult({ values: { networkPolicy: { enabled: true, ...(webhookFrom === undefined ? {} : { webhookFrom }) } } });
+      assert.equal(result.ok, false);
+      assert.match(result.stderr, /networkPolicy/);
+      assert.match(result.stderr, /webhookFrom/);
+    }
+    const unchecked = helmTemplateResult({ values: { networkPolicy: { enabled: true } }, extraArgs: ['--skip-schema-validation'] });
+    assert.equal(unchecked.ok, false);
+    assert.match(unchecked.stderr, /networkPolicy\.enabled needs networkPolicy\.webhookFrom: an empty list would let any pod reach the webhook port/);
   });
 });
 

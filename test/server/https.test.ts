@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { get as httpGet } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { AdmissionReview } from '../../src/admission/wire.ts';
-import { generateServingBundle } from '../../src/certificates/generate.ts';
+import { generateCertificateAuthority, generateServingBundle, issueClientCertificate } from '../../src/certificates/generate.ts';
 import { fixtureText, jsonFixture } from '../support/fixtures.ts';
 import { getHttp1, http2Session, postHttp1, postHttp2, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -199,5 +202,149 @@ describe('certificate hot reload', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+function handshake(port: number, ca: Buffer, options: { readonly ciphers?: string; readonly version: 'TLSv1.2' | 'TLSv1.3' }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', minVersion: options.version, maxVersion: options.version, ...(options.ciphers === undefined ? {} : { ciphers: options.ciphers }) }, () => {
+      resolve(socket.getCipher().standardName);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+const REFUSED_TLS12_SUITES = ['AES128-SHA', 'AES256-SHA256', 'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA384'];
+
+async function assertOnlyForwardSecretAead(port: number, ca: Buffer): Promise<void> {
+  assert.equal(REFUSED_TLS12_SUITES.length, 6);
+  for (const ciphers of REFUSED_TLS12_SUITES) {
+    await assert.rejects(handshake(port, ca, { ciphers, version: 'TLSv1.2' }), /handshake failure|alert/, ciphers);
+  }
+  assert.equal(await handshake(port, ca, { ciphers: 'ECDHE-RSA-AES128-GCM-SHA256', version: 'TLSv1.2' }), 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256');
+  assert.equal(await handshake(port, ca, { ciphers: 'ECDHE-RSA-CHACHA20-POLY1305', version: 'TLSv1.2' }), 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256');
+  assert.equal(await handshake(port, ca, { version: 'TLSv1.3' }), 'TLS_AES_128_GCM_SHA256');
+}
+
+describe('TLS cipher suites', () => {
+  test('TLS 1.2 offers only ECDHE with AEAD, before and after a certificate reload; TLS 1.3 works', async () => {
+    const server = await startTestServer({ tls: { reloadIntervalSeconds: 3600 } });
+    try {
+      await assertOnlyForwardSecretAead(server.server.port, server.ca);
+      const renewed = generateServingBundle({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
+      writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
+      writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
+      assert.equal(await server.server.tls.checkNow(), true);
+      await assertOnlyForwardSecretAead(server.server.port, Buffer.from(renewed.ca.certPem));
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('the reloader refuses a pair it must not serve', () => {
+  const DAY_MS = 24 * 60 * 60 * 1000;
+  const REFUSED = 'refused the new certificate files; still serving the previous certificate';
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ tls: { reloadIntervalSeconds: 3600, serviceName: 'dg', serviceNamespace: 'ns' } });
+  });
+  after(() => server.close());
+
+  const rejectedReloads = async (): Promise<number> =>
+    (await server.server.metrics.certificateReloads.get()).values.find((value) => value.labels['result'] === 'rejected')?.value ?? 0;
+
+  /** Writes the pair, checks twice, and returns the reasons logged for it. */
+  async function offer(pair: { readonly certPem: string; readonly keyPem: string }): Promise<string[]> {
+    const logged = server.logs().length;
+    const servedBefore = await peerCertificateSerial(server.server.port, server.ca);
+    writeFileSync(server.config.tls.keyFile, pair.keyPem);
+    writeFileSync(server.config.tls.certFile, pair.certPem);
+    assert.equal(await server.server.tls.checkNow(), false);
+    assert.equal(await server.server.tls.checkNow(), false);
+    assert.equal(await peerCertificateSerial(server.server.port, server.ca), servedBefore);
+    return server.logs().slice(logged).filter((line) => line['msg'] === REFUSED).map((line) => String(line['reason']));
+  }
+
+  test('an expired pair: logged once, counted once', async () => {
+    const expired = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 1, notBefore: new Date(Date.now() - 3 * DAY_MS) });
+    const rejectedBefore = await rejectedReloads();
+    const notAfter = new Date(new X509Certificate(expired.serving.certPem).validTo).toISOString();
+    assert.deepEqual(await offer(expired.serving), [`the certificate expired on ${notAfter}`]);
+    assert.equal(await rejectedReloads(), rejectedBefore + 1);
+  });
+
+  test('a pair not valid yet: logged once, counted once', async () => {
+    const future = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 30, notBefore: new Date(Date.now() + 2 * DAY_MS) });
+    const rejectedBefore = await rejectedReloads();
+    const notBefore = new Date(new X509Certificate(future.serving.certPem).validFrom).toISOString();
+    assert.deepEqual(await offer(future.serving), [`the certificate is not valid before ${notBefore}`]);
+    assert.equal(await rejectedReloads(), rejectedBefore + 1);
+  });
+
+  test('a pair for another Service: logged once, counted once', async () => {
+    const other = generateServingBundle({ commonName: 'other.ns.svc', dnsNames: ['localhost', 'other.ns.svc'], ipAddresses: ['127.0.0.1'], validityDays: 30 });
+    const rejectedBefore = await rejectedReloads();
+    assert.deepEqual(await offer(other.serving), ['the certificate does not cover dg.ns.svc (it has DNS:localhost, DNS:other.ns.svc, IP Address:127.0.0.1)']);
+    assert.equal(await rejectedReloads(), rejectedBefore + 1);
+  });
+
+  test('a good pair for the Service after the refused ones is installed', async () => {
+    const good = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['localhost', 'dg.ns.svc'], ipAddresses: ['127.0.0.1'], validityDays: 30 });
+    writeFileSync(server.config.tls.keyFile, good.serving.keyPem);
+    writeFileSync(server.config.tls.certFile, good.serving.certPem);
+    assert.equal(await server.server.tls.checkNow(), true);
+    assert.equal(await peerCertificateSerial(server.server.port, Buffer.from(good.ca.certPem)), new X509Certificate(good.serving.certPem).serialNumber);
+  });
+});
+
+describe('client-certificate authentication of the API server (tls.clientCAFile)', () => {
+  const clientCa = generateCertificateAuthority(new Date(Date.now() - 60_000), 30);
+  const apiServer = issueClientCertificate(clientCa, { commonName: 'kube-apiserver', validityDays: 30 });
+  const otherCa = generateCertificateAuthority(new Date(Date.now() - 60_000), 30);
+  const impostor = issueClientCertificate(otherCa, { commonName: 'kube-apiserver', validityDays: 30 });
+  let server: TestServer;
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dapr-guard-client-ca-'));
+    writeFileSync(join(dir, 'client-ca.crt'), clientCa.certPem);
+    server = await startTestServer({ tls: { clientCAFile: join(dir, 'client-ca.crt'), reloadIntervalSeconds: 3600 } });
+  });
+  after(() => server.close());
+
+  const review = (client?: { readonly certPem: string; readonly keyPem: string }): Promise<AdmissionReview> =>
+    new Promise((resolve, reject) => {
+      const credentials = client === undefined ? {} : { cert: client.certPem, key: client.keyPem };
+      const request = httpsRequest(`${server.baseUrl}/mutate`, { method: 'POST', ca: server.ca, agent: false, headers: { 'content-type': 'application/json' }, ...credentials }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve(JSON.parse(body) as AdmissionReview));
+      });
+      request.on('error', reject);
+      request.end(PAYMENTS);
+    });
+
+  test('no client certificate: refused in the handshake', async () => {
+    await assert.rejects(review(), /certificate required|ECONNRESET|socket hang up/);
+  });
+
+  test('a certificate from another CA: refused in the handshake', async () => {
+    await assert.rejects(review(impostor), /unknown ca|ECONNRESET|socket hang up/);
+  });
+
+  test('the API server certificate: the review is answered, also after a certificate reload', async () => {
+    assert.equal((await review(apiServer)).response?.uid, PAYMENTS_UID);
+    const renewed = generateServingBundle({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
+    writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
+    writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
+    assert.equal(await server.server.tls.checkNow(), true);
+    server = { ...server, ca: Buffer.from(renewed.ca.certPem) };
+    assert.equal((await review(apiServer)).response?.uid, PAYMENTS_UID);
+    await assert.rejects(review(impostor), /unknown ca|ECONNRESET|socket hang up/);
+    await assert.rejects(review(), /certificate required|ECONNRESET|socket hang up/);
+  });
+
+  test('/healthz on this port needs a client certificate too: kubelet probes cannot use it', async () => {
+    await assert.rejects(getHttp1(server.baseUrl, '/healthz', server.ca), /certificate required|ECONNRESET|socket hang up/);
   });
 });
