@@ -5,6 +5,7 @@ import {
   type AdmissionRequest,
   type Operation,
 } from './wire.ts';
+import { DEFAULT_API_VERSION, sniffEcho, type ReviewEcho } from './sniff-echo.ts';
 
 /** The body of an HTTP request to /mutate or /validate, before anything is known about it. */
 export interface RawReview {
@@ -31,7 +32,8 @@ export type ParseResult = ParsedReview | RejectedReview;
 
 type JsonRecord = Record<string, unknown>;
 
-const DEFAULT_API_VERSION: AdmissionApiVersion = 'admission.k8s.io/v1';
+/** Header values are echoed into replies and logs; a client chooses them, so they are clipped. */
+const MAX_ECHOED_HEADER_LENGTH = 64;
 
 /**
  * Turns an HTTP body into an AdmissionRequest, or says precisely what is wrong with it.
@@ -39,21 +41,23 @@ const DEFAULT_API_VERSION: AdmissionApiVersion = 'admission.k8s.io/v1';
  */
 export function parseAdmissionReview(raw: RawReview): ParseResult {
   const json = decodeJson(raw.body);
-  const echo = json.ok ? readEcho(json.value) : undefined;
+  const echo = json.ok ? readEcho(json.value) : sniffEcho(raw.body);
   if (!isJsonMediaType(raw.contentType)) {
-    return reject(400, `contentType=${raw.contentType ?? '(none)'}, expected application/json`, echo);
+    return reject(400, `contentType=${clipHeader(raw.contentType)}, expected application/json`, echo);
   }
-  if (!json.ok) return reject(400, json.message);
-  return validateReview(json.value, readEcho(json.value));
+  if (!json.ok) return reject(400, json.message, echo);
+  return validateReview(json.value, echo);
 }
 
-interface Echo {
-  readonly uid: string;
-  readonly apiVersion: AdmissionApiVersion;
+function reject(code: number, message: string, echo: ReviewEcho): RejectedReview {
+  return { ok: false, code, message, uid: echo.uid, apiVersion: echo.apiVersion };
 }
 
-function reject(code: number, message: string, echo?: Echo): RejectedReview {
-  return { ok: false, code, message, uid: echo?.uid ?? '', apiVersion: echo?.apiVersion ?? DEFAULT_API_VERSION };
+/** A header value fit for a message: at most 64 characters, anything but printable ASCII as `?`. */
+export function clipHeader(value: string | undefined): string {
+  if (value === undefined) return '(none)';
+  const clipped = value.slice(0, MAX_ECHOED_HEADER_LENGTH).replace(/[^\x20-\x7e]/g, '?');
+  return value.length > MAX_ECHOED_HEADER_LENGTH ? `${clipped}…` : clipped;
 }
 
 type Decoded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
@@ -76,7 +80,7 @@ function isJsonMediaType(contentType: string | undefined): boolean {
   return mediaType === 'application/json';
 }
 
-function readEcho(value: unknown): Echo {
+function readEcho(value: unknown): ReviewEcho {
   const review = asRecord(value);
   const request = asRecord(review?.['request']);
   const uid = request?.['uid'];
@@ -87,7 +91,7 @@ function readEcho(value: unknown): Echo {
   };
 }
 
-function validateReview(value: unknown, echo: Echo): ParseResult {
+function validateReview(value: unknown, echo: ReviewEcho): ParseResult {
   const review = asRecord(value);
   if (review === undefined) return reject(400, 'request body is not a JSON object', echo);
   const problem = reviewEnvelopeProblem(review) ?? requestProblem(asRecord(review['request']));
@@ -110,7 +114,28 @@ function requestProblem(request: JsonRecord | undefined): string | undefined {
     return `request.operation must be one of ${OPERATIONS.join(', ')}, got ${describe(operation)}`;
   }
   if (!isGroupVersionKind(request['kind'])) return 'request.kind must have group, version and kind';
-  return objectProblem(request, operation);
+  return identityProblem(request) ?? objectProblem(request, operation) ?? userInfoProblem(request['userInfo']);
+}
+
+/** The API server leaves these out when empty and never sends another type; rules and logs read them as strings. */
+const STRING_FIELDS = ['name', 'namespace', 'subResource'] as const;
+
+function identityProblem(request: JsonRecord): string | undefined {
+  const field = STRING_FIELDS.find((name) => request[name] !== undefined && typeof request[name] !== 'string');
+  return field === undefined ? undefined : `request.${field} must be a string, got ${describe(request[field])}`;
+}
+
+function userInfoProblem(value: unknown): string | undefined {
+  if (value === undefined || value === null) return 'request.userInfo is missing';
+  const userInfo = asRecord(value);
+  if (userInfo === undefined) return `request.userInfo must be an object, got ${describe(value)}`;
+  const username = userInfo['username'];
+  if (username !== undefined && typeof username !== 'string') return `request.userInfo.username must be a string, got ${describe(username)}`;
+  const groups = userInfo['groups'];
+  if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string'))) {
+    return `request.userInfo.groups must be a list of strings, got ${describe(groups)}`;
+  }
+  return undefined;
 }
 
 function objectProblem(request: JsonRecord, operation: Operation): string | undefined {
@@ -150,6 +175,7 @@ function asRecord(value: unknown): JsonRecord | undefined {
 /** A short, value-free description of a field for error messages. */
 function describe(value: unknown): string {
   if (value === undefined) return '(missing)';
+  if (value === null) return '(null)';
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 64));
   return `(${Array.isArray(value) ? 'array' : typeof value})`;
 }

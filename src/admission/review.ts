@@ -3,6 +3,7 @@ import { evaluate, type Phase, type Policy } from '../policy/evaluate.ts';
 import type { Evaluation } from '../policy/evaluation.ts';
 import { parseAdmissionReview, type RawReview } from './parse-review.ts';
 import { errored, toReview } from './responses.ts';
+import type { ReviewEcho } from './sniff-echo.ts';
 import type { AdmissionRequest, AdmissionReview } from './wire.ts';
 
 export type ReviewOutcome =
@@ -28,9 +29,13 @@ export function reviewAdmission(raw: RawReview, policy: Policy, phase: Phase): R
   }
 }
 
-/** A review for a body that never reached the core (too large, unreadable). */
-export function transportErrorReview(code: number, message: string): AdmissionReview {
-  return toReview('admission.k8s.io/v1', errored('', code, message));
+/**
+ * A review for a body that never reached the core (too large, unreadable, refused, timed out), in the
+ * request's apiVersion and with its uid as far as they could be read: a reply with another uid is not
+ * a decision to the API server, which then applies the webhook's failurePolicy.
+ */
+export function transportErrorReview(code: number, message: string, echo: ReviewEcho): AdmissionReview {
+  return toReview(echo.apiVersion, errored(echo.uid, code, message));
 }
 
 export type Decision = 'allowed' | 'patched' | 'denied' | 'error';

@@ -17,6 +17,11 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly bodyLimitBytes: number;
+    readonly maxInflightBodyBytes: number;
+    readonly requestTimeoutSeconds: number;
+    readonly headersTimeoutSeconds: number;
+    readonly maxConcurrentStreams: number;
+    readonly maxConnections: number;
     readonly shutdownDelaySeconds: number;
     readonly shutdownGracePeriodSeconds: number;
   };
@@ -71,6 +76,7 @@ export function buildConfig(layers: readonly ConfigLayer[], ruleIds: readonly st
     return typeof result === 'string' ? spec.default : result.value;
   };
   const values = new Map(OPTIONS.map((spec) => [spec.path, scalar(spec)]));
+  problems.push(...serverLimitProblems(values));
   const rules = readRules(merged['rules'], ruleIds, problems);
   const sidecarDefaults = readSidecarDefaults(valueAt(merged, 'rules.sidecar-resources.defaults'), problems);
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -85,6 +91,11 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
       host: get('server.host'),
       port: get('server.port'),
       bodyLimitBytes: get('server.bodyLimitBytes'),
+      maxInflightBodyBytes: get('server.maxInflightBodyBytes'),
+      requestTimeoutSeconds: get('server.requestTimeoutSeconds'),
+      headersTimeoutSeconds: get('server.headersTimeoutSeconds'),
+      maxConcurrentStreams: get('server.maxConcurrentStreams'),
+      maxConnections: get('server.maxConnections'),
       shutdownDelaySeconds: get('server.shutdownDelaySeconds'),
       shutdownGracePeriodSeconds: get('server.shutdownGracePeriodSeconds'),
     },
@@ -116,6 +127,19 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
     rules,
     sidecarDefaults,
   };
+}
+
+/** Limits that only make sense relative to each other. */
+function serverLimitProblems(values: ReadonlyMap<string, unknown>): string[] {
+  const number = (path: string): number => values.get(path) as number;
+  const problems: string[] = [];
+  if (number('server.maxInflightBodyBytes') < number('server.bodyLimitBytes')) {
+    problems.push(`server.maxInflightBodyBytes (${number('server.maxInflightBodyBytes')}) must be at least server.bodyLimitBytes (${number('server.bodyLimitBytes')}): a review of the largest size could never be read`);
+  }
+  if (number('server.headersTimeoutSeconds') > number('server.requestTimeoutSeconds')) {
+    problems.push(`server.headersTimeoutSeconds (${number('server.headersTimeoutSeconds')}) must not be above server.requestTimeoutSeconds (${number('server.requestTimeoutSeconds')})`);
+  }
+  return problems;
 }
 
 type Checked = { readonly value: unknown } | string;

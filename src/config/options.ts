@@ -21,8 +21,24 @@ export interface OptionSpec {
 const PORT: OptionType = { kind: 'integer', min: 1, max: 65535 };
 const SECONDS: OptionType = { kind: 'integer', min: 0, max: 86_400 };
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-/** controller-runtime's limit: UPDATE reviews carry two objects of up to ~3 MiB each. */
-export const DEFAULT_BODY_LIMIT_BYTES = 7 * 1024 * 1024;
+/**
+ * The largest review the API server can send: an UPDATE carries the new object (the API server's
+ * request limit, 3 MiB) and the stored one (etcd's value limit, 1.5 MiB), plus the envelope. Anything
+ * larger did not come from the API server (controller-runtime's 7 MiB assumes two 3 MiB objects).
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+/**
+ * Bytes of request bodies read and parsed at once, across all requests: two largest reviews. A
+ * worst-case body (deeply nested empty arrays) costs ~30 bytes of heap per byte while it is parsed
+ * (7 MiB measured at +216 MiB RSS), so this keeps a replica within the chart's 512 Mi.
+ */
+export const DEFAULT_MAX_INFLIGHT_BODY_BYTES = 2 * DEFAULT_BODY_LIMIT_BYTES;
+/** The API server gives up on a webhook after its timeoutSeconds, at most 30 s. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 10;
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 128;
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+const BYTES: OptionType = { kind: 'integer', min: 1024, max: 1024 * 1024 * 1024 };
 
 /** Every scalar setting: the one source for validation, environment variables, flags and --help. */
 export const OPTIONS: readonly OptionSpec[] = [
@@ -43,6 +59,46 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'DAPR_GUARD_BODY_LIMIT_BYTES',
     flag: 'body-limit-bytes',
     description: 'Largest AdmissionReview accepted; larger bodies get a 413 review response.',
+  },
+  {
+    path: 'server.maxInflightBodyBytes',
+    type: BYTES,
+    default: DEFAULT_MAX_INFLIGHT_BODY_BYTES,
+    env: 'DAPR_GUARD_MAX_INFLIGHT_BODY_BYTES',
+    flag: 'max-inflight-body-bytes',
+    description: 'Request body bytes read and reviewed at once across all requests (at least server.bodyLimitBytes); beyond it a review gets a 429 review response at once.',
+  },
+  {
+    path: 'server.requestTimeoutSeconds',
+    type: { kind: 'integer', min: 1, max: 300 },
+    default: DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    env: 'DAPR_GUARD_REQUEST_TIMEOUT_SECONDS',
+    flag: 'request-timeout-seconds',
+    description: 'Deadline for receiving and reviewing one request, HTTP/2 stream or HTTP/1.1 request alike; then a 408 review response.',
+  },
+  {
+    path: 'server.headersTimeoutSeconds',
+    type: { kind: 'integer', min: 1, max: 300 },
+    default: DEFAULT_HEADERS_TIMEOUT_SECONDS,
+    env: 'DAPR_GUARD_HEADERS_TIMEOUT_SECONDS',
+    flag: 'headers-timeout-seconds',
+    description: 'HTTP/1.1: deadline for receiving the request headers (at most server.requestTimeoutSeconds).',
+  },
+  {
+    path: 'server.maxConcurrentStreams',
+    type: { kind: 'integer', min: 1, max: 65_535 },
+    default: DEFAULT_MAX_CONCURRENT_STREAMS,
+    env: 'DAPR_GUARD_MAX_CONCURRENT_STREAMS',
+    flag: 'max-concurrent-streams',
+    description: 'HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).',
+  },
+  {
+    path: 'server.maxConnections',
+    type: { kind: 'integer', min: 1, max: 65_535 },
+    default: DEFAULT_MAX_CONNECTIONS,
+    env: 'DAPR_GUARD_MAX_CONNECTIONS',
+    flag: 'max-connections',
+    description: 'Connections the HTTPS listener accepts at once; further ones are closed on arrival.',
   },
   {
     path: 'server.shutdownDelaySeconds',

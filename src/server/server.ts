@@ -33,7 +33,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   const policy = createPolicy(config, namespaceModes);
   let shuttingDown = false;
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
-  const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, readiness, tls: tls.initial });
+  const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, limits: config.server, readiness, tls: tls.initial });
   const connections = trackConnections(app.server as unknown as ConnectionSource);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);

@@ -33,11 +33,11 @@ describe('parseAdmissionReview', () => {
     assert.equal(parseAdmissionReview({ contentType: 'Application/JSON; charset=utf-8', body: body(review()) }).ok, true);
   });
 
-  const rejected: readonly { name: string; contentType: string | undefined; body: Uint8Array | undefined; message: string; uid: string }[] = [
+  const rejected: readonly { name: string; contentType: string | undefined; body: Uint8Array | undefined; message: string; uid: string; apiVersion?: string }[] = [
     { name: 'no body', contentType: JSON_TYPE, body: undefined, message: 'request body is empty', uid: '' },
     { name: 'empty body', contentType: JSON_TYPE, body: body(''), message: 'request body is empty', uid: '' },
     { name: 'whitespace body', contentType: JSON_TYPE, body: body('  \n'), message: 'request body is empty', uid: '' },
-    { name: 'invalid JSON', contentType: JSON_TYPE, body: body('{"request": {"uid": "u-1"'), message: 'request body is not valid JSON', uid: '' },
+    { name: 'invalid JSON', contentType: JSON_TYPE, body: body('{"request": {"uid": "u-1"'), message: 'request body is not valid JSON', uid: 'u-1' },
     { name: 'JSON array', contentType: JSON_TYPE, body: body([1, 2]), message: 'request body is not a JSON object', uid: '' },
     {
       name: 'wrong kind',
@@ -73,13 +73,31 @@ describe('parseAdmissionReview', () => {
       uid: 'u-1',
     },
     { name: 'wrong content type', contentType: 'text/plain', body: body(review()), message: 'contentType=text/plain, expected application/json', uid: 'u-1' },
+    { name: 'missing userInfo', contentType: JSON_TYPE, body: body(review({}, { userInfo: undefined })), message: 'request.userInfo is missing', uid: 'u-1' },
+    { name: 'null userInfo', contentType: JSON_TYPE, body: body(review({}, { userInfo: null })), message: 'request.userInfo is missing', uid: 'u-1' },
+    { name: 'userInfo as a string', contentType: JSON_TYPE, body: body(review({}, { userInfo: 'admin' })), message: 'request.userInfo must be an object, got "admin"', uid: 'u-1' },
+    { name: 'numeric username', contentType: JSON_TYPE, body: body(review({}, { userInfo: { username: 7 } })), message: 'request.userInfo.username must be a string, got (number)', uid: 'u-1' },
+    { name: 'groups not a list of strings', contentType: JSON_TYPE, body: body(review({}, { userInfo: { groups: [1] } })), message: 'request.userInfo.groups must be a list of strings, got (array)', uid: 'u-1' },
+    { name: 'numeric name', contentType: JSON_TYPE, body: body(review({}, { name: 7 })), message: 'request.name must be a string, got (number)', uid: 'u-1' },
+    { name: 'namespace as an object', contentType: JSON_TYPE, body: body(review({}, { namespace: {} })), message: 'request.namespace must be a string, got (object)', uid: 'u-1' },
+    { name: 'null subResource', contentType: JSON_TYPE, body: body(review({}, { subResource: null })), message: 'request.subResource must be a string, got (null)', uid: 'u-1' },
+    {
+      name: 'a long content type, clipped',
+      contentType: `text/${'x'.repeat(200)}\u0007`,
+      body: body(review()),
+      message: `contentType=text/${'x'.repeat(59)}…, expected application/json`,
+      uid: 'u-1',
+    },
+    { name: 'invalid JSON, v1beta1 read from the start', contentType: JSON_TYPE, body: body('{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1beta1","request":{"uid":"u-2",'), message: 'request body is not valid JSON', uid: 'u-2', apiVersion: 'admission.k8s.io/v1beta1' },
+    { name: 'a BOM before the JSON', contentType: JSON_TYPE, body: body(`\ufeff${JSON.stringify(review())}`), message: 'request body is not valid JSON', uid: 'u-1' },
     { name: 'no content type', contentType: undefined, body: body(review()), message: 'contentType=(none), expected application/json', uid: 'u-1' },
     { name: 'YAML body', contentType: 'application/yaml', body: body('kind: AdmissionReview'), message: 'contentType=application/yaml, expected application/json', uid: '' },
   ];
+  test('the rejection table has every case', () => assert.equal(rejected.length, 28));
   for (const testCase of rejected) {
     test(`rejects ${testCase.name} with 400, a specific message and the uid it could read`, () => {
       const parsed = parseAdmissionReview({ contentType: testCase.contentType, body: testCase.body });
-      assert.deepEqual(parsed, { ok: false, code: 400, message: testCase.message, uid: testCase.uid, apiVersion: 'admission.k8s.io/v1' });
+      assert.deepEqual(parsed, { ok: false, code: 400, message: testCase.message, uid: testCase.uid, apiVersion: testCase.apiVersion ?? 'admission.k8s.io/v1' });
     });
   }
 

@@ -22,7 +22,13 @@ describe('rendered server configuration', () => {
   it('is accepted by the server for the defaults, with in-cluster settings', () => {
     const config = serverConfig();
     assert.equal(config.mode, 'enforce');
-    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8443, bodyLimitBytes: 7 * 1024 * 1024, shutdownDelaySeconds: 5, shutdownGracePeriodSeconds: 20 });
+    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8443, bodyLimitBytes: 5 * 1024 * 1024,
+      maxInflightBodyBytes: 10 * 1024 * 1024,
+      requestTimeoutSeconds: 30,
+      headersTimeoutSeconds: 10,
+      maxConcurrentStreams: 128,
+      maxConnections: 1024,
+      shutdownDelaySeconds: 5, shutdownGracePeriodSeconds: 20 });
     assert.deepEqual(config.metrics, { enabled: true, host: '0.0.0.0', port: 9090 });
     assert.equal(config.tls.generateIfMissing, false);
     assert.equal(config.tls.serviceName, 'dapr-guard');

@@ -74,6 +74,25 @@ describe('Deployment', () => {
     assert.deepEqual(container.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } });
   });
 
+  it('caps the V8 heap under the memory limit: 3/4 of it, or server.maxOldSpaceSizeMiB', () => {
+    const nodeOptions = (values: Record<string, unknown>): string | undefined =>
+      containerOf(helmTemplate({ values })).env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
+    const cases: readonly [Record<string, unknown>, string | undefined][] = [
+      [{}, '--max-old-space-size=384'],
+      [{ resources: { limits: { memory: '1Gi' } } }, '--max-old-space-size=768'],
+      [{ resources: { limits: { memory: '1.5Gi' } } }, '--max-old-space-size=1152'],
+      [{ resources: { limits: { memory: '1000M' } } }, '--max-old-space-size=715'],
+      [{ resources: { limits: { memory: '536870912' } } }, '--max-old-space-size=384'],
+      [{ server: { maxOldSpaceSizeMiB: 300 } }, '--max-old-space-size=300'],
+      [{ resources: { limits: null } }, undefined],
+    ];
+    assert.equal(cases.length, 7);
+    for (const [values, expected] of cases) assert.equal(nodeOptions(values), expected, JSON.stringify(values));
+    const odd = helmTemplateResult({ values: { resources: { limits: { memory: '1e9' } } } });
+    assert.equal(odd.ok, false);
+    assert.match(odd.stderr, /cannot derive the V8 heap limit; set server\.maxOldSpaceSizeMiB/);
+  });
+
   it('probes liveness on /healthz and readiness on /readyz over HTTPS', () => {
     assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
     assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
@@ -92,7 +111,10 @@ describe('Deployment', () => {
   });
 
   it('reads its configuration from the ConfigMap through DAPR_GUARD_CONFIG, and keeps the image entrypoint', () => {
-    assert.deepEqual(container.env, [{ name: 'DAPR_GUARD_CONFIG', value: '/etc/dapr-guard/config.yaml' }]);
+    assert.deepEqual(container.env, [
+      { name: 'DAPR_GUARD_CONFIG', value: '/etc/dapr-guard/config.yaml' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=384' },
+    ]);
     assert.equal((container as unknown as Record<string, unknown>)['command'], undefined);
     assert.equal((container as unknown as Record<string, unknown>)['args'], undefined);
     assert.deepEqual(pod.volumes?.find((volume) => volume.name === 'config')?.configMap, { name: 'dapr-guard-config' });

@@ -33,11 +33,11 @@ function problems(argv: readonly string[], env: NodeJS.ProcessEnv = {}): string 
 }
 
 describe('configuration', () => {
-  test('defaults: enforce, https on 127.0.0.1:8443, metrics on 9090, 7 MiB body limit, production sidecar table', () => {
+  test('defaults: enforce, https on 127.0.0.1:8443, metrics on 9090, 5 MiB body limit, production sidecar table', () => {
     const config = run([]);
     assert.equal(config.mode, 'enforce');
     assert.deepEqual([config.server.host, config.server.port, config.metrics.port], ['127.0.0.1', 8443, 9090]);
-    assert.equal(config.server.bodyLimitBytes, 7 * 1024 * 1024);
+    assert.equal(config.server.bodyLimitBytes, 5 * 1024 * 1024);
     assert.deepEqual(config.sidecarDefaults, { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '250Mi', memoryLimit: '4000Mi' });
     assert.deepEqual([config.tls.certFile, config.tls.keyFile, config.tls.caFile], ['certs/tls.crt', 'certs/tls.key', 'certs/ca.crt']);
     assert.ok(Object.values(config.rules).every((rule) => rule.enabled && rule.mode === undefined));
@@ -71,7 +71,7 @@ describe('configuration', () => {
       [
         'invalid configuration:',
         '  - unknown rule rules.api-tokn; known rules: ' + RULE_IDS.join(', '),
-        '  - unknown key server.prot; known keys under server: host, port, bodyLimitBytes, shutdownDelaySeconds, shutdownGracePeriodSeconds',
+        '  - unknown key server.prot; known keys under server: host, port, bodyLimitBytes, maxInflightBodyBytes, requestTimeoutSeconds, headersTimeoutSeconds, maxConcurrentStreams, maxConnections, shutdownDelaySeconds, shutdownGracePeriodSeconds',
         '  - mode must be one of enforce, warn, audit, got "block"',
         '  - server.port must be an integer from 1 to 65535, got 0',
         '  - log.level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
@@ -112,6 +112,27 @@ describe('configuration', () => {
     for (const meta of ['--config', 'DAPR_GUARD_CONFIG', '--rule-mode', 'DAPR_GUARD_RULE_MODES', 'dapr-guard.io/mode', 'dapr-guard.io/exempt-reason']) {
       assert.ok(help.includes(meta), `--help lacks ${meta}`);
     }
+  });
+});
+
+describe('server limits', () => {
+  test('defaults: 30 s deadline, 10 s for headers, 10 MiB of bodies at once, 128 streams, 1024 connections', () => {
+    const { server } = buildConfig([], RULE_IDS);
+    assert.deepEqual(
+      [server.requestTimeoutSeconds, server.headersTimeoutSeconds, server.maxInflightBodyBytes, server.maxConcurrentStreams, server.maxConnections],
+      [30, 10, 10 * 1024 * 1024, 128, 1024],
+    );
+  });
+
+  test('from the environment, and limits that contradict each other stop startup', () => {
+    const env = { DAPR_GUARD_REQUEST_TIMEOUT_SECONDS: '5', DAPR_GUARD_HEADERS_TIMEOUT_SECONDS: '6', DAPR_GUARD_MAX_INFLIGHT_BODY_BYTES: '2048' };
+    assert.throws(
+      () => loadConfig([], env, RULE_IDS),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message ===
+          'invalid configuration:\n  - server.maxInflightBodyBytes (2048) must be at least server.bodyLimitBytes (5242880): a review of the largest size could never be read\n  - server.headersTimeoutSeconds (6) must not be above server.requestTimeoutSeconds (5)',
+    );
   });
 });
 

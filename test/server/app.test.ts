@@ -1,23 +1,29 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { AdmissionReview } from '../../src/admission/wire.ts';
 import type { Policy } from '../../src/policy/evaluate.ts';
 import type { ValidatingRule } from '../../src/rules/rule.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
 import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
 import { buildApp, type Readiness } from '../../src/server/app.ts';
-import { createMetrics } from '../../src/server/metrics.ts';
+import { createMetrics, type Metrics } from '../../src/server/metrics.ts';
 import { fixtureText, jsonFixture } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';
+import { admissionRequest, admissionReviewBody } from '../support/requests.ts';
 
 const BODY_LIMIT = 64 * 1024;
 
-function harness(policy: Policy = testPolicy([sidecarResourcesRule(PRODUCTION_SIDECAR_RESOURCES)]), readiness: () => Readiness = () => ({ ready: true })) {
+function harness(
+  policy: Policy = testPolicy([sidecarResourcesRule(PRODUCTION_SIDECAR_RESOURCES)]),
+  readiness: () => Readiness = () => ({ ready: true }),
+  sabotage: (parts: { logger: Logger; metrics: Metrics }) => void = () => undefined,
+) {
   const lines: string[] = [];
   const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }));
   const metrics = createMetrics({ defaultMetrics: false });
+  sabotage({ logger, metrics });
   const app = buildApp({ policy, logger, metrics, bodyLimitBytes: BODY_LIMIT, readiness });
   const logs = (): Record<string, unknown>[] => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   return { app, metrics, logs };
@@ -88,6 +94,89 @@ describe('buildApp (inject)', () => {
         ['mutate', String(bad.code), 1],
         ['validate', String(bad.code), 1],
       ]);
+    });
+  }
+
+  const NODEAPP = jsonFixture<{ request: Record<string, unknown> }>('reviews/pod-create-nodeapp.json');
+  const NODEAPP_UID = String(NODEAPP.request['uid']);
+  const withRequest = (changes: Record<string, unknown>): string => JSON.stringify({ ...NODEAPP, request: { ...NODEAPP.request, ...changes } });
+  const failure = (code: number, message: string) => ({ metadata: {}, status: 'Failure', code, message });
+
+  const echoed: readonly { name: string; payload: string; code: number; message: string; apiVersion?: string }[] = [
+    {
+      name: 'a body over the limit',
+      payload: withRequest({ object: { metadata: { annotations: { pad: 'x'.repeat(BODY_LIMIT) } } } }),
+      code: 413,
+      message: `request body is larger than the limit of ${BODY_LIMIT} bytes`,
+    },
+    {
+      name: 'a v1beta1 body over the limit',
+      payload: JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1beta1', request: { uid: NODEAPP_UID, pad: 'x'.repeat(BODY_LIMIT) } }),
+      code: 413,
+      message: `request body is larger than the limit of ${BODY_LIMIT} bytes`,
+      apiVersion: 'admission.k8s.io/v1beta1',
+    },
+    { name: 'unreadable JSON', payload: withRequest({}).slice(0, 400), code: 400, message: 'request body is not valid JSON' },
+    { name: 'no userInfo', payload: withRequest({ userInfo: undefined }), code: 400, message: 'request.userInfo is missing' },
+    { name: 'userInfo null', payload: withRequest({ userInfo: null }), code: 400, message: 'request.userInfo is missing' },
+    { name: 'a numeric request.name', payload: withRequest({ name: 7 }), code: 400, message: 'request.name must be a string, got (number)' },
+  ];
+  test('the uid-echo table has every case', () => assert.equal(echoed.length, 6));
+  for (const bad of echoed) {
+    test(`${bad.name}: the reply echoes the uid and apiVersion, so the API server takes it as the decision`, async () => {
+      const { app, metrics } = harness();
+      const { status, review } = await post(app, '/mutate', bad.payload);
+      assert.equal(status, 200);
+      assert.deepEqual(review, {
+        apiVersion: bad.apiVersion ?? 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid: NODEAPP_UID, allowed: false, status: failure(bad.code, bad.message) },
+      });
+      assert.deepEqual((await metrics.reviews.get()).values.map((value) => [value.labels['decision'], value.value]), [['error', 1]]);
+    });
+  }
+
+  test('a crash while evaluating: 500 review with the uid, counted once', async () => {
+    const crashing: Policy = { ...testPolicy([]), namespaceMode: () => {
+      throw new TypeError('boom');
+    } };
+    const { app, metrics } = harness(crashing);
+    const body = admissionReviewBody(admissionRequest({ kind: 'Pod', metadata: { name: 'p', namespace: 'shop' } }, { uid: 'crash-1' }));
+    const { review } = await post(app, '/validate', body);
+    assert.equal(review.response?.uid, 'crash-1');
+    assert.equal(review.response?.status?.code, 500);
+    assert.deepEqual((await metrics.reviews.get()).values.map((value) => [value.labels['decision'], value.value]), [['error', 1]]);
+  });
+
+  const faults: readonly { name: string; sabotage: (parts: { logger: Logger; metrics: Metrics }) => void }[] = [
+    {
+      name: 'a logger that throws',
+      sabotage: ({ logger }) => {
+        logger.info = () => {
+          throw new Error('log sink down');
+        };
+      },
+    },
+    {
+      name: 'metrics that throw',
+      sabotage: ({ metrics }) => {
+        metrics.reviewDuration.labels = () => {
+          throw new Error('registry broken');
+        };
+      },
+    },
+  ];
+  test('the observer-fault table has every case', () => assert.equal(faults.length, 2));
+  for (const fault of faults) {
+    test(`${fault.name} never changes the answer nor counts the review twice`, async () => {
+      const { app: healthy } = harness();
+      const { app, metrics } = harness(undefined, undefined, fault.sabotage);
+      const body = fixtureText('reviews/pod-create-payments.json');
+      const expected = await post(healthy, '/mutate', body);
+      assert.deepEqual(await post(app, '/mutate', body), expected);
+      const counted = (await metrics.reviews.get()).values.map((value) => [value.labels['decision'], value.value]);
+      assert.deepEqual(counted, [['patched', 1]]);
+      assert.deepEqual((await metrics.errors.get()).values, []);
     });
   }
 
