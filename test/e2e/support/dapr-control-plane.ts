@@ -189,7 +189,8 @@ function renderDaprChart(chart: string, cluster: ClusterInfo, bundle: TrustBundl
     namespace: DAPR_NAMESPACE,
     kubeVersion: cluster.serverVersion,
     values: {
-      global: { logAsJson: true },
+      // The chart in the module says `edge`; a release install names its version.
+      global: { tag: DAPR_VERSION },
       dapr_sentry: { tls: { root: { certPEM: bundle.rootPem }, issuer: { certPEM: bundle.issuerPem, keyPEM: bundle.issuerKeyPem } } },
     },
     extraArgs: ['--skip-crds'],
