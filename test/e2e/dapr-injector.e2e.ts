@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { DaprControlPlane, daprUnavailableReason } from './support/dapr-control-plane.ts';
-import { deniedCreateLine } from './support/expected.ts';
+import { apiTokenMessage, deniedCreateLine, lines, warningLine } from './support/expected.ts';
 import { describeResult } from './support/kubectl.ts';
 import { daprApp, deployment, pod, podContainers, type Container, type ResourceRequirements } from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
@@ -146,7 +146,7 @@ describe("Dapr's sidecar injector: the daprd container gets the production resou
         'sidecar-resource-values',
         'dapr.io/sidecar-cpu-limit "lots" is not a Kubernetes quantity — use a value such as "4" or "500m"; Dapr ignores all four sidecar resource annotations when one is invalid',
       );
-      assert.ok(result.stderr.startsWith(denial), `kubectl's error:\n${result.stderr}\nexpected it to start with:\n${denial}`);
+      assert.deepEqual(lines(result.stderr), [warningLine('api-token', apiTokenMessage('Pod', 'invoices')), denial]);
       assert.equal(await scenario.kubectl.exists(['-n', namespace, 'pod', 'invoices']), false);
     }),
   );

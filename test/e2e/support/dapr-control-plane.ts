@@ -19,7 +19,7 @@
  *   connection to the injector, verifying the injector's certificate for that DNS name.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { once } from 'node:events';
@@ -42,6 +42,8 @@ const SENTRY_AUDIENCE = `spiffe://${TRUST_DOMAIN}/ns/${DAPR_NAMESPACE}/dapr-sent
 /** The chart's objects that configure the two processes (everything else of the chart is left out). */
 const APPLIED_KINDS = new Set(['ServiceAccount', 'Secret', 'ConfigMap', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Configuration']);
 const APPLIED_NAMES = new Set(['dapr-injector', 'dapr-sentry', 'dapr-trust-bundle', 'daprsystem']);
+/** The user the processes run as when the suite runs as root: Dapr refuses root, and its chart sets runAsNonRoot. */
+const NON_ROOT = { uid: 65534, gid: 65534 } as const;
 
 interface EnvVar {
   readonly name: string;
@@ -92,6 +94,7 @@ export class DaprControlPlane {
     const directory = join(cluster.workDir, 'dapr');
     mkdirSync(directory, { recursive: true });
     const certificates = await makeTrustBundle(directory);
+    handOver(directory, harnessDir, cluster.kubeconfig, home);
     const rendered = renderDaprChart(join(home, 'chart'), cluster, certificates);
     await kubectl.ok(['apply', '-f', '-'], { input: toManifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DAPR_NAMESPACE } }) });
     await kubectl.ok(['apply', '-f', '-'], { input: toManifest(rendered.filter(isApplied)) });
@@ -100,13 +103,14 @@ export class DaprControlPlane {
     const relay = await startRelay(relayPort, await freePort(), certificates);
     try {
       const sentryPort = await freePort();
-      children.push(await startSentry(cluster, harnessDir, directory, home, deploymentTemplate(rendered, 'dapr-sentry'), sentryPort));
+      children.push(await startSentry(harnessDir, directory, home, deploymentTemplate(rendered, 'dapr-sentry'), sentryPort));
       const injectorTemplate = deploymentTemplate(rendered, 'dapr-sidecar-injector');
       await kubectl.ok(['apply', '-f', '-'], { input: toManifest(injectorPod(injectorTemplate)) });
       const token = await kubectl.ok(['-n', DAPR_NAMESPACE, 'create', 'token', 'dapr-injector', `--audience=${SENTRY_AUDIENCE}`, '--bound-object-kind=Pod', `--bound-object-name=${INJECTOR_POD}`, '--duration=2h']);
       writeFileSync(join(directory, 'sentry-token'), token.stdout.trim(), { mode: 0o600 });
+      giveToDapr(join(directory, 'sentry-token'));
       await kubectl.ok(['apply', '-f', '-'], { input: toManifest(injectorWebhook(rendered, relayPort, certificates.rootPem)) });
-      children.push(await startInjector(cluster, harnessDir, directory, home, injectorTemplate, relay.upstreamPort, sentryPort));
+      children.push(await startInjector(harnessDir, directory, home, injectorTemplate, relay.upstreamPort, sentryPort));
       return new DaprControlPlane({ directory, children, relay: relay.server, kubectl });
     } catch (error: unknown) {
       for (const child of children) child.kill('SIGKILL');
@@ -145,6 +149,27 @@ export class DaprControlPlane {
     for (const child of this.children) await stopProcess(child);
     this.relay.close();
   }
+}
+
+/**
+ * The files the two processes read (their own copy of the kubeconfig, the credentials, later the
+ * token) are given to the non-root user when the suite runs as root; the state directory only
+ * becomes traversable for it (its own files keep their modes).
+ */
+function handOver(directory: string, harnessDir: string, kubeconfig: string, home: string): void {
+  copyFileSync(kubeconfig, join(directory, 'kubeconfig'));
+  if (process.getuid?.() !== 0) return;
+  // The cache is under root's home, which that user cannot enter.
+  for (const binary of ['sentry', 'injector']) copyFileSync(join(home, 'bin', binary), join(directory, binary));
+  chmodSync(harnessDir, 0o711);
+  giveToDapr(directory);
+}
+
+function giveToDapr(path: string): void {
+  if (process.getuid?.() !== 0) return;
+  chownSync(path, NON_ROOT.uid, NON_ROOT.gid);
+  if (!statSync(path).isDirectory()) return;
+  for (const entry of readdirSync(path)) giveToDapr(join(path, entry));
 }
 
 interface TrustBundle {
@@ -254,23 +279,23 @@ function literalEnv(container: ContainerSpec): Record<string, string> {
   return Object.fromEntries((container.env ?? []).flatMap((variable) => (variable.value === undefined ? [] : [[variable.name, variable.value]])));
 }
 
-async function startSentry(cluster: ClusterInfo, harnessDir: string, directory: string, home: string, template: PodTemplate, port: number): Promise<ChildProcess> {
+async function startSentry(harnessDir: string, directory: string, home: string, template: PodTemplate, port: number): Promise<ChildProcess> {
   const container = template.spec.containers[0] ?? {};
   const healthz = await freePort();
   const args = loopbackArgs(container, { metrics: await freePort(), healthz }, [
     `--port=${port}`,
     '--listen-address=127.0.0.1',
     `--issuer-credentials=${join(directory, 'credentials')}`,
-    `--kubeconfig=${cluster.kubeconfig}`,
+    `--kubeconfig=${join(directory, 'kubeconfig')}`,
   ]);
   const env = { ...literalEnv(container), NAMESPACE: DAPR_NAMESPACE };
-  return startDaprProcess('sentry', join(home, 'bin', 'sentry'), args, env, harnessDir, directory, healthz);
+  return startDaprProcess('sentry', daprBinary(directory, home, 'sentry'), args, env, harnessDir, directory, healthz);
 }
 
-async function startInjector(cluster: ClusterInfo, harnessDir: string, directory: string, home: string, template: PodTemplate, port: number, sentryPort: number): Promise<ChildProcess> {
+async function startInjector(harnessDir: string, directory: string, home: string, template: PodTemplate, port: number, sentryPort: number): Promise<ChildProcess> {
   const container = template.spec.containers[0] ?? {};
   const healthz = await freePort();
-  const args = loopbackArgs(container, { metrics: await freePort(), healthz }, [`--port=${port}`, '--listen-address=127.0.0.1', `--kubeconfig=${cluster.kubeconfig}`]);
+  const args = loopbackArgs(container, { metrics: await freePort(), healthz }, [`--port=${port}`, '--listen-address=127.0.0.1', `--kubeconfig=${join(directory, 'kubeconfig')}`]);
   const env = {
     ...literalEnv(container),
     NAMESPACE: DAPR_NAMESPACE,
@@ -278,7 +303,11 @@ async function startInjector(cluster: ClusterInfo, harnessDir: string, directory
     DAPR_TRUST_ANCHORS_FILE: join(directory, 'credentials', 'ca.crt'),
     DAPR_SENTRY_TOKEN_FILE: join(directory, 'sentry-token'),
   };
-  return startDaprProcess('injector', join(home, 'bin', 'injector'), args, env, harnessDir, directory, healthz);
+  return startDaprProcess('injector', daprBinary(directory, home, 'injector'), args, env, harnessDir, directory, healthz);
+}
+
+function daprBinary(directory: string, home: string, name: string): string {
+  return process.getuid?.() === 0 ? join(directory, name) : join(home, 'bin', name);
 }
 
 /**
@@ -295,7 +324,8 @@ async function startDaprProcess(
   healthzPort: number,
 ): Promise<ChildProcess> {
   const log = openSync(join(directory, `${name}.log`), 'a');
-  const child = spawn(binary, [...args], { stdio: ['ignore', log, log], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: directory, ...env } });
+  const user = process.getuid?.() === 0 ? NON_ROOT : {};
+  const child = spawn(binary, [...args], { ...user, stdio: ['ignore', log, log], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: directory, ...env } });
   closeSync(log);
   if (child.pid !== undefined) writeFileSync(join(harnessDir, 'run', `dapr-${name}-${healthzPort}.pid`), `${child.pid}\n`);
   let exited: number | null | undefined;
