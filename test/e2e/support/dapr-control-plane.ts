@@ -96,6 +96,8 @@ export class DaprControlPlane {
     const certificates = await makeTrustBundle(directory);
     handOver(directory, harnessDir, cluster.kubeconfig, home);
     const rendered = renderDaprChart(join(home, 'chart'), cluster, certificates);
+    // control-plane-namespace.e2e.ts deletes dapr-system without waiting; a terminating namespace takes no new objects.
+    await kubectl.ok(['wait', '--for=delete', `namespace/${DAPR_NAMESPACE}`, '--timeout=120s']);
     await kubectl.ok(['apply', '-f', '-'], { input: toManifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DAPR_NAMESPACE } }) });
     await kubectl.ok(['apply', '-f', '-'], { input: toManifest(rendered.filter(isApplied)) });
     const children: ChildProcess[] = [];
