@@ -1,18 +1,20 @@
 /**
  * Which Kubernetes cluster the end-to-end suite runs against, like controller-runtime's envtest:
  *
- * - default: a local control plane started with ../shared/k8s/kube-up.sh (real etcd,
- *   kube-apiserver v1.20.2 with an audit policy, kube-controller-manager) on loopback ports of its
- *   own and a state directory under the OS temp dir; stopped again with kube-down.sh.
+ * - default: the project's own control plane (test/e2e/cluster/: real etcd, kube-apiserver with an
+ *   audit policy, kube-controller-manager) of E2E_KUBE_VERSION (default 1.37.2; 1.20.2 is the oldest
+ *   supported), built into the cache by build.sh when missing, started with kube-up.sh on loopback
+ *   ports of its own and a state directory under the OS temp dir; stopped again with kube-down.sh.
  * - E2E_USE_EXISTING_CLUSTER=1: the cluster of $KUBECONFIG (kind, k3d, a real one). Nothing is
  *   started or stopped; the API server must be able to reach dapr-guard at E2E_WEBHOOK_HOST.
  *
  * `npm run test:e2e` starts one cluster for all files (global-setup.ts) and hands it to them through
  * DAPR_GUARD_E2E_CLUSTER_INFO; a file run on its own starts (and stops) its own.
  */
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../support/process.ts';
 import { parseManifests } from '../../support/helm.ts';
@@ -58,19 +60,38 @@ rules:
   - level: None
 `;
 
-/** The directory with kube-up.sh and kube-down.sh (run from there, never copied). */
+/** The Kubernetes version of the local control plane when E2E_KUBE_VERSION does not say. */
+export const DEFAULT_KUBE_VERSION = '1.37.2';
+
+/** The directory with build.sh, kube-up.sh and kube-down.sh: the project's, or E2E_K8S_HARNESS. */
 export function harnessScriptsDir(env: NodeJS.ProcessEnv = process.env): string {
-  const directory = env['E2E_K8S_HARNESS'] ?? resolve(REPO_ROOT, '..', 'shared', 'k8s');
+  const directory = env['E2E_K8S_HARNESS'] ?? join(REPO_ROOT, 'test', 'e2e', 'cluster');
   for (const script of ['kube-up.sh', 'kube-down.sh']) {
     if (!existsSync(join(directory, script))) {
       throw new Error(
-        `the end-to-end tests need ${join(directory, script)} (the loopback control plane of ../shared/k8s): ` +
-          'set E2E_K8S_HARNESS to the directory that holds kube-up.sh, or run against an existing cluster with ' +
-          'E2E_USE_EXISTING_CLUSTER=1 and KUBECONFIG (see test/e2e/README.md)',
+        `the end-to-end tests need ${join(directory, script)}: set E2E_K8S_HARNESS to the directory that holds ` +
+          'kube-up.sh, or run against an existing cluster with E2E_USE_EXISTING_CLUSTER=1 and KUBECONFIG (see test/e2e/README.md)',
       );
     }
   }
   return directory;
+}
+
+/** E2E_KUBE_VERSION, else the default. */
+export function localKubeVersion(env: NodeJS.ProcessEnv = process.env): string {
+  const version = env['E2E_KUBE_VERSION'];
+  return version === undefined || version === '' ? DEFAULT_KUBE_VERSION : version.replace(/^v/, '');
+}
+
+/** Where build.sh puts the binaries of one version (kube-up.sh looks there too). */
+export function controlPlaneBinDir(version: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'k8s', `v${version}`, 'bin');
+}
+
+/** DAPR_GUARD_CACHE, else ~/.cache/dapr-guard: binaries and Go caches, never inside the repository. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env['DAPR_GUARD_CACHE'];
+  return configured === undefined || configured === '' ? join(homedir(), '.cache', 'dapr-guard') : configured;
 }
 
 /** The cluster that global-setup.ts started for the whole run, if any. */
@@ -142,7 +163,9 @@ export function hasMatchConditions(info: ClusterInfo): boolean {
 
 async function startLocalHarness(env: NodeJS.ProcessEnv): Promise<Omit<ClusterInfo, 'createdCrds'>> {
   const scripts = harnessScriptsDir(env);
-  const kubectl = findKubectl(env);
+  const version = localKubeVersion(env);
+  await buildControlPlane(scripts, version, env);
+  const kubectl = harnessKubectl(version, env);
   const workDir = mkdtempSync(join(tmpdir(), 'dapr-guard-e2e-'));
   const policy = join(workDir, 'audit-policy.yaml');
   writeFileSync(policy, AUDIT_POLICY);
@@ -157,12 +180,13 @@ async function startLocalHarness(env: NodeJS.ProcessEnv): Promise<Omit<ClusterIn
     KUBE_CONTROLLER_MANAGER: '1',
     KUBE_APISERVER_EXTRA_ARGS: `--audit-policy-file=${policy} --audit-log-path=${auditLog} --audit-log-maxbackup=1`,
     KUBECTL: kubectl,
+    KUBE_VERSION: version,
   };
   const up = await runCommand(join(scripts, 'kube-up.sh'), [], { env: harnessEnv, timeoutMs: 300_000 });
   if (up.code !== 0) {
     throw new Error(
       describeResult(
-        `kube-up.sh failed (state dir ${workDir}). The binaries come from ${join(scripts, 'build-apiserver.sh')} (about 5 minutes on a new machine)`,
+        `kube-up.sh failed (state dir ${workDir}). The binaries come from ${join(scripts, 'build.sh')} (KUBE_VERSION=${version})`,
         up,
       ),
     );
@@ -170,6 +194,36 @@ async function startLocalHarness(env: NodeJS.ProcessEnv): Promise<Omit<ClusterIn
   const kubeconfig = join(workDir, 'kubeconfig');
   const versions = await clusterVersions(new Kubectl(kubeconfig, kubectl));
   return { source: 'local-harness', kubeconfig, kubectl, ...versions, workDir, harnessDir: workDir, auditLog, webhookHost: '127.0.0.1', listenHost: '127.0.0.1' };
+}
+
+/**
+ * build.sh is a no-op when the binaries are there; on a fresh machine it compiles for a while, so
+ * its progress goes straight to the terminal.
+ */
+async function buildControlPlane(scripts: string, version: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const build = join(scripts, 'build.sh');
+  if (existsSync(build)) await runBuildScript(build, { ...env, KUBE_VERSION: version });
+}
+
+/** Runs one of test/e2e/cluster's build scripts with its output on stderr; throws when it fails. */
+export async function runBuildScript(script: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const code = await new Promise<number>((resolveCode, reject) => {
+    const child = spawn(script, [], { env, stdio: ['ignore', process.stderr, process.stderr] });
+    child.on('error', reject);
+    child.on('close', (exitCode) => resolveCode(exitCode ?? 1));
+  });
+  if (code !== 0) throw new Error(`${script} failed with exit code ${code}`);
+}
+
+/**
+ * $KUBECTL when set; else the kubectl built with the control plane (the same version: what a user of
+ * that cluster runs); else kubectl from PATH or the npm layer (v1.32, used with 1.20.2).
+ */
+function harnessKubectl(version: string, env: NodeJS.ProcessEnv): string {
+  const configured = env['KUBECTL'];
+  if (configured !== undefined && configured !== '') return configured;
+  const built = join(controlPlaneBinDir(version, env), 'kubectl');
+  return existsSync(built) ? built : findKubectl(env);
 }
 
 async function existingCluster(env: NodeJS.ProcessEnv): Promise<Omit<ClusterInfo, 'createdCrds'>> {

@@ -95,3 +95,30 @@ export function resourceOf(object: KubeObject): string {
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? kind : `${kind}.${apiVersion.slice(0, slash)}`;
 }
+
+/** A bare Pod with these annotations, as a user would create it without a controller. */
+export function pod(name: string, namespace: string, annotations: Readonly<Record<string, string>>): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { app: name }, annotations },
+    spec: { containers: [{ name: 'app', image: 'ghcr.io/example/orders:1.0.0', ports: [{ containerPort: 3000 }] }] },
+  };
+}
+
+export interface ResourceRequirements {
+  readonly requests?: Readonly<Record<string, string>>;
+  readonly limits?: Readonly<Record<string, string>>;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly resources?: ResourceRequirements;
+  readonly restartPolicy?: string;
+}
+
+/** The containers and init containers of a stored Pod. */
+export function podContainers(object: KubeObject): { containers: Container[]; initContainers: Container[] } {
+  const spec = object['spec'] as { containers?: Container[]; initContainers?: Container[] } | undefined;
+  return { containers: spec?.containers ?? [], initContainers: spec?.initContainers ?? [] };
+}
