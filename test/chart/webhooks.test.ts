@@ -259,7 +259,7 @@ describe('objectSelector', () => {
 describe('matchConditions (Kubernetes 1.28+)', () => {
   const filtered = ['mutate.dapr-guard.io', 'workloads.validate.dapr-guard.io'];
 
-  for (const kubeVersion of ['1.19.0', '1.25.3', '1.27.9']) {
+  for (const kubeVersion of ['1.20.0', '1.25.3', '1.27.9']) {
     it(`are not rendered for Kubernetes ${kubeVersion}, even when asked for`, () => {
       const extra = [{ name: 'not-bots', expression: "request.userInfo.username != 'bot'" }];
       const objects = helmTemplate({ kubeVersion, values: { webhooks: { mutating: { matchConditions: extra }, daprResources: { matchConditions: extra } } } });
