@@ -7,8 +7,8 @@ import {
   type KubeConfig,
   type V1Secret,
 } from '@kubernetes/client-node';
-import type { StoredCertificates } from '../certificates/rotation.ts';
-import { caBundleOperations, type CaBundlePublisher, type CertificateStore, type WebhookList } from './self-managed-tls.ts';
+import type { StoredCertificates } from '../tls/rotation.ts';
+import { caBundleOperations, type CaBundlePublisher, type CertificateStore, type WebhookList } from '../tls/acquire.ts';
 
 // The Kubernetes side of self-managed TLS: the shared Secret and the webhook configurations' caBundle.
 // Loaded only when tls.selfManaged is on, like every module that imports @kubernetes/client-node.

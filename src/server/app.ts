@@ -15,7 +15,7 @@ import type { Phase, Policy } from '../policy/evaluate.ts';
 import { BodyRefusedError, createBodyBudget, readBody, type BodyBudget, type BodyTicket } from './body-reader.ts';
 import { logReview } from './review-log.ts';
 import { recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
-import { servingTlsOptions, type TlsMaterial } from './tls-options.ts';
+import { servingTlsOptions, type TlsMaterial } from '../tls/options.ts';
 
 export interface Readiness {
   readonly ready: boolean;

@@ -9,8 +9,8 @@ import type { NamespaceModes } from '../kube/namespace-modes.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
 import { trackConnections, type Connections, type ConnectionSource } from './connections.ts';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
-import { fileServingTls, selfManagedServingTls, type ServingTls } from './serving-tls.ts';
-import type { SecureContextTarget } from './tls-reloader.ts';
+import { fileServingTls, selfManagedServingTls, type ServingTls } from '../tls/serving.ts';
+import type { SecureContextTarget } from '../tls/reloader.ts';
 
 export interface RunningServer {
   readonly app: App;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { AdmissionReview } from '../../src/admission/wire.ts';
-import { generateCertificateAuthority, generateServingBundle, issueClientCertificate } from '../../src/certificates/generate.ts';
+import { generateCertificateAuthority, generateServingBundle, issueClientCertificate } from '../../src/tls/generate.ts';
 import { fixtureText, jsonFixture } from '../support/fixtures.ts';
 import { getHttp1, http2Session, postHttp1, postHttp2, startTestServer, type TestServer } from '../support/server.ts';
 

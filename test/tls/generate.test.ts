@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { writeServingBundle } from '../../src/certificates/files.ts';
-import { generateServingBundle, serviceDnsNames } from '../../src/certificates/generate.ts';
+import { writeServingBundle } from '../../src/tls/files.ts';
+import { generateServingBundle, serviceDnsNames } from '../../src/tls/generate.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -84,7 +84,7 @@ describe('certificate files', () => {
 
   test('npm run certs -- --service --namespace --out writes a bundle for the service', () => {
     const out = mkdtempSync(join(tmpdir(), 'dapr-guard-certs-cli-'));
-    const result = spawnSync(process.execPath, ['src/certificates/cli.ts', '--service', 'dapr-guard', '--namespace', 'guard', '--out', out, '--validity-days', '10'], {
+    const result = spawnSync(process.execPath, ['src/tls/cli.ts', '--service', 'dapr-guard', '--namespace', 'guard', '--out', out, '--validity-days', '10'], {
       encoding: 'utf8',
     });
     assert.equal(result.status, 0, result.stderr);
@@ -95,7 +95,7 @@ describe('certificate files', () => {
   });
 
   test('the certs command refuses missing arguments with usage', () => {
-    const result = spawnSync(process.execPath, ['src/certificates/cli.ts', '--service', 'x'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['src/tls/cli.ts', '--service', 'x'], { encoding: 'utf8' });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--service and --namespace are required/);
     assert.match(result.stderr, /Usage: npm run certs/);

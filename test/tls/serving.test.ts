@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import type { StoredCertificates } from '../../src/certificates/rotation.ts';
 import { buildConfig } from '../../src/config/config.ts';
-import { acquireCertificates, caBundleOperations, type CaBundlePublisher, type CertificateStore } from '../../src/kube/self-managed-tls.ts';
-import { kubeCertificateStore } from '../../src/kube/self-managed-tls-client.ts';
 import { RULE_IDS } from '../../src/rules/index.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
-import { selfManagedServingTls } from '../../src/server/serving-tls.ts';
-import { startFakeSecretApi } from './fake-secret-api.ts';
+import type { CaBundlePublisher, CertificateStore } from '../../src/tls/acquire.ts';
+import type { StoredCertificates } from '../../src/tls/rotation.ts';
+import { selfManagedServingTls } from '../../src/tls/serving.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const silent = pino({ level: 'silent' });
@@ -109,70 +107,5 @@ describe('self-managed TLS', () => {
     assert.equal(await first.checkNow(), true);
     assert.deepEqual(installed, [second.initial.cert.toString()]);
     first.stop();
-  });
-
-  test('the caBundle patch sets every webhook that lacks it, each guarded by a test of its name', () => {
-    const configuration = {
-      webhooks: [
-        { name: 'mutate.dapr-guard.io', clientConfig: {} },
-        { name: 'validate.dapr-guard.io', clientConfig: { caBundle: 'QUJD' } },
-        { name: 'dapr-resources.validate.dapr-guard.io', clientConfig: { caBundle: 'old' } },
-      ],
-    };
-    assert.deepEqual(caBundleOperations(configuration, 'QUJD'), [
-      { op: 'test', path: '/webhooks/0/name', value: 'mutate.dapr-guard.io' },
-      { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: 'QUJD' },
-      { op: 'test', path: '/webhooks/2/name', value: 'dapr-resources.validate.dapr-guard.io' },
-      { op: 'add', path: '/webhooks/2/clientConfig/caBundle', value: 'QUJD' },
-    ]);
-    assert.deepEqual(caBundleOperations({ webhooks: [{ name: 'a', clientConfig: { caBundle: 'QUJD' } }] }, 'QUJD'), []);
-  });
-});
-
-describe('self-managed TLS against the Secrets API, without create secrets', () => {
-  const NAME = 'dapr-guard-server-tls';
-  const CHART_SECRET = {
-    metadata: { name: NAME, namespace: 'guard', labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'helm.sh/resource-policy': 'keep', 'meta.helm.sh/release-name': 'dapr-guard' } },
-    type: 'Opaque',
-  };
-  const policy = { commonName: 'dapr-guard.guard.svc', dnsNames: ['dapr-guard.guard.svc'], ipAddresses: [], servingValidityDays: 90, renewBeforeDays: 30 };
-
-  test('the empty Secret the chart made is filled by one update; its type, labels and annotations stay', async () => {
-    const api = await startFakeSecretApi({ verbs: ['get', 'update'], secret: CHART_SECRET });
-    try {
-      const certificates = await acquireCertificates(kubeCertificateStore(api.kubeConfig, 'guard', NAME), policy, () => new Date(), silent);
-      const path = `/api/v1/namespaces/guard/secrets/${NAME}`;
-      assert.deepEqual(api.requests, [`GET ${path}`, `PUT ${path}`]);
-      const stored = api.secret();
-      assert.equal(stored?.type, 'Opaque');
-      assert.deepEqual(stored?.metadata.annotations, CHART_SECRET.metadata.annotations);
-      assert.deepEqual(stored?.metadata.labels, CHART_SECRET.metadata.labels);
-      assert.equal(Buffer.from(stored?.data?.['tls.crt'] ?? '', 'base64').toString(), certificates.serving.certPem);
-    } finally {
-      await api.stop();
-    }
-  });
-
-  test('two replicas filling it at once: one update wins, the other takes its certificates', async () => {
-    const api = await startFakeSecretApi({ verbs: ['get', 'update'], secret: CHART_SECRET });
-    try {
-      const replicas = await Promise.all([1, 2].map(() => acquireCertificates(kubeCertificateStore(api.kubeConfig, 'guard', NAME), policy, () => new Date(), silent)));
-      assert.equal(replicas.length, 2);
-      assert.equal(replicas[0]?.serving.certPem, replicas[1]?.serving.certPem);
-      assert.equal(api.secret()?.metadata.resourceVersion, '2');
-    } finally {
-      await api.stop();
-    }
-  });
-
-  test('an absent Secret: an error naming the Secret and the missing permission', async () => {
-    const api = await startFakeSecretApi({ verbs: ['get', 'update'] });
-    try {
-      await assert.rejects(acquireCertificates(kubeCertificateStore(api.kubeConfig, 'guard', NAME), policy, () => new Date(), silent), {
-        message: `Secret guard/${NAME} does not exist and dapr-guard may not create it (RBAC: create secrets); the Helm chart creates it empty, or create it with \`kubectl create secret generic ${NAME} -n guard\` and grant get and update on it`,
-      });
-    } finally {
-      await api.stop();
-    }
   });
 });

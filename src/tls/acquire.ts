@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { applyRotation, planRotation, type RotationPolicy, type StoredCertificates } from '../certificates/rotation.ts';
+import { applyRotation, planRotation, type RotationPolicy, type StoredCertificates } from './rotation.ts';
 
 /** The Secret that all replicas share; `resourceVersion` makes concurrent writers take turns. */
 export interface CertificateStore {

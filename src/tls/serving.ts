@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { certificateFilesExist, readPair, servingNames, writeServingBundle } from '../certificates/files.ts';
-import { caBundleOf, type RotationPolicy } from '../certificates/rotation.ts';
+import { certificateFilesExist, readPair, servingNames, writeServingBundle } from './files.ts';
+import { caBundleOf, type RotationPolicy } from './rotation.ts';
 import type { Config } from '../config/config.ts';
-import { acquireCertificates, type CaBundlePublisher, type CertificateStore } from '../kube/self-managed-tls.ts';
-import type { Readiness } from './app.ts';
-import type { Metrics } from './metrics.ts';
-import { servingTlsOptions } from './tls-options.ts';
-import { certificateNotAfter, readClientCa, startTlsReloader, type ReloadSource, type SecureContextTarget, type TlsMaterial } from './tls-reloader.ts';
+import { acquireCertificates, type CaBundlePublisher, type CertificateStore } from './acquire.ts';
+import type { Readiness } from '../server/app.ts';
+import type { Metrics } from '../server/metrics.ts';
+import { servingTlsOptions } from './options.ts';
+import { certificateNotAfter, readClientCa, startTlsReloader, type ReloadSource, type SecureContextTarget, type TlsMaterial } from './reloader.ts';
 
 /** Where the serving certificate comes from and how it is kept current. */
 export interface ServingTls {

@@ -2,9 +2,9 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import { servingTlsOptions, type ServingTlsOptions, type TlsMaterial } from './tls-options.ts';
+import { servingTlsOptions, type ServingTlsOptions, type TlsMaterial } from './options.ts';
 
-export type { TlsMaterial } from './tls-options.ts';
+export type { TlsMaterial } from './options.ts';
 
 /** What a TLS server needs for a hot reload: Http2SecureServer and https.Server both have it. */
 export interface SecureContextTarget {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { generateCertificateAuthority, generateServingBundle, issueServingCertificate } from '../../src/certificates/generate.ts';
-import { applyRotation, caBundleOf, CA_VALIDITY_DAYS, planRotation, type RotationPolicy } from '../../src/certificates/rotation.ts';
+import { generateCertificateAuthority, generateServingBundle, issueServingCertificate } from '../../src/tls/generate.ts';
+import { applyRotation, caBundleOf, CA_VALIDITY_DAYS, planRotation, type RotationPolicy } from '../../src/tls/rotation.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2026-11-27T00:00:00Z');
