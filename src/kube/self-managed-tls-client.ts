@@ -8,10 +8,11 @@ import {
   type V1Secret,
 } from '@kubernetes/client-node';
 import type { StoredCertificates } from '../tls/rotation.ts';
-import { caBundleOperations, type CaBundlePublisher, type CertificateStore, type WebhookList } from '../tls/acquire.ts';
+import { caBundleOperations, type CaBundlePublisher, type CertificateStore } from '../tls/acquire.ts';
 
-// The Kubernetes side of self-managed TLS: the shared Secret and the webhook configurations' caBundle.
-// Loaded only when tls.selfManaged is on, like every module that imports @kubernetes/client-node.
+// The Kubernetes side of self-managed TLS (tls/acquire.ts defines the ports): the shared Secret and
+// the webhook configurations' caBundle. server.ts imports this module with import() only when
+// tls.selfManaged is on, so a run without it does not load the client for TLS.
 
 const TLS_SECRET_TYPE = 'kubernetes.io/tls';
 const KEYS = { caCert: 'ca.crt', caKey: 'ca.key', previousCaCert: 'ca-previous.crt', cert: 'tls.crt', key: 'tls.key' } as const;
@@ -38,28 +39,16 @@ export function kubeCertificateStore(kubeConfig: KubeConfig, namespace: string, 
         throw permissionError(error, `dapr-guard may not read ${secret} (RBAC: get secrets, resourceNames [${name}])`);
       }
     },
-    create: async (certificates) => {
-      try {
-        await api.createNamespacedSecret({ namespace, body: toSecret(name, namespace, certificates, TLS_SECRET_TYPE) });
-        return true;
-      } catch (error: unknown) {
-        if (statusOf(error) === 409) return false;
-        throw permissionError(
-          error,
-          `${secret} does not exist and dapr-guard may not create it (RBAC: create secrets); the Helm chart creates it empty, or create it with \`kubectl create secret generic ${name} -n ${namespace}\` and grant get and update on it`,
-        );
-      }
-    },
-    replace: async (certificates, resourceVersion) => {
-      try {
+    create: (certificates) =>
+      writeUnlessConflict(
+        () => api.createNamespacedSecret({ namespace, body: toSecret(name, namespace, certificates, TLS_SECRET_TYPE) }),
+        `${secret} does not exist and dapr-guard may not create it (RBAC: create secrets); the Helm chart creates it empty, or create it with \`kubectl create secret generic ${name} -n ${namespace}\` and grant get and update on it`,
+      ),
+    replace: (certificates, resourceVersion) =>
+      writeUnlessConflict(() => {
         const body = updatedSecret(existing ?? toSecret(name, namespace, certificates, TLS_SECRET_TYPE), certificates, resourceVersion);
-        await api.replaceNamespacedSecret({ name, namespace, body });
-        return true;
-      } catch (error: unknown) {
-        if (statusOf(error) === 409) return false;
-        throw permissionError(error, `dapr-guard may not update ${secret} (RBAC: update secrets, resourceNames [${name}])`);
-      }
-    },
+        return api.replaceNamespacedSecret({ name, namespace, body });
+      }, `dapr-guard may not update ${secret} (RBAC: update secrets, resourceNames [${name}])`),
   };
 }
 
@@ -79,7 +68,7 @@ export function kubeCaBundlePublisher(kubeConfig: KubeConfig, names: { readonly 
       const caBundle = Buffer.from(caBundlePem).toString('base64');
       let changed = 0;
       for (const target of targets) {
-        const operations = caBundleOperations((await target.read()) as WebhookList, caBundle);
+        const operations = caBundleOperations(await target.read(), caBundle);
         if (operations.length === 0) continue;
         await target.patch(operations);
         changed += operations.length / 2;
@@ -125,6 +114,20 @@ function fromSecret(secret: V1Secret): StoredCertificates | undefined {
 
 function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/**
+ * A write under optimistic concurrency: true when done, false on 409 (another replica wrote first), and
+ * a 403 becomes an error naming what is missing (`refusal`).
+ */
+async function writeUnlessConflict(write: () => Promise<unknown>, refusal: string): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error: unknown) {
+    if (statusOf(error) === 409) return false;
+    throw permissionError(error, refusal);
+  }
 }
 
 /** A 403 becomes an error that says which permission is missing; anything else is passed on. */

@@ -92,7 +92,7 @@ function createPolicy(config: Config, namespaceModes: NamespaceModes | undefined
 /** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */
 async function servingTls(config: Config, logger: Logger, metrics: Metrics): Promise<ServingTls> {
   const selfManaged = config.tls.selfManaged;
-  if (!selfManaged.enabled) return fileServingTls(config, logger, metrics);
+  if (!selfManaged.enabled) return fileServingTls(config.tls, logger, metrics);
   const namespace = selfManaged.secretNamespace !== '' ? selfManaged.secretNamespace : config.tls.serviceNamespace;
   if (namespace === '' || config.tls.serviceName === '') {
     throw new Error('tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)');
@@ -102,7 +102,7 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
     import('../kube/kube-config.ts'),
   ]);
   const kubeConfig = loadKubeConfig();
-  return selfManagedServingTls(config, logger, metrics, {
+  return selfManagedServingTls(config.tls, logger, metrics, {
     store: kubeCertificateStore(kubeConfig, namespace, selfManaged.secretName),
     publisher: kubeCaBundlePublisher(kubeConfig, { mutating: selfManaged.mutatingWebhookConfiguration, validating: selfManaged.validatingWebhookConfiguration }),
     checkIntervalMs: selfManaged.checkIntervalSeconds * 1000,

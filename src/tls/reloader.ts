@@ -28,10 +28,20 @@ export interface ReloadEvents {
 }
 
 export interface TlsReloader {
-  readonly current: () => TlsMaterial;
-  /** Checks the files once; true when a new certificate was installed. */
+  /** Checks the files once; true when a new certificate was installed. The interval calls it too. */
   readonly checkNow: () => boolean;
   readonly stop: () => void;
+}
+
+export interface TlsReloaderOptions {
+  readonly source: ReloadSource;
+  /** What the listener was created with: unchanged files are not installed again. */
+  readonly initial: TlsMaterial;
+  readonly target: SecureContextTarget;
+  readonly intervalSeconds: number;
+  readonly events: ReloadEvents;
+  /** Defaults to the clock; tests pass a fixed time. */
+  readonly now?: () => Date;
 }
 
 /**
@@ -39,16 +49,10 @@ export interface TlsReloader {
  * symlink) and installs a changed, valid set with setSecureContext: new handshakes use it, open
  * connections and in-flight reviews are untouched.
  */
-export function startTlsReloader(
-  source: ReloadSource,
-  initial: TlsMaterial,
-  target: SecureContextTarget,
-  intervalSeconds: number,
-  events: ReloadEvents,
-  now: () => Date = () => new Date(),
-): TlsReloader {
-  let current = initial;
-  let currentDigest = digest(initial);
+export function startTlsReloader(options: TlsReloaderOptions): TlsReloader {
+  const { source, target, events } = options;
+  const now = options.now ?? ((): Date => new Date());
+  let currentDigest = digest(options.initial);
   // Remembered so that a bad pair left in place is reported once, not at every interval.
   let rejectedDigest: string | undefined;
   const checkNow = (): boolean => {
@@ -63,14 +67,13 @@ export function startTlsReloader(
       return false;
     }
     target.setSecureContext(servingTlsOptions(next));
-    current = next;
     currentDigest = nextDigest;
     events.onReloaded(certificateNotAfter(next.cert));
     return true;
   };
-  const timer = setInterval(checkNow, intervalSeconds * 1000);
+  const timer = setInterval(checkNow, options.intervalSeconds * 1000);
   timer.unref();
-  return { current: () => current, checkNow, stop: () => clearInterval(timer) };
+  return { checkNow, stop: () => clearInterval(timer) };
 }
 
 export function certificateNotAfter(cert: Buffer): Date {

@@ -1,9 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import {
-  generateCertificateAuthority,
-  issueServingCertificate,
-  type CertificatePair,
-} from './generate.ts';
+import { backdated, generateCertificateAuthority, issueServingCertificate, type CertificatePair } from './generate.ts';
 
 /** What the self-managed Secret holds: the CA (with its key, to renew), the serving pair, and the CA it replaced. */
 export interface StoredCertificates {
@@ -29,7 +25,6 @@ export type RotationPlan =
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The CA outlives many serving certificates, so a renewal never has to change the webhooks' caBundle. */
 export const CA_VALIDITY_DAYS = 3650;
-const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** Decides whether stored certificates can stay, need a new serving certificate, or a new CA. Pure. */
 export function planRotation(stored: StoredCertificates | undefined, policy: RotationPolicy, now: Date): RotationPlan {
@@ -54,8 +49,7 @@ export function planRotation(stored: StoredCertificates | undefined, policy: Rot
 /** Carries out a plan: new material where needed, the rest as stored. */
 export function applyRotation(stored: StoredCertificates | undefined, plan: RotationPlan, policy: RotationPolicy, now: Date): StoredCertificates {
   if (plan.action === 'keep' && stored !== undefined) return withoutExpiredPrevious(stored, now);
-  // Back-dated a little, for clocks behind ours.
-  const notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
+  const notBefore = backdated(now);
   const request = { ...policy, validityDays: policy.servingValidityDays, notBefore };
   if (plan.action === 'issue-serving' && stored !== undefined) {
     return withoutExpiredPrevious({ ...stored, serving: issueServingCertificate(stored.ca, request) }, now);

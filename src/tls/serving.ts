@@ -1,44 +1,69 @@
 import type { Logger } from 'pino';
 import { certificateFilesExist, readPair, servingNames, writeServingBundle } from './files.ts';
 import { caBundleOf, type RotationPolicy } from './rotation.ts';
-import type { Config } from '../config/config.ts';
 import { acquireCertificates, type CaBundlePublisher, type CertificateStore } from './acquire.ts';
-import type { Readiness } from '../server/app.ts';
-import type { Metrics } from '../server/metrics.ts';
 import { servingTlsOptions } from './options.ts';
-import { certificateNotAfter, readClientCa, startTlsReloader, type ReloadSource, type SecureContextTarget, type TlsMaterial } from './reloader.ts';
+import { certificateNotAfter, readClientCa, startTlsReloader, type ReloadEvents, type ReloadSource, type SecureContextTarget, type TlsMaterial, type TlsReloader } from './reloader.ts';
+
+/** The settings serving TLS reads: the configuration's tls section (config/config.ts). */
+export interface TlsSettings {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  /** Empty: no client authentication. */
+  readonly clientCAFile: string;
+  readonly generateIfMissing: boolean;
+  readonly dnsNames: readonly string[];
+  readonly serviceName: string;
+  readonly serviceNamespace: string;
+  readonly reloadIntervalSeconds: number;
+  readonly selfManaged: { readonly validityDays: number; readonly renewBeforeDays: number };
+}
+
+/** The two metrics serving TLS keeps current (server/metrics.ts provides them). */
+export interface TlsMetrics {
+  readonly certificateReloads: { inc(labels: { readonly result: 'success' | 'rejected' }): void };
+  /** notAfter of the certificate in use, in Unix seconds. */
+  readonly certificateExpiry: { set(value: number): void };
+}
+
+/** Whether the certificate side lets the server report ready (for /readyz). */
+export interface TlsReadiness {
+  readonly ready: boolean;
+  readonly reason?: string;
+}
 
 /** Where the serving certificate comes from and how it is kept current. */
 export interface ServingTls {
   readonly initial: TlsMaterial;
   /** Begins reloading or renewing into `target` (the listening server). */
   readonly start: (target: SecureContextTarget) => void;
-  /** Looks for a new certificate now; true when one was installed. */
+  /**
+   * Test seam: looks for a new certificate now; true when one was installed. Only tests call it; the
+   * server relies on the interval started by `start`, which runs the same check.
+   */
   readonly checkNow: () => Promise<boolean>;
-  readonly readiness: () => Readiness;
+  readonly readiness: () => TlsReadiness;
   readonly stop: () => void;
 }
 
 const LOCAL_CERTIFICATE_VALIDITY_DAYS = 365;
 
 /** Certificate files on disk (generated on first local run, or a mounted Secret), hot-reloaded when they change. */
-export function fileServingTls(config: Config, logger: Logger, metrics: Metrics): ServingTls {
-  ensureCertificateFiles(config, logger);
-  const initial = withClientCa(readPair(config.tls), config);
+export function fileServingTls(settings: TlsSettings, logger: Logger, metrics: TlsMetrics): ServingTls {
+  ensureCertificateFiles(settings, logger);
+  const initial = withClientCa(readPair(settings), settings);
   recordExpiry(metrics, certificateNotAfter(initial.cert));
-  let reloader: ReturnType<typeof startTlsReloader> | undefined;
+  let reloader: TlsReloader | undefined;
   return {
     initial,
     start: (target) => {
-      reloader = startTlsReloader(reloadSource(config), initial, target, config.tls.reloadIntervalSeconds, {
-        onReloaded: (notAfter) => {
-          recordReload(metrics, notAfter);
-          logger.info({ notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
-        },
-        onRejected: (reason) => {
-          metrics.certificateReloads.inc({ result: 'rejected' });
-          logger.warn({ reason }, 'refused the new certificate files; still serving the previous certificate');
-        },
+      reloader = startTlsReloader({
+        source: reloadSource(settings),
+        initial,
+        target,
+        intervalSeconds: settings.reloadIntervalSeconds,
+        events: reloadEvents(logger, metrics),
       });
     },
     checkNow: () => Promise.resolve(reloader?.checkNow() ?? false),
@@ -47,24 +72,37 @@ export function fileServingTls(config: Config, logger: Logger, metrics: Metrics)
   };
 }
 
-function reloadSource(config: Config): ReloadSource {
-  const { certFile, keyFile, clientCAFile } = config.tls;
-  return { certFile, keyFile, clientCAFile, servingHost: servingNames(config.tls).commonName };
+function reloadEvents(logger: Logger, metrics: TlsMetrics): ReloadEvents {
+  return {
+    onReloaded: (notAfter) => {
+      recordReload(metrics, notAfter);
+      logger.info({ notAfter: notAfter.toISOString() }, 'serving certificate reloaded');
+    },
+    onRejected: (reason) => {
+      metrics.certificateReloads.inc({ result: 'rejected' });
+      logger.warn({ reason }, 'refused the new certificate files; still serving the previous certificate');
+    },
+  };
+}
+
+function reloadSource(settings: TlsSettings): ReloadSource {
+  const { certFile, keyFile, clientCAFile } = settings;
+  return { certFile, keyFile, clientCAFile, servingHost: servingNames(settings).commonName };
 }
 
 /** Adds the client CA, read again at every install so that a changed CA file takes effect with the next certificate. */
-function withClientCa(pair: { readonly cert: Buffer; readonly key: Buffer }, config: Config): TlsMaterial {
-  const clientCa = readClientCa(config.tls.clientCAFile);
+function withClientCa(pair: { readonly cert: Buffer; readonly key: Buffer }, settings: TlsSettings): TlsMaterial {
+  const clientCa = readClientCa(settings.clientCAFile);
   return clientCa === undefined ? pair : { ...pair, clientCa };
 }
 
-function ensureCertificateFiles(config: Config, logger: Logger): void {
-  if (certificateFilesExist(config.tls)) return;
-  if (!config.tls.generateIfMissing) {
-    throw new Error(`no serving certificate at ${config.tls.certFile} and ${config.tls.keyFile}; provide one or set tls.generateIfMissing`);
+function ensureCertificateFiles(settings: TlsSettings, logger: Logger): void {
+  if (certificateFilesExist(settings)) return;
+  if (!settings.generateIfMissing) {
+    throw new Error(`no serving certificate at ${settings.certFile} and ${settings.keyFile}; provide one or set tls.generateIfMissing`);
   }
-  writeServingBundle({ ...config.tls, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
-  logger.info({ caFile: config.tls.caFile, certFile: config.tls.certFile }, 'generated a self-signed CA and serving certificate');
+  writeServingBundle({ ...settings, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
+  logger.info({ caFile: settings.caFile, certFile: settings.certFile }, 'generated a self-signed CA and serving certificate');
 }
 
 export interface SelfManagedDependencies {
@@ -77,12 +115,12 @@ export interface SelfManagedDependencies {
 const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
- * Choice 4 of the chart: certificates in a Secret shared by all replicas, renewed before they expire,
- * with the CA published into both webhook configurations before this replica reports ready.
+ * The chart's tls.mode=selfManaged: certificates in a Secret shared by all replicas, renewed before they
+ * expire, with the CA published into both webhook configurations before this replica reports ready.
  */
-export async function selfManagedServingTls(config: Config, logger: Logger, metrics: Metrics, dependencies: SelfManagedDependencies): Promise<ServingTls> {
+export async function selfManagedServingTls(settings: TlsSettings, logger: Logger, metrics: TlsMetrics, dependencies: SelfManagedDependencies): Promise<ServingTls> {
   const now = dependencies.now ?? ((): Date => new Date());
-  const policy = rotationPolicy(config);
+  const policy = rotationPolicy(settings);
   const log = logger.child({ component: 'self-managed-tls' });
   let certificates = await retryForever(() => acquireCertificates(dependencies.store, policy, now, log), log, 'reading or writing the certificate Secret');
   let published: string | undefined;
@@ -103,7 +141,7 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
     await publish();
     if (changed && target !== undefined) {
       const cert = Buffer.from(next.serving.certPem);
-      target.setSecureContext(servingTlsOptions(withClientCa({ cert, key: Buffer.from(next.serving.keyPem) }, config)));
+      target.setSecureContext(servingTlsOptions(withClientCa({ cert, key: Buffer.from(next.serving.keyPem) }, settings)));
       const notAfter = certificateNotAfter(cert);
       recordReload(metrics, notAfter);
       log.info({ notAfter: notAfter.toISOString() }, 'serving certificate renewed');
@@ -120,7 +158,7 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
       .finally(() => (checking = false));
   };
   return {
-    initial: withClientCa({ cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) }, config),
+    initial: withClientCa({ cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) }, settings),
     start: (server) => {
       target = server;
       void retryForever(publish, log, 'publishing the CA bundle');
@@ -133,21 +171,21 @@ export async function selfManagedServingTls(config: Config, logger: Logger, metr
   };
 }
 
-function recordExpiry(metrics: Metrics, notAfter: Date): void {
+function recordExpiry(metrics: TlsMetrics, notAfter: Date): void {
   metrics.certificateExpiry.set(notAfter.getTime() / 1000);
 }
 
 /** A new serving certificate is in use, from the files or from the shared Secret. */
-function recordReload(metrics: Metrics, notAfter: Date): void {
+function recordReload(metrics: TlsMetrics, notAfter: Date): void {
   metrics.certificateReloads.inc({ result: 'success' });
   recordExpiry(metrics, notAfter);
 }
 
-function rotationPolicy(config: Config): RotationPolicy {
+function rotationPolicy(settings: TlsSettings): RotationPolicy {
   return {
-    ...servingNames(config.tls),
-    servingValidityDays: config.tls.selfManaged.validityDays,
-    renewBeforeDays: config.tls.selfManaged.renewBeforeDays,
+    ...servingNames(settings),
+    servingValidityDays: settings.selfManaged.validityDays,
+    renewBeforeDays: settings.selfManaged.renewBeforeDays,
   };
 }
 

@@ -268,7 +268,7 @@ describe('the reloader refuses a pair it must not serve', () => {
   }
 
   test('an expired pair: logged once, counted once', async () => {
-    const expired = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 1, notBefore: new Date(Date.now() - 3 * DAY_MS) });
+    const expired = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 1, issuedAt: new Date(Date.now() - 3 * DAY_MS) });
     const rejectedBefore = await rejectedReloads();
     const notAfter = new Date(new X509Certificate(expired.serving.certPem).validTo).toISOString();
     assert.deepEqual(await offer(expired.serving), [`the certificate expired on ${notAfter}`]);
@@ -276,7 +276,7 @@ describe('the reloader refuses a pair it must not serve', () => {
   });
 
   test('a pair not valid yet: logged once, counted once', async () => {
-    const future = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 30, notBefore: new Date(Date.now() + 2 * DAY_MS) });
+    const future = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 30, issuedAt: new Date(Date.now() + 2 * DAY_MS) });
     const rejectedBefore = await rejectedReloads();
     const notBefore = new Date(new X509Certificate(future.serving.certPem).validFrom).toISOString();
     assert.deepEqual(await offer(future.serving), [`the certificate is not valid before ${notBefore}`]);

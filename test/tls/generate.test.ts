@@ -11,13 +11,13 @@ import { generateServingBundle, serviceDnsNames } from '../../src/tls/generate.t
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 describe('certificate generation', () => {
-  const notBefore = new Date('2026-11-27T00:00:00Z');
+  const issuedAt = new Date('2026-11-27T00:00:00Z');
   const bundle = generateServingBundle({
     commonName: 'dapr-guard.dapr-guard-system.svc',
     dnsNames: ['localhost', ...serviceDnsNames('dapr-guard', 'dapr-guard-system')],
     ipAddresses: ['127.0.0.1'],
     validityDays: 30,
-    notBefore,
+    issuedAt,
   });
   const ca = new X509Certificate(bundle.ca.certPem);
   const serving = new X509Certificate(bundle.serving.certPem);
@@ -45,7 +45,7 @@ describe('certificate generation', () => {
   test('validity is the requested number of days, back-dated a few minutes for clock skew', () => {
     const from = new Date(serving.validFrom).getTime();
     const to = new Date(serving.validTo).getTime();
-    assert.ok(from < notBefore.getTime() && notBefore.getTime() - from <= 10 * 60 * 1000);
+    assert.ok(from < issuedAt.getTime() && issuedAt.getTime() - from <= 10 * 60 * 1000);
     assert.equal(Math.round((to - from) / DAY_MS), 30);
   });
 
