@@ -37,7 +37,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   const connections = trackConnections(app.server as unknown as ConnectionSource);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);
-  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics) : undefined;
+  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, readiness) : undefined;
   if (metricsServer !== undefined) await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
   const port = (app.server.address() as AddressInfo).port;
   const metricsPort = metricsServer === undefined ? undefined : (metricsServer.address() as AddressInfo).port;

@@ -16,11 +16,16 @@ const PAYMENTS = fixtureText('reviews/pod-create-payments.json');
 const PAYMENTS_UID = jsonFixture<AdmissionReview>('reviews/pod-create-payments.json').request?.uid;
 
 function scrape(port: number | undefined): Promise<{ status: number; body: string }> {
+  return getPlain(port, '/metrics');
+}
+
+/** GET over plain HTTP on the metrics port. */
+function getPlain(port: number | undefined, path: string): Promise<{ status: number; body: string; contentType: string }> {
   return new Promise((resolve, reject) => {
-    httpGet(`http://127.0.0.1:${port ?? 0}/metrics`, (response) => {
+    httpGet(`http://127.0.0.1:${port ?? 0}${path}`, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, contentType: String(response.headers['content-type']) }));
     }).on('error', reject);
   });
 }
@@ -346,5 +351,33 @@ describe('client-certificate authentication of the API server (tls.clientCAFile)
 
   test('/healthz on this port needs a client certificate too: kubelet probes cannot use it', async () => {
     await assert.rejects(getHttp1(server.baseUrl, '/healthz', server.ca), /certificate required|ECONNRESET|socket hang up/);
+  });
+
+  test('/healthz and /readyz answer on the plain metrics port without a client certificate (the chart probes it)', async () => {
+    const health = await getPlain(server.server.metricsPort, '/healthz');
+    assert.deepEqual([health.status, health.contentType, JSON.parse(health.body)], [200, 'application/json; charset=utf-8', { status: 'ok' }]);
+    const ready = await getPlain(server.server.metricsPort, '/readyz');
+    assert.deepEqual([ready.status, ready.contentType, JSON.parse(ready.body)], [200, 'application/json; charset=utf-8', { status: 'ok' }]);
+    assert.equal((await getPlain(server.server.metricsPort, '/livez')).status, 404);
+  });
+});
+
+describe('probes on the metrics port', () => {
+  test('the same JSON as on the HTTPS port, also while not ready (shutting down: 503 with the reason)', async () => {
+    const server = await startTestServer({ server: { shutdownDelaySeconds: 2 } });
+    const stopped = server.close();
+    try {
+      const expected = [503, { status: 'not ready', reason: 'shutting down' }];
+      const https = await getHttp1(server.baseUrl, '/readyz', server.ca);
+      assert.deepEqual([https.status, JSON.parse(https.body)], expected);
+      const plain = await getPlain(server.server.metricsPort, '/readyz');
+      assert.deepEqual([plain.status, JSON.parse(plain.body)], expected);
+      const httpsHealth = await getHttp1(server.baseUrl, '/healthz', server.ca);
+      const plainHealth = await getPlain(server.server.metricsPort, '/healthz');
+      assert.deepEqual([plainHealth.status, plainHealth.body], [httpsHealth.status, httpsHealth.body]);
+      assert.equal(plain.contentType, https.headers['content-type']);
+    } finally {
+      await stopped;
+    }
   });
 });
