@@ -15,7 +15,13 @@ import { caBundleOperations, type CaBundlePublisher, type CertificateStore } fro
 // tls.selfManaged is on, so a run without it does not load the client for TLS.
 
 const TLS_SECRET_TYPE = 'kubernetes.io/tls';
-const KEYS = { caCert: 'ca.crt', caKey: 'ca.key', previousCaCert: 'ca-previous.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+const KEYS = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  previousCaCert: 'ca-previous.crt',
+  cert: 'tls.crt',
+  key: 'tls.key',
+} as const;
 
 /**
  * The chart pre-creates the Secret (empty), so the server needs only get and update on it by name:
@@ -46,22 +52,40 @@ export function kubeCertificateStore(kubeConfig: KubeConfig, namespace: string, 
       ),
     replace: (certificates, resourceVersion) =>
       writeUnlessConflict(() => {
-        const body = updatedSecret(existing ?? toSecret(name, namespace, certificates, TLS_SECRET_TYPE), certificates, resourceVersion);
+        const body = updatedSecret(
+          existing ?? toSecret(name, namespace, certificates, TLS_SECRET_TYPE),
+          certificates,
+          resourceVersion,
+        );
         return api.replaceNamespacedSecret({ name, namespace, body });
       }, `dapr-guard may not update ${secret} (RBAC: update secrets, resourceNames [${name}])`),
   };
 }
 
-export function kubeCaBundlePublisher(kubeConfig: KubeConfig, names: { readonly mutating: string; readonly validating: string }): CaBundlePublisher {
+export function kubeCaBundlePublisher(
+  kubeConfig: KubeConfig,
+  names: { readonly mutating: string; readonly validating: string },
+): CaBundlePublisher {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
   const targets = [
     ...(names.mutating === ''
       ? []
-      : [{ read: () => api.readMutatingWebhookConfiguration({ name: names.mutating }), patch: (body: object[]) => api.patchMutatingWebhookConfiguration({ name: names.mutating, body }, jsonPatch) }]),
+      : [
+          {
+            read: () => api.readMutatingWebhookConfiguration({ name: names.mutating }),
+            patch: (body: object[]) => api.patchMutatingWebhookConfiguration({ name: names.mutating, body }, jsonPatch),
+          },
+        ]),
     ...(names.validating === ''
       ? []
-      : [{ read: () => api.readValidatingWebhookConfiguration({ name: names.validating }), patch: (body: object[]) => api.patchValidatingWebhookConfiguration({ name: names.validating, body }, jsonPatch) }]),
+      : [
+          {
+            read: () => api.readValidatingWebhookConfiguration({ name: names.validating }),
+            patch: (body: object[]) =>
+              api.patchValidatingWebhookConfiguration({ name: names.validating, body }, jsonPatch),
+          },
+        ]),
   ];
   return {
     publish: async (caBundlePem) => {
@@ -105,11 +129,16 @@ function secretData(certificates: StoredCertificates): Record<string, string> {
 
 function fromSecret(secret: V1Secret): StoredCertificates | undefined {
   const data = secret.data ?? {};
-  const text = (key: string): string | undefined => (data[key] === undefined ? undefined : Buffer.from(data[key], 'base64').toString('utf8'));
+  const text = (key: string): string | undefined =>
+    data[key] === undefined ? undefined : Buffer.from(data[key], 'base64').toString('utf8');
   const [caCert, caKey, cert, key] = [text(KEYS.caCert), text(KEYS.caKey), text(KEYS.cert), text(KEYS.key)];
   if (caCert === undefined || caKey === undefined || cert === undefined || key === undefined) return undefined;
   const previous = text(KEYS.previousCaCert);
-  return { ca: { certPem: caCert, keyPem: caKey }, serving: { certPem: cert, keyPem: key }, ...(previous === undefined ? {} : { previousCaCertPem: previous }) };
+  return {
+    ca: { certPem: caCert, keyPem: caKey },
+    serving: { certPem: cert, keyPem: key },
+    ...(previous === undefined ? {} : { previousCaCertPem: previous }),
+  };
 }
 
 function base64(text: string): string {

@@ -38,7 +38,12 @@ export function backdated(issuedAt: Date): Date {
 
 /** The DNS names a Service gets inside a cluster: svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local. */
 export function serviceDnsNames(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }
 
 /** A new CA and a serving certificate signed by it (RSA 2048, SHA-256, random serials). */
@@ -97,7 +102,10 @@ export function issueServingCertificate(ca: CertificatePair, request: ServingCer
 }
 
 /** A client certificate (clientAuth) signed by `ca`, as the API server presents to a webhook with tls.clientCAFile. */
-export function issueClientCertificate(ca: CertificatePair, request: { readonly commonName: string; readonly validityDays: number; readonly notBefore?: Date }): CertificatePair {
+export function issueClientCertificate(
+  ca: CertificatePair,
+  request: { readonly commonName: string; readonly validityDays: number; readonly notBefore?: Date },
+): CertificatePair {
   const caCertificate = forge.pki.certificateFromPem(ca.certPem);
   const keys = newRsaKeyPair();
   const certificate = forge.pki.createCertificate();

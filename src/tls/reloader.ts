@@ -105,8 +105,13 @@ function validityProblem(certificate: X509Certificate, now: Date): string | unde
 }
 
 function nameProblem(certificate: X509Certificate, servingHost: string): string | undefined {
-  const covered = isIP(servingHost) === 0 ? certificate.checkHost(servingHost, { subject: 'never' }) : certificate.checkIP(servingHost);
-  return covered === undefined ? `the certificate does not cover ${servingHost} (it has ${certificate.subjectAltName ?? 'no subject alternative names'})` : undefined;
+  const covered =
+    isIP(servingHost) === 0
+      ? certificate.checkHost(servingHost, { subject: 'never' })
+      : certificate.checkIP(servingHost);
+  return covered === undefined
+    ? `the certificate does not cover ${servingHost} (it has ${certificate.subjectAltName ?? 'no subject alternative names'})`
+    : undefined;
 }
 
 function readMaterial(source: ReloadSource): TlsMaterial | undefined {

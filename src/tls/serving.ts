@@ -3,7 +3,16 @@ import { certificateFilesExist, readPair, servingNames, writeServingBundle } fro
 import { caBundleOf, type RotationPolicy } from './rotation.ts';
 import { acquireCertificates, type CaBundlePublisher, type CertificateStore } from './acquire.ts';
 import { servingTlsOptions } from './options.ts';
-import { certificateNotAfter, readClientCa, startTlsReloader, type ReloadEvents, type ReloadSource, type SecureContextTarget, type TlsMaterial, type TlsReloader } from './reloader.ts';
+import {
+  certificateNotAfter,
+  readClientCa,
+  startTlsReloader,
+  type ReloadEvents,
+  type ReloadSource,
+  type SecureContextTarget,
+  type TlsMaterial,
+  type TlsReloader,
+} from './reloader.ts';
 
 /** The settings serving TLS reads: the configuration's tls section (config/config.ts). */
 export interface TlsSettings {
@@ -99,10 +108,15 @@ function withClientCa(pair: { readonly cert: Buffer; readonly key: Buffer }, set
 function ensureCertificateFiles(settings: TlsSettings, logger: Logger): void {
   if (certificateFilesExist(settings)) return;
   if (!settings.generateIfMissing) {
-    throw new Error(`no serving certificate at ${settings.certFile} and ${settings.keyFile}; provide one or set tls.generateIfMissing`);
+    throw new Error(
+      `no serving certificate at ${settings.certFile} and ${settings.keyFile}; provide one or set tls.generateIfMissing`,
+    );
   }
   writeServingBundle({ ...settings, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
-  logger.info({ caFile: settings.caFile, certFile: settings.certFile }, 'generated a self-signed CA and serving certificate');
+  logger.info(
+    { caFile: settings.caFile, certFile: settings.certFile },
+    'generated a self-signed CA and serving certificate',
+  );
 }
 
 export interface SelfManagedDependencies {
@@ -118,11 +132,20 @@ const MAX_RETRY_DELAY_MS = 30_000;
  * The chart's tls.mode=selfManaged: certificates in a Secret shared by all replicas, renewed before they
  * expire, with the CA published into both webhook configurations before this replica reports ready.
  */
-export async function selfManagedServingTls(settings: TlsSettings, logger: Logger, metrics: TlsMetrics, dependencies: SelfManagedDependencies): Promise<ServingTls> {
+export async function selfManagedServingTls(
+  settings: TlsSettings,
+  logger: Logger,
+  metrics: TlsMetrics,
+  dependencies: SelfManagedDependencies,
+): Promise<ServingTls> {
   const now = dependencies.now ?? ((): Date => new Date());
   const policy = rotationPolicy(settings);
   const log = logger.child({ component: 'self-managed-tls' });
-  let certificates = await retryForever(() => acquireCertificates(dependencies.store, policy, now, log), log, 'reading or writing the certificate Secret');
+  let certificates = await retryForever(
+    () => acquireCertificates(dependencies.store, policy, now, log),
+    log,
+    'reading or writing the certificate Secret',
+  );
   let published: string | undefined;
   let target: SecureContextTarget | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -141,7 +164,9 @@ export async function selfManagedServingTls(settings: TlsSettings, logger: Logge
     await publish();
     if (changed && target !== undefined) {
       const cert = Buffer.from(next.serving.certPem);
-      target.setSecureContext(servingTlsOptions(withClientCa({ cert, key: Buffer.from(next.serving.keyPem) }, settings)));
+      target.setSecureContext(
+        servingTlsOptions(withClientCa({ cert, key: Buffer.from(next.serving.keyPem) }, settings)),
+      );
       const notAfter = certificateNotAfter(cert);
       recordReload(metrics, notAfter);
       log.info({ notAfter: notAfter.toISOString() }, 'serving certificate renewed');
@@ -158,7 +183,10 @@ export async function selfManagedServingTls(settings: TlsSettings, logger: Logge
       .finally(() => (checking = false));
   };
   return {
-    initial: withClientCa({ cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) }, settings),
+    initial: withClientCa(
+      { cert: Buffer.from(certificates.serving.certPem), key: Buffer.from(certificates.serving.keyPem) },
+      settings,
+    ),
     start: (server) => {
       target = server;
       void retryForever(publish, log, 'publishing the CA bundle');
@@ -166,7 +194,10 @@ export async function selfManagedServingTls(settings: TlsSettings, logger: Logge
       timer.unref();
     },
     checkNow,
-    readiness: () => (published === undefined ? { ready: false, reason: 'the CA bundle is not yet published into the webhook configurations' } : { ready: true }),
+    readiness: () =>
+      published === undefined
+        ? { ready: false, reason: 'the CA bundle is not yet published into the webhook configurations' }
+        : { ready: true },
     stop: () => clearInterval(timer),
   };
 }

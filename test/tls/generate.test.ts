@@ -84,14 +84,21 @@ describe('certificate files', () => {
 
   test('npm run certs -- --service --namespace --out writes a bundle for the service', () => {
     const out = mkdtempSync(join(tmpdir(), 'dapr-guard-certs-cli-'));
-    const result = spawnSync(process.execPath, ['src/tls/cli.ts', '--service', 'dapr-guard', '--namespace', 'guard', '--out', out, '--validity-days', '10'], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['src/tls/cli.ts', '--service', 'dapr-guard', '--namespace', 'guard', '--out', out, '--validity-days', '10'],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(result.status, 0, result.stderr);
     assert.ok(['ca.crt', 'tls.crt', 'tls.key'].every((name) => existsSync(join(out, name))));
     const serving = new X509Certificate(readFileSync(join(out, 'tls.crt')));
     assert.match(serving.subjectAltName ?? '', /DNS:dapr-guard\.guard\.svc\.cluster\.local/);
-    assert.equal(Math.round((new Date(serving.validTo).getTime() - new Date(serving.validFrom).getTime()) / DAY_MS), 10);
+    assert.equal(
+      Math.round((new Date(serving.validTo).getTime() - new Date(serving.validFrom).getTime()) / DAY_MS),
+      10,
+    );
   });
 
   test('the certs command refuses missing arguments with usage', () => {

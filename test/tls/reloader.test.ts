@@ -20,7 +20,12 @@ describe('certificate hot reload', () => {
       const session = http2Session(server.baseUrl, server.ca);
       await postHttp2(session, '/mutate', PAYMENTS);
 
-      const renewed = generateServingBundle({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
+      const renewed = generateServingBundle({
+        commonName: 'localhost',
+        dnsNames: ['localhost'],
+        ipAddresses: ['127.0.0.1'],
+        validityDays: 2,
+      });
       // A half-written update (new certificate, old key) is refused and the old pair stays.
       writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
       assert.equal(await server.server.tls.checkNow(), false);
@@ -37,7 +42,10 @@ describe('certificate hot reload', () => {
       session.close();
 
       const metrics = await server.server.metrics.certificateReloads.get();
-      assert.deepEqual(metrics.values.map((value) => [value.labels['result'], value.value]).sort(), [['rejected', 1], ['success', 1]]);
+      assert.deepEqual(metrics.values.map((value) => [value.labels['result'], value.value]).sort(), [
+        ['rejected', 1],
+        ['success', 1],
+      ]);
       assert.ok(server.logs().some((line) => line['msg'] === 'serving certificate reloaded'));
     } finally {
       await server.close();
@@ -47,7 +55,12 @@ describe('certificate hot reload', () => {
   test('the reloader picks up a change on its own interval', async () => {
     const server = await startTestServer({ tls: { reloadIntervalSeconds: 1 } });
     try {
-      const renewed = generateServingBundle({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
+      const renewed = generateServingBundle({
+        commonName: 'localhost',
+        dnsNames: ['localhost'],
+        ipAddresses: ['127.0.0.1'],
+        validityDays: 2,
+      });
       writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
       writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
       const expected = new X509Certificate(renewed.serving.certPem).serialNumber;
@@ -74,7 +87,8 @@ describe('the reloader refuses a pair it must not serve', () => {
   after(() => server.close());
 
   const rejectedReloads = async (): Promise<number> =>
-    (await server.server.metrics.certificateReloads.get()).values.find((value) => value.labels['result'] === 'rejected')?.value ?? 0;
+    (await server.server.metrics.certificateReloads.get()).values.find((value) => value.labels['result'] === 'rejected')
+      ?.value ?? 0;
 
   /** Writes the pair, checks twice, and returns the reasons logged for it. */
   async function offer(pair: { readonly certPem: string; readonly keyPem: string }): Promise<string[]> {
@@ -85,11 +99,21 @@ describe('the reloader refuses a pair it must not serve', () => {
     assert.equal(await server.server.tls.checkNow(), false);
     assert.equal(await server.server.tls.checkNow(), false);
     assert.equal(await peerCertificateSerial(server.server.port, server.ca), servedBefore);
-    return server.logs().slice(logged).filter((line) => line['msg'] === REFUSED).map((line) => String(line['reason']));
+    return server
+      .logs()
+      .slice(logged)
+      .filter((line) => line['msg'] === REFUSED)
+      .map((line) => String(line['reason']));
   }
 
   test('an expired pair: logged once, counted once', async () => {
-    const expired = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 1, issuedAt: new Date(Date.now() - 3 * DAY_MS) });
+    const expired = generateServingBundle({
+      commonName: 'dg.ns.svc',
+      dnsNames: ['dg.ns.svc'],
+      ipAddresses: [],
+      validityDays: 1,
+      issuedAt: new Date(Date.now() - 3 * DAY_MS),
+    });
     const rejectedBefore = await rejectedReloads();
     const notAfter = new Date(new X509Certificate(expired.serving.certPem).validTo).toISOString();
     assert.deepEqual(await offer(expired.serving), [`the certificate expired on ${notAfter}`]);
@@ -97,7 +121,13 @@ describe('the reloader refuses a pair it must not serve', () => {
   });
 
   test('a pair not valid yet: logged once, counted once', async () => {
-    const future = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['dg.ns.svc'], ipAddresses: [], validityDays: 30, issuedAt: new Date(Date.now() + 2 * DAY_MS) });
+    const future = generateServingBundle({
+      commonName: 'dg.ns.svc',
+      dnsNames: ['dg.ns.svc'],
+      ipAddresses: [],
+      validityDays: 30,
+      issuedAt: new Date(Date.now() + 2 * DAY_MS),
+    });
     const rejectedBefore = await rejectedReloads();
     const notBefore = new Date(new X509Certificate(future.serving.certPem).validFrom).toISOString();
     assert.deepEqual(await offer(future.serving), [`the certificate is not valid before ${notBefore}`]);
@@ -105,17 +135,32 @@ describe('the reloader refuses a pair it must not serve', () => {
   });
 
   test('a pair for another Service: logged once, counted once', async () => {
-    const other = generateServingBundle({ commonName: 'other.ns.svc', dnsNames: ['localhost', 'other.ns.svc'], ipAddresses: ['127.0.0.1'], validityDays: 30 });
+    const other = generateServingBundle({
+      commonName: 'other.ns.svc',
+      dnsNames: ['localhost', 'other.ns.svc'],
+      ipAddresses: ['127.0.0.1'],
+      validityDays: 30,
+    });
     const rejectedBefore = await rejectedReloads();
-    assert.deepEqual(await offer(other.serving), ['the certificate does not cover dg.ns.svc (it has DNS:localhost, DNS:other.ns.svc, IP Address:127.0.0.1)']);
+    assert.deepEqual(await offer(other.serving), [
+      'the certificate does not cover dg.ns.svc (it has DNS:localhost, DNS:other.ns.svc, IP Address:127.0.0.1)',
+    ]);
     assert.equal(await rejectedReloads(), rejectedBefore + 1);
   });
 
   test('a good pair for the Service after the refused ones is installed', async () => {
-    const good = generateServingBundle({ commonName: 'dg.ns.svc', dnsNames: ['localhost', 'dg.ns.svc'], ipAddresses: ['127.0.0.1'], validityDays: 30 });
+    const good = generateServingBundle({
+      commonName: 'dg.ns.svc',
+      dnsNames: ['localhost', 'dg.ns.svc'],
+      ipAddresses: ['127.0.0.1'],
+      validityDays: 30,
+    });
     writeFileSync(server.config.tls.keyFile, good.serving.keyPem);
     writeFileSync(server.config.tls.certFile, good.serving.certPem);
     assert.equal(await server.server.tls.checkNow(), true);
-    assert.equal(await peerCertificateSerial(server.server.port, Buffer.from(good.ca.certPem)), new X509Certificate(good.serving.certPem).serialNumber);
+    assert.equal(
+      await peerCertificateSerial(server.server.port, Buffer.from(good.ca.certPem)),
+      new X509Certificate(good.serving.certPem).serialNumber,
+    );
   });
 });

@@ -12,7 +12,15 @@ import { selfManagedServingTls } from '../../src/tls/serving.ts';
 const DAY = 24 * 60 * 60 * 1000;
 const silent = pino({ level: 'silent' });
 const config = buildConfig(
-  [{ tls: { serviceName: 'dapr-guard', serviceNamespace: 'guard', selfManaged: { enabled: true, validityDays: 90, renewBeforeDays: 30 } } }],
+  [
+    {
+      tls: {
+        serviceName: 'dapr-guard',
+        serviceNamespace: 'guard',
+        selfManaged: { enabled: true, validityDays: 90, renewBeforeDays: 30 },
+      },
+    },
+  ],
   RULE_IDS,
 );
 
@@ -55,7 +63,13 @@ describe('self-managed TLS', () => {
   test('replicas share one Secret: the first creates it, the others read it', async () => {
     const store = memoryStore();
     const replicas = await Promise.all(
-      [1, 2, 3].map(() => selfManagedServingTls(config.tls, silent, createMetrics({ defaultMetrics: false }), { store, publisher: recordingPublisher(), checkIntervalMs: 60_000 })),
+      [1, 2, 3].map(() =>
+        selfManagedServingTls(config.tls, silent, createMetrics({ defaultMetrics: false }), {
+          store,
+          publisher: recordingPublisher(),
+          checkIntervalMs: 60_000,
+        }),
+      ),
     );
     assert.equal(store.writes, 1);
     const serials = new Set(replicas.map((replica) => new X509Certificate(replica.initial.cert).serialNumber));
@@ -70,9 +84,16 @@ describe('self-managed TLS', () => {
     const bundles: string[] = [];
     const publisher: CaBundlePublisher = { publish: async (bundle) => (await gate, bundles.push(bundle), 2) };
     const store = memoryStore();
-    const tls = await selfManagedServingTls(config.tls, silent, createMetrics({ defaultMetrics: false }), { store, publisher, checkIntervalMs: 60_000 });
+    const tls = await selfManagedServingTls(config.tls, silent, createMetrics({ defaultMetrics: false }), {
+      store,
+      publisher,
+      checkIntervalMs: 60_000,
+    });
     tls.start(noServer);
-    assert.deepEqual(tls.readiness(), { ready: false, reason: 'the CA bundle is not yet published into the webhook configurations' });
+    assert.deepEqual(tls.readiness(), {
+      ready: false,
+      reason: 'the CA bundle is not yet published into the webhook configurations',
+    });
     release();
     await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(tls.readiness(), { ready: true });
@@ -84,7 +105,12 @@ describe('self-managed TLS', () => {
     let now = new Date('2026-11-27T00:00:00Z');
     const store = memoryStore();
     const installed: Buffer[] = [];
-    const tls = await selfManagedServingTls(config.tls, silent, createMetrics({ defaultMetrics: false }), { store, publisher: recordingPublisher(), now: () => now, checkIntervalMs: 60_000 });
+    const tls = await selfManagedServingTls(config.tls, silent, createMetrics({ defaultMetrics: false }), {
+      store,
+      publisher: recordingPublisher(),
+      now: () => now,
+      checkIntervalMs: 60_000,
+    });
     tls.start({ setSecureContext: (options) => void installed.push(options.cert) });
     assert.equal(await tls.checkNow(), false);
     now = new Date(now.getTime() + 70 * DAY);
@@ -98,11 +124,20 @@ describe('self-managed TLS', () => {
   test('a renewal written by another replica is picked up', async () => {
     const store = memoryStore();
     const metrics = createMetrics({ defaultMetrics: false });
-    const first = await selfManagedServingTls(config.tls, silent, metrics, { store, publisher: recordingPublisher(), checkIntervalMs: 60_000 });
+    const first = await selfManagedServingTls(config.tls, silent, metrics, {
+      store,
+      publisher: recordingPublisher(),
+      checkIntervalMs: 60_000,
+    });
     const installed: string[] = [];
     first.start({ setSecureContext: (options) => void installed.push(options.cert.toString()) });
     const later = new Date(Date.now() + 70 * DAY);
-    const second = await selfManagedServingTls(config.tls, silent, metrics, { store, publisher: recordingPublisher(), now: () => later, checkIntervalMs: 60_000 });
+    const second = await selfManagedServingTls(config.tls, silent, metrics, {
+      store,
+      publisher: recordingPublisher(),
+      now: () => later,
+      checkIntervalMs: 60_000,
+    });
     assert.notEqual(second.initial.cert.toString(), first.initial.cert.toString());
     assert.equal(await first.checkNow(), true);
     assert.deepEqual(installed, [second.initial.cert.toString()]);
