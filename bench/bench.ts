@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeServingBundle } from '../src/certificates/files.ts';
+import { writeServingBundle } from '../src/tls/files.ts';
 import { freePort, spawnNode, type Spawned } from '../test/support/process.ts';
 import { runLoad, type LoadResult, type Protocol } from './load.ts';
 

@@ -7,14 +7,21 @@ import {
   type KubeConfig,
   type V1Secret,
 } from '@kubernetes/client-node';
-import type { StoredCertificates } from '../certificates/rotation.ts';
-import { caBundleOperations, type CaBundlePublisher, type CertificateStore, type WebhookList } from './self-managed-tls.ts';
+import type { StoredCertificates } from '../tls/rotation.ts';
+import { caBundleOperations, type CaBundlePublisher, type CertificateStore } from '../tls/acquire.ts';
 
-// The Kubernetes side of self-managed TLS: the shared Secret and the webhook configurations' caBundle.
-// Loaded only when tls.selfManaged is on, like every module that imports @kubernetes/client-node.
+// The Kubernetes side of self-managed TLS (tls/acquire.ts defines the ports): the shared Secret and
+// the webhook configurations' caBundle. server.ts imports this module with import() only when
+// tls.selfManaged is on, so a run without it does not load the client for TLS.
 
 const TLS_SECRET_TYPE = 'kubernetes.io/tls';
-const KEYS = { caCert: 'ca.crt', caKey: 'ca.key', previousCaCert: 'ca-previous.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+const KEYS = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  previousCaCert: 'ca-previous.crt',
+  cert: 'tls.crt',
+  key: 'tls.key',
+} as const;
 
 /**
  * The chart pre-creates the Secret (empty), so the server needs only get and update on it by name:
@@ -38,48 +45,54 @@ export function kubeCertificateStore(kubeConfig: KubeConfig, namespace: string, 
         throw permissionError(error, `dapr-guard may not read ${secret} (RBAC: get secrets, resourceNames [${name}])`);
       }
     },
-    create: async (certificates) => {
-      try {
-        await api.createNamespacedSecret({ namespace, body: toSecret(name, namespace, certificates, TLS_SECRET_TYPE) });
-        return true;
-      } catch (error: unknown) {
-        if (statusOf(error) === 409) return false;
-        throw permissionError(
-          error,
-          `${secret} does not exist and dapr-guard may not create it (RBAC: create secrets); the Helm chart creates it empty, or create it with \`kubectl create secret generic ${name} -n ${namespace}\` and grant get and update on it`,
+    create: (certificates) =>
+      writeUnlessConflict(
+        () => api.createNamespacedSecret({ namespace, body: toSecret(name, namespace, certificates, TLS_SECRET_TYPE) }),
+        `${secret} does not exist and dapr-guard may not create it (RBAC: create secrets); the Helm chart creates it empty, or create it with \`kubectl create secret generic ${name} -n ${namespace}\` and grant get and update on it`,
+      ),
+    replace: (certificates, resourceVersion) =>
+      writeUnlessConflict(() => {
+        const body = updatedSecret(
+          existing ?? toSecret(name, namespace, certificates, TLS_SECRET_TYPE),
+          certificates,
+          resourceVersion,
         );
-      }
-    },
-    replace: async (certificates, resourceVersion) => {
-      try {
-        const body = updatedSecret(existing ?? toSecret(name, namespace, certificates, TLS_SECRET_TYPE), certificates, resourceVersion);
-        await api.replaceNamespacedSecret({ name, namespace, body });
-        return true;
-      } catch (error: unknown) {
-        if (statusOf(error) === 409) return false;
-        throw permissionError(error, `dapr-guard may not update ${secret} (RBAC: update secrets, resourceNames [${name}])`);
-      }
-    },
+        return api.replaceNamespacedSecret({ name, namespace, body });
+      }, `dapr-guard may not update ${secret} (RBAC: update secrets, resourceNames [${name}])`),
   };
 }
 
-export function kubeCaBundlePublisher(kubeConfig: KubeConfig, names: { readonly mutating: string; readonly validating: string }): CaBundlePublisher {
+export function kubeCaBundlePublisher(
+  kubeConfig: KubeConfig,
+  names: { readonly mutating: string; readonly validating: string },
+): CaBundlePublisher {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
   const targets = [
     ...(names.mutating === ''
       ? []
-      : [{ read: () => api.readMutatingWebhookConfiguration({ name: names.mutating }), patch: (body: object[]) => api.patchMutatingWebhookConfiguration({ name: names.mutating, body }, jsonPatch) }]),
+      : [
+          {
+            read: () => api.readMutatingWebhookConfiguration({ name: names.mutating }),
+            patch: (body: object[]) => api.patchMutatingWebhookConfiguration({ name: names.mutating, body }, jsonPatch),
+          },
+        ]),
     ...(names.validating === ''
       ? []
-      : [{ read: () => api.readValidatingWebhookConfiguration({ name: names.validating }), patch: (body: object[]) => api.patchValidatingWebhookConfiguration({ name: names.validating, body }, jsonPatch) }]),
+      : [
+          {
+            read: () => api.readValidatingWebhookConfiguration({ name: names.validating }),
+            patch: (body: object[]) =>
+              api.patchValidatingWebhookConfiguration({ name: names.validating, body }, jsonPatch),
+          },
+        ]),
   ];
   return {
     publish: async (caBundlePem) => {
       const caBundle = Buffer.from(caBundlePem).toString('base64');
       let changed = 0;
       for (const target of targets) {
-        const operations = caBundleOperations((await target.read()) as WebhookList, caBundle);
+        const operations = caBundleOperations(await target.read(), caBundle);
         if (operations.length === 0) continue;
         await target.patch(operations);
         changed += operations.length / 2;
@@ -116,15 +129,34 @@ function secretData(certificates: StoredCertificates): Record<string, string> {
 
 function fromSecret(secret: V1Secret): StoredCertificates | undefined {
   const data = secret.data ?? {};
-  const text = (key: string): string | undefined => (data[key] === undefined ? undefined : Buffer.from(data[key], 'base64').toString('utf8'));
+  const text = (key: string): string | undefined =>
+    data[key] === undefined ? undefined : Buffer.from(data[key], 'base64').toString('utf8');
   const [caCert, caKey, cert, key] = [text(KEYS.caCert), text(KEYS.caKey), text(KEYS.cert), text(KEYS.key)];
   if (caCert === undefined || caKey === undefined || cert === undefined || key === undefined) return undefined;
   const previous = text(KEYS.previousCaCert);
-  return { ca: { certPem: caCert, keyPem: caKey }, serving: { certPem: cert, keyPem: key }, ...(previous === undefined ? {} : { previousCaCertPem: previous }) };
+  return {
+    ca: { certPem: caCert, keyPem: caKey },
+    serving: { certPem: cert, keyPem: key },
+    ...(previous === undefined ? {} : { previousCaCertPem: previous }),
+  };
 }
 
 function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/**
+ * A write under optimistic concurrency: true when done, false on 409 (another replica wrote first), and
+ * a 403 becomes an error naming what is missing (`refusal`).
+ */
+async function writeUnlessConflict(write: () => Promise<unknown>, refusal: string): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error: unknown) {
+    if (statusOf(error) === 409) return false;
+    throw permissionError(error, refusal);
+  }
 }
 
 /** A 403 becomes an error that says which permission is missing; anything else is passed on. */

@@ -13,9 +13,10 @@ import {
 } from '../config/options.ts';
 import type { Phase, Policy } from '../policy/evaluate.ts';
 import { BodyRefusedError, createBodyBudget, readBody, type BodyBudget, type BodyTicket } from './body-reader.ts';
+import { HEALTHY, readinessReply } from './probes.ts';
 import { logReview } from './review-log.ts';
 import { recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
-import { servingTlsOptions, type TlsMaterial } from './tls-options.ts';
+import { servingTlsOptions, type TlsMaterial } from '../tls/options.ts';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -89,10 +90,10 @@ export function buildApp(options: AppOptions): App {
   for (const [path, phase] of Object.entries(ENDPOINTS)) {
     app.post(path, { onRequest: (request, reply, done) => (trackRequest(request, reply, context), done()) }, (request, reply) => handleReview(request, reply, phase, context));
   }
-  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/healthz', () => HEALTHY.body);
   app.get('/readyz', (_request, reply) => {
-    const readiness = options.readiness();
-    return reply.code(readiness.ready ? 200 : 503).send(readiness.ready ? { status: 'ok' } : { status: 'not ready', reason: readiness.reason });
+    const { code, body } = readinessReply(options.readiness());
+    return reply.code(code).send(body);
   });
   return app;
 }

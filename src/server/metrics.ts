@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Decision } from '../admission/review.ts';
 import type { Phase } from '../policy/evaluate.ts';
 import type { Mode } from '../policy/mode.ts';
-
+import type { Readiness } from './app.ts';
+import { HEALTHY, readinessReply } from './probes.ts';
 
 /** Every metric dapr-guard exports; labels never carry object names or values. */
 export interface Metrics {
@@ -122,16 +123,24 @@ function bound<L extends string, C>(metric: Labelled<L, C>, labels: Readonly<Rec
   return child;
 }
 
-/** Plain-HTTP /metrics on its own port, as Dapr does; scrapes never touch the TLS listener. */
-export function createMetricsServer(metrics: Metrics): Server {
+/**
+ * Plain HTTP on its own port, as Dapr does: /metrics, so scrapes never touch the TLS listener, and
+ * /healthz and /readyz as on the HTTPS port, for kubelet probes when that port requires client
+ * certificates (tls.clientCAFile).
+ */
+export function createMetricsServer(metrics: Metrics, readiness: () => Readiness): Server {
   return createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    metrics.registry.metrics().then(
-      (body) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-      () => response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
-    );
+    const path = request.method === 'GET' ? request.url?.split('?')[0] : undefined;
+    if (path === '/metrics') return void serveMetrics(metrics, response);
+    const probe = path === '/healthz' ? HEALTHY : path === '/readyz' ? readinessReply(readiness()) : undefined;
+    if (probe === undefined) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    response.writeHead(probe.code, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(probe.body));
   });
+}
+
+function serveMetrics(metrics: Metrics, response: ServerResponse): void {
+  metrics.registry.metrics().then(
+    (body) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+    () => response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
+  );
 }

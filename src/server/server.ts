@@ -9,8 +9,8 @@ import type { NamespaceModes } from '../kube/namespace-modes.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
 import { trackConnections, type Connections, type ConnectionSource } from './connections.ts';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
-import { fileServingTls, selfManagedServingTls, type ServingTls } from './serving-tls.ts';
-import type { SecureContextTarget } from './tls-reloader.ts';
+import { fileServingTls, selfManagedServingTls, type ServingTls } from '../tls/serving.ts';
+import type { SecureContextTarget } from '../tls/reloader.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -37,7 +37,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   const connections = trackConnections(app.server as unknown as ConnectionSource);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);
-  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics) : undefined;
+  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, readiness) : undefined;
   if (metricsServer !== undefined) await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
   const port = (app.server.address() as AddressInfo).port;
   const metricsPort = metricsServer === undefined ? undefined : (metricsServer.address() as AddressInfo).port;
@@ -92,7 +92,7 @@ function createPolicy(config: Config, namespaceModes: NamespaceModes | undefined
 /** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */
 async function servingTls(config: Config, logger: Logger, metrics: Metrics): Promise<ServingTls> {
   const selfManaged = config.tls.selfManaged;
-  if (!selfManaged.enabled) return fileServingTls(config, logger, metrics);
+  if (!selfManaged.enabled) return fileServingTls(config.tls, logger, metrics);
   const namespace = selfManaged.secretNamespace !== '' ? selfManaged.secretNamespace : config.tls.serviceNamespace;
   if (namespace === '' || config.tls.serviceName === '') {
     throw new Error('tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)');
@@ -102,7 +102,7 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
     import('../kube/kube-config.ts'),
   ]);
   const kubeConfig = loadKubeConfig();
-  return selfManagedServingTls(config, logger, metrics, {
+  return selfManagedServingTls(config.tls, logger, metrics, {
     store: kubeCertificateStore(kubeConfig, namespace, selfManaged.secretName),
     publisher: kubeCaBundlePublisher(kubeConfig, { mutating: selfManaged.mutatingWebhookConfiguration, validating: selfManaged.validatingWebhookConfiguration }),
     checkIntervalMs: selfManaged.checkIntervalSeconds * 1000,

@@ -10,8 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { buildConfig, type Config, type ConfigLayer } from '../../src/config/config.ts';
 import { RULE_IDS } from '../../src/rules/index.ts';
 import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
-import { CHART_DIR, helmTemplate, type RenderOptions } from '../support/helm.ts';
-import { configText, mergeValues, NAMESPACE, TLS_CHOICE_NAMES, TLS_CHOICES } from './objects.ts';
+import { CHART_DIR, helmTemplate, helmTemplateResult, type RenderOptions } from '../support/helm.ts';
+import { configText, FAKE_CA_PEM, mergeValues, NAMESPACE, TLS_CHOICE_NAMES, TLS_CHOICES } from './objects.ts';
 
 function serverConfig(options: RenderOptions = {}): Config {
   const layer = parseYaml(configText(helmTemplate(options))) as ConfigLayer;
@@ -89,6 +89,48 @@ describe('rendered server configuration', () => {
       renewBeforeDays: 15,
       checkIntervalSeconds: 20,
     });
+  });
+
+  it('passes the transport limits through', () => {
+    const limits = { maxInflightBodyBytes: 8 * 1024 * 1024, requestTimeoutSeconds: 12, headersTimeoutSeconds: 4, maxConcurrentStreams: 64, maxConnections: 300 };
+    const config = serverConfig({ values: { server: limits } });
+    assert.deepEqual(
+      {
+        maxInflightBodyBytes: config.server.maxInflightBodyBytes,
+        requestTimeoutSeconds: config.server.requestTimeoutSeconds,
+        headersTimeoutSeconds: config.server.headersTimeoutSeconds,
+        maxConcurrentStreams: config.server.maxConcurrentStreams,
+        maxConnections: config.server.maxConnections,
+      },
+      limits,
+    );
+    const layer = parseYaml(configText(helmTemplate({ values: { server: limits } }))) as { server: Record<string, unknown> };
+    assert.deepEqual(
+      Object.keys(layer.server).sort(),
+      ['bodyLimitBytes', 'headersTimeoutSeconds', 'host', 'maxConcurrentStreams', 'maxConnections', 'maxInflightBodyBytes', 'port', 'requestTimeoutSeconds', 'shutdownDelaySeconds', 'shutdownGracePeriodSeconds'],
+    );
+  });
+
+  it('refuses transport limits the server would refuse, at render time', () => {
+    const cases = [
+      [{ maxInflightBodyBytes: 4096, bodyLimitBytes: 8192 }, /server\.maxInflightBodyBytes \(4096\) must be at least server\.bodyLimitBytes \(8192\)/],
+      [{ headersTimeoutSeconds: 20, requestTimeoutSeconds: 10 }, /server\.headersTimeoutSeconds \(20\) must not be above server\.requestTimeoutSeconds \(10\)/],
+      [{ requestTimeoutSeconds: 301 }, /server\.requestTimeoutSeconds: Must be less than or equal to 300/],
+      [{ maxConnections: 0 }, /server\.maxConnections: Must be greater than or equal to 1/],
+      [{ maxConcurrentStreams: 65_536 }, /server\.maxConcurrentStreams: Must be less than or equal to 65535/],
+    ] as const;
+    assert.equal(cases.length, 5);
+    for (const [server, message] of cases) {
+      const result = helmTemplateResult({ values: { server } });
+      assert.equal(result.ok, false, JSON.stringify(server));
+      assert.match(result.stderr, message);
+    }
+  });
+
+  it('is accepted with tls.clientCA, and points tls.clientCAFile at the mounted CA', () => {
+    const config = serverConfig({ values: { tls: { clientCA: FAKE_CA_PEM } } });
+    assert.equal(config.tls.clientCAFile, '/var/run/dapr-guard/client-ca/ca.crt');
+    assert.equal(serverConfig().tls.clientCAFile, '');
   });
 
   it('passes custom sidecar defaults through, numbers included', () => {

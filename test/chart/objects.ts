@@ -147,9 +147,11 @@ export function rulesOf(object: KubeObject): PolicyRule[] {
   return [...((object['rules'] ?? []) as PolicyRule[])];
 }
 
-/** The ConfigMap's config.yaml text. */
+/** The config.yaml text of the ConfigMap <fullname>-config (tls.clientCA adds another ConfigMap). */
 export function configText(objects: readonly KubeObject[]): string {
-  const configMap = findOne(objects, 'ConfigMap');
+  const configMaps = findAll(objects, 'ConfigMap').filter((object) => object.metadata?.name?.endsWith('-config') === true);
+  assert.equal(configMaps.length, 1, 'one <fullname>-config ConfigMap');
+  const configMap = configMaps[0] as KubeObject;
   const data = configMap['data'] as Readonly<Record<string, string>> | undefined;
   const text = data?.['config.yaml'];
   assert.equal(typeof text, 'string', 'ConfigMap has no config.yaml');

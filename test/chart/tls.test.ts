@@ -252,3 +252,68 @@ describe('TLS choice 4: self-managed by the server', () => {
     assert.match(bad.stderr, /renewBeforeDays must be less than tls\.selfManaged\.validityDays/);
   });
 });
+
+describe('tls.clientCA: the API server authenticates with a client certificate', () => {
+  const CLIENT_CA_DIR = '/var/run/dapr-guard/client-ca';
+  const objects = helmTemplate({ values: { tls: { clientCA: FAKE_CA_PEM } } });
+  const probes = (rendered: readonly KubeObject[]): unknown[] => {
+    const container = containerOf(rendered);
+    return [container.livenessProbe?.httpGet, container.readinessProbe?.httpGet];
+  };
+
+  it('puts the CA in the ConfigMap dapr-guard-client-ca, mounted read-only where tls.clientCAFile points', () => {
+    assert.deepEqual(findOne(objects, 'ConfigMap', 'dapr-guard-client-ca')['data'], { 'ca.crt': FAKE_CA_PEM });
+    const volume = deploymentOf(objects).spec.template.spec.volumes?.find((candidate) => candidate.name === 'client-ca');
+    assert.deepEqual(volume, { name: 'client-ca', configMap: { name: 'dapr-guard-client-ca' } });
+    assert.deepEqual(containerOf(objects).volumeMounts?.find((mount) => mount.name === 'client-ca'), { name: 'client-ca', mountPath: CLIENT_CA_DIR, readOnly: true });
+    assert.equal(serverTlsConfig(objects)['clientCAFile'], `${CLIENT_CA_DIR}/ca.crt`);
+  });
+
+  it('moves both probes to the plain-HTTP metrics port, which needs no client certificate', () => {
+    assert.deepEqual(probes(objects), [
+      { path: '/healthz', port: 'metrics', scheme: 'HTTP' },
+      { path: '/readyz', port: 'metrics', scheme: 'HTTP' },
+    ]);
+  });
+
+  it('without it: no ConfigMap, volume or clientCAFile, and the probes stay on HTTPS', () => {
+    const plain = helmTemplate();
+    assert.equal(findAll(plain, 'ConfigMap').filter((map) => map.metadata?.name === 'dapr-guard-client-ca').length, 0);
+    assert.equal(deploymentOf(plain).spec.template.spec.volumes?.some((volume) => volume.name === 'client-ca'), false);
+    assert.equal(serverTlsConfig(plain)['clientCAFile'], undefined);
+    assert.deepEqual(probes(plain), [
+      { path: '/healthz', port: 'https', scheme: 'HTTPS' },
+      { path: '/readyz', port: 'https', scheme: 'HTTPS' },
+    ]);
+  });
+
+  it('works with every TLS choice', () => {
+    const choices = Object.entries(TLS_CHOICES);
+    assert.equal(choices.length, 4);
+    for (const [choice, values] of choices) {
+      const rendered = helmTemplate({ values: { ...values, tls: { ...(values as { tls?: object }).tls, clientCA: FAKE_CA_PEM } } });
+      assert.equal(serverTlsConfig(rendered)['clientCAFile'], `${CLIENT_CA_DIR}/ca.crt`, choice);
+      assert.deepEqual(probes(rendered)[1], { path: '/readyz', port: 'metrics', scheme: 'HTTP' }, choice);
+    }
+  });
+
+  it('restarts the pods when the CA changes', () => {
+    const checksum = deploymentOf(objects).spec.template.metadata.annotations?.['checksum/client-ca'] ?? '';
+    assert.match(checksum, /^[0-9a-f]{64}$/);
+    const other = helmTemplate({ values: { tls: { clientCA: FAKE_CA_PEM.replace('fakefakefake', 'otherfake') } } });
+    assert.notEqual(deploymentOf(other).spec.template.metadata.annotations?.['checksum/client-ca'], checksum);
+    assert.equal(deploymentOf(helmTemplate()).spec.template.metadata.annotations?.['checksum/client-ca'], undefined);
+  });
+
+  it('refuses to render without metrics.enabled, since the probes need the metrics port', () => {
+    const result = helmTemplateResult({ values: { tls: { clientCA: FAKE_CA_PEM }, metrics: { enabled: false } } });
+    assert.equal(result.ok, false);
+    assert.match(result.stderr, /tls\.clientCA needs metrics\.enabled: the HTTPS port then requires client certificates, so the kubelet probes \/healthz and \/readyz on the plain metrics port/);
+  });
+
+  it('refuses a value that is not a PEM certificate', () => {
+    const result = helmTemplateResult({ values: { tls: { clientCA: 'not a certificate' } } });
+    assert.equal(result.ok, false);
+    assert.match(result.stderr, /tls\.clientCA: Does not match pattern/);
+  });
+});

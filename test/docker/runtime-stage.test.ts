@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { writeServingBundle } from '../../src/certificates/files.ts';
+import { writeServingBundle } from '../../src/tls/files.ts';
 import { getHttp1 } from '../support/server.ts';
 import { freePort, spawnNode, type Spawned } from '../support/process.ts';
 import { parseDockerfile, replayStages, type ReplayedStage } from './dockerfile.ts';

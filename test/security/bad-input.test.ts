@@ -3,7 +3,7 @@
  * results"): every malformed or hostile AdmissionReview is answered with HTTP 200 and a well-formed
  * AdmissionReview that echoes the uid (when one was sent) in the request's apiVersion, within a time
  * budget, without a stack trace. Through the app (inject) and again over HTTP/2 on one session.
- * The ReDoS quantity cases belong to the rules' own tests.
+ * End to end here: two ReDoS quantity cases; the rules' own tests and regex-linearity.test.ts probe the patterns.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -107,6 +107,9 @@ const CASES: readonly BadInput[] = [
   { name: 'spec.metadata as a map', body: review(component({ type: 'state.redis', metadata: { redisPassword: 'x' } })), uid: UID },
   { name: 'kind mismatch: request Pod, object Deployment', body: review({ ...daprPod(), kind: 'Deployment' }), uid: UID },
   { name: 'kind mismatch: request Component, object Pod', body: review(daprPod(), { kind: { group: 'dapr.io', version: 'v1alpha1', kind: 'Component' } }), uid: UID },
+  // ReDoS: digits that a backtracking quantity regex would retry at every position once the 'x' fails it.
+  { name: "ReDoS: a 100k-digit cpu limit ending in 'x', /validate", body: review(daprPod({ 'dapr.io/sidecar-cpu-limit': `${'9'.repeat(100_000)}x` })), endpoint: '/validate', uid: UID, budgetMs: 50 },
+  { name: "ReDoS: a 100k-digit cpu limit ending in 'x', /mutate", body: review(daprPod({ 'dapr.io/sidecar-cpu-limit': `${'9'.repeat(100_000)}x` })), endpoint: '/mutate', uid: UID, budgetMs: 50 },
   { name: '300k-digit Ki quantity', body: review(daprPod({ 'dapr.io/sidecar-memory-limit': `${'9'.repeat(300_000)}Ki` })), uid: UID, budgetMs: 1000 },
   { name: '20k flagged fields', body: review(component({ type: 'state.redis', metadata: Array.from({ length: 20_000 }, (_, index) => ({ name: `password${index}`, value: 'x' })) })), uid: UID, budgetMs: 2000 },
 ];
@@ -129,7 +132,7 @@ function productionPolicy(): ReturnType<typeof testPolicy> {
 }
 
 describe('the bad-input set', () => {
-  test('has every class of the review', () => assert.equal(CASES.length, 53));
+  test('has every class of the review', () => assert.equal(CASES.length, 55));
 
   describe('through the app', () => {
     let app: App;

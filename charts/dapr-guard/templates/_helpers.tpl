@@ -102,6 +102,8 @@ not fails rendering. Go templates compare strings byte-wise, as the API server's
 {{/* Where the certificate files are: the mounted Secret (modes 1-3) or an emptyDir (selfManaged). */}}
 {{- define "dapr-guard.tlsDir" -}}/var/run/dapr-guard/tls{{- end -}}
 {{- define "dapr-guard.configDir" -}}/etc/dapr-guard{{- end -}}
+{{/* Where the ConfigMap <fullname>-client-ca (tls.clientCA) is mounted: ca.crt. */}}
+{{- define "dapr-guard.clientCADir" -}}/var/run/dapr-guard/client-ca{{- end -}}
 
 {{/* failurePolicy of the entry for Dapr's own resources: Fail in enforce, Ignore in warn/audit, unless set. */}}
 {{- define "dapr-guard.daprResourcesFailurePolicy" -}}
@@ -273,6 +275,15 @@ annotations:
 {{- end -}}
 {{- if and (eq .Values.tls.mode "selfManaged") (ge (int .Values.tls.selfManaged.renewBeforeDays) (int .Values.tls.selfManaged.validityDays)) -}}
 {{- fail "tls.selfManaged.renewBeforeDays must be less than tls.selfManaged.validityDays" -}}
+{{- end -}}
+{{- if and .Values.tls.clientCA (not .Values.metrics.enabled) -}}
+{{- fail "tls.clientCA needs metrics.enabled: the HTTPS port then requires client certificates, so the kubelet probes /healthz and /readyz on the plain metrics port" -}}
+{{- end -}}
+{{- if lt (int .Values.server.maxInflightBodyBytes) (int .Values.server.bodyLimitBytes) -}}
+{{- fail (printf "server.maxInflightBodyBytes (%d) must be at least server.bodyLimitBytes (%d): a review of the largest size could never be read" (int .Values.server.maxInflightBodyBytes) (int .Values.server.bodyLimitBytes)) -}}
+{{- end -}}
+{{- if gt (int .Values.server.headersTimeoutSeconds) (int .Values.server.requestTimeoutSeconds) -}}
+{{- fail (printf "server.headersTimeoutSeconds (%d) must not be above server.requestTimeoutSeconds (%d)" (int .Values.server.headersTimeoutSeconds) (int .Values.server.requestTimeoutSeconds)) -}}
 {{- end -}}
 {{- end -}}
 

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { generateServingBundle } from '../../../src/certificates/generate.ts';
+import { generateServingBundle } from '../../../src/tls/generate.ts';
 import type { Mode } from '../../../src/policy/mode.ts';
 import { freePort } from '../../support/process.ts';
 import { REPO_ROOT, type ClusterInfo } from './cluster.ts';

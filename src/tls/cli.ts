@@ -33,8 +33,15 @@ function main(argv: readonly string[]): number {
     return 0;
   }
   const validityDays = Number(values['validity-days']);
-  if (values.service === undefined || values.namespace === undefined || !Number.isInteger(validityDays) || validityDays < 1) {
-    process.stderr.write(`--service and --namespace are required and --validity-days must be a positive integer\n\n${HELP}`);
+  if (
+    values.service === undefined ||
+    values.namespace === undefined ||
+    !Number.isInteger(validityDays) ||
+    validityDays < 1
+  ) {
+    process.stderr.write(
+      `--service and --namespace are required and --validity-days must be a positive integer\n\n${HELP}`,
+    );
     return 2;
   }
   const out = values.out;
@@ -47,7 +54,9 @@ function main(argv: readonly string[]): number {
     dnsNames: values['dns-name'],
     validityDays,
   });
-  process.stdout.write(`wrote ${join(out, 'ca.crt')}, ${join(out, 'tls.crt')} and ${join(out, 'tls.key')} for ${values.service}.${values.namespace}.svc\n`);
+  process.stdout.write(
+    `wrote ${join(out, 'ca.crt')}, ${join(out, 'tls.crt')} and ${join(out, 'tls.key')} for ${values.service}.${values.namespace}.svc\n`,
+  );
   return 0;
 }
 

@@ -39,7 +39,13 @@ export interface ServingTlsOptions {
  * requestCert/rejectUnauthorized are read only when the listener is created; a reload ignores them.
  */
 export function servingTlsOptions(material: TlsMaterial): ServingTlsOptions {
-  const base = { cert: material.cert, key: material.key, minVersion: 'TLSv1.2', ciphers: SERVING_CIPHERS, honorCipherOrder: true } as const;
+  const base = {
+    cert: material.cert,
+    key: material.key,
+    minVersion: 'TLSv1.2',
+    ciphers: SERVING_CIPHERS,
+    honorCipherOrder: true,
+  } as const;
   if (material.clientCa === undefined) return base;
   return { ...base, ca: material.clientCa, requestCert: true, rejectUnauthorized: true };
 }

@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { generateCertificateAuthority, generateServingBundle, issueServingCertificate } from '../../src/certificates/generate.ts';
-import { applyRotation, caBundleOf, CA_VALIDITY_DAYS, planRotation, type RotationPolicy } from '../../src/certificates/rotation.ts';
+import {
+  generateCertificateAuthority,
+  generateServingBundle,
+  issueServingCertificate,
+} from '../../src/tls/generate.ts';
+import {
+  applyRotation,
+  caBundleOf,
+  CA_VALIDITY_DAYS,
+  planRotation,
+  type RotationPolicy,
+} from '../../src/tls/rotation.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2026-11-27T00:00:00Z');
@@ -38,7 +48,10 @@ describe('planRotation', () => {
 
   test('a certificate that does not cover the service names is reissued', () => {
     const plan = planRotation(fresh, { ...policy, dnsNames: [...policy.dnsNames, 'dapr-guard.other.svc'] }, NOW);
-    assert.deepEqual(plan, { action: 'issue-serving', reason: 'the serving certificate does not cover dapr-guard.other.svc' });
+    assert.deepEqual(plan, {
+      action: 'issue-serving',
+      reason: 'the serving certificate does not cover dapr-guard.other.svc',
+    });
   });
 
   test('a CA close to its end is replaced, and the old one stays trusted in the bundle', () => {
@@ -53,16 +66,25 @@ describe('planRotation', () => {
 
   test('unusable stored material (wrong key, garbage) is replaced with a new CA', () => {
     const other = generateServingBundle({ commonName: 'x', dnsNames: ['x'], ipAddresses: [], validityDays: 1 });
-    assert.deepEqual(planRotation({ ...fresh, serving: { ...fresh.serving, keyPem: other.serving.keyPem } }, policy, NOW), {
+    assert.deepEqual(
+      planRotation({ ...fresh, serving: { ...fresh.serving, keyPem: other.serving.keyPem } }, policy, NOW),
+      {
+        action: 'new-ca',
+        reason: 'the stored serving key does not match its certificate',
+      },
+    );
+    assert.deepEqual(planRotation({ ...fresh, ca: { ...fresh.ca, certPem: 'garbage' } }, policy, NOW), {
       action: 'new-ca',
-      reason: 'the stored serving key does not match its certificate',
+      reason: 'the stored certificates cannot be parsed',
     });
-    assert.deepEqual(planRotation({ ...fresh, ca: { ...fresh.ca, certPem: 'garbage' } }, policy, NOW), { action: 'new-ca', reason: 'the stored certificates cannot be parsed' });
   });
 
   test('a serving certificate from another CA is reissued', () => {
     const otherCa = generateCertificateAuthority(NOW, 30);
-    const foreign = { ...fresh, serving: issueServingCertificate(otherCa, { ...policy, validityDays: 90, notBefore: NOW }) };
+    const foreign = {
+      ...fresh,
+      serving: issueServingCertificate(otherCa, { ...policy, validityDays: 90, notBefore: NOW }),
+    };
     assert.equal(planRotation(foreign, policy, NOW).action, 'issue-serving');
   });
 });

@@ -2,9 +2,9 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import { servingTlsOptions, type ServingTlsOptions, type TlsMaterial } from './tls-options.ts';
+import { servingTlsOptions, type ServingTlsOptions, type TlsMaterial } from './options.ts';
 
-export type { TlsMaterial } from './tls-options.ts';
+export type { TlsMaterial } from './options.ts';
 
 /** What a TLS server needs for a hot reload: Http2SecureServer and https.Server both have it. */
 export interface SecureContextTarget {
@@ -28,10 +28,20 @@ export interface ReloadEvents {
 }
 
 export interface TlsReloader {
-  readonly current: () => TlsMaterial;
-  /** Checks the files once; true when a new certificate was installed. */
+  /** Checks the files once; true when a new certificate was installed. The interval calls it too. */
   readonly checkNow: () => boolean;
   readonly stop: () => void;
+}
+
+export interface TlsReloaderOptions {
+  readonly source: ReloadSource;
+  /** What the listener was created with: unchanged files are not installed again. */
+  readonly initial: TlsMaterial;
+  readonly target: SecureContextTarget;
+  readonly intervalSeconds: number;
+  readonly events: ReloadEvents;
+  /** Defaults to the clock; tests pass a fixed time. */
+  readonly now?: () => Date;
 }
 
 /**
@@ -39,16 +49,10 @@ export interface TlsReloader {
  * symlink) and installs a changed, valid set with setSecureContext: new handshakes use it, open
  * connections and in-flight reviews are untouched.
  */
-export function startTlsReloader(
-  source: ReloadSource,
-  initial: TlsMaterial,
-  target: SecureContextTarget,
-  intervalSeconds: number,
-  events: ReloadEvents,
-  now: () => Date = () => new Date(),
-): TlsReloader {
-  let current = initial;
-  let currentDigest = digest(initial);
+export function startTlsReloader(options: TlsReloaderOptions): TlsReloader {
+  const { source, target, events } = options;
+  const now = options.now ?? ((): Date => new Date());
+  let currentDigest = digest(options.initial);
   // Remembered so that a bad pair left in place is reported once, not at every interval.
   let rejectedDigest: string | undefined;
   const checkNow = (): boolean => {
@@ -63,14 +67,13 @@ export function startTlsReloader(
       return false;
     }
     target.setSecureContext(servingTlsOptions(next));
-    current = next;
     currentDigest = nextDigest;
     events.onReloaded(certificateNotAfter(next.cert));
     return true;
   };
-  const timer = setInterval(checkNow, intervalSeconds * 1000);
+  const timer = setInterval(checkNow, options.intervalSeconds * 1000);
   timer.unref();
-  return { current: () => current, checkNow, stop: () => clearInterval(timer) };
+  return { checkNow, stop: () => clearInterval(timer) };
 }
 
 export function certificateNotAfter(cert: Buffer): Date {
@@ -102,8 +105,13 @@ function validityProblem(certificate: X509Certificate, now: Date): string | unde
 }
 
 function nameProblem(certificate: X509Certificate, servingHost: string): string | undefined {
-  const covered = isIP(servingHost) === 0 ? certificate.checkHost(servingHost, { subject: 'never' }) : certificate.checkIP(servingHost);
-  return covered === undefined ? `the certificate does not cover ${servingHost} (it has ${certificate.subjectAltName ?? 'no subject alternative names'})` : undefined;
+  const covered =
+    isIP(servingHost) === 0
+      ? certificate.checkHost(servingHost, { subject: 'never' })
+      : certificate.checkIP(servingHost);
+  return covered === undefined
+    ? `the certificate does not cover ${servingHost} (it has ${certificate.subjectAltName ?? 'no subject alternative names'})`
+    : undefined;
 }
 
 function readMaterial(source: ReloadSource): TlsMaterial | undefined {

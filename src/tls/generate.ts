@@ -17,24 +17,41 @@ export interface ServingCertificateRequest {
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
   readonly validityDays: number;
-  /** Defaults to now; tests pass a fixed time. */
+  /** The start of validity, used as given. Default: CLOCK_SKEW_MS before now (backdated()). */
   readonly notBefore?: Date;
 }
 
+/** A new CA and serving certificate: issued at `issuedAt`, valid from CLOCK_SKEW_MS before it. */
+export interface ServingBundleRequest extends Omit<ServingCertificateRequest, 'notBefore'> {
+  /** The time of issue. Defaults to now; tests pass a fixed time. */
+  readonly issuedAt?: Date;
+}
+
 const ORGANIZATION = 'dapr-guard';
-/** Tolerates clocks a little behind ours. */
-const BACKDATE_MS = 5 * 60 * 1000;
+/** New certificates start this long before they are issued, for clocks a little behind ours. */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/** The notBefore of a certificate issued at `issuedAt`: CLOCK_SKEW_MS earlier. */
+export function backdated(issuedAt: Date): Date {
+  return new Date(issuedAt.getTime() - CLOCK_SKEW_MS);
+}
 
 /** The DNS names a Service gets inside a cluster: svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local. */
 export function serviceDnsNames(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }
 
 /** A new CA and a serving certificate signed by it (RSA 2048, SHA-256, random serials). */
-export function generateServingBundle(request: ServingCertificateRequest): ServingBundle {
-  const notBefore = new Date((request.notBefore ?? new Date()).getTime() - BACKDATE_MS);
+export function generateServingBundle(request: ServingBundleRequest): ServingBundle {
+  const { issuedAt, ...names } = request;
+  const notBefore = backdated(issuedAt ?? new Date());
   const ca = generateCertificateAuthority(notBefore, request.validityDays);
-  const serving = issueServingCertificate(ca, { ...request, notBefore });
+  const serving = issueServingCertificate(ca, { ...names, notBefore });
   return { ca, serving };
 }
 
@@ -66,7 +83,7 @@ export function issueServingCertificate(ca: CertificatePair, request: ServingCer
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = keys.publicKey;
   certificate.serialNumber = randomSerialNumber();
-  setValidity(certificate, request.notBefore ?? new Date(Date.now() - BACKDATE_MS), request.validityDays);
+  setValidity(certificate, request.notBefore ?? backdated(new Date()), request.validityDays);
   certificate.setSubject([
     { name: 'commonName', value: request.commonName },
     { name: 'organizationName', value: ORGANIZATION },
@@ -85,13 +102,16 @@ export function issueServingCertificate(ca: CertificatePair, request: ServingCer
 }
 
 /** A client certificate (clientAuth) signed by `ca`, as the API server presents to a webhook with tls.clientCAFile. */
-export function issueClientCertificate(ca: CertificatePair, request: { readonly commonName: string; readonly validityDays: number; readonly notBefore?: Date }): CertificatePair {
+export function issueClientCertificate(
+  ca: CertificatePair,
+  request: { readonly commonName: string; readonly validityDays: number; readonly notBefore?: Date },
+): CertificatePair {
   const caCertificate = forge.pki.certificateFromPem(ca.certPem);
   const keys = newRsaKeyPair();
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = keys.publicKey;
   certificate.serialNumber = randomSerialNumber();
-  setValidity(certificate, request.notBefore ?? new Date(Date.now() - BACKDATE_MS), request.validityDays);
+  setValidity(certificate, request.notBefore ?? backdated(new Date()), request.validityDays);
   certificate.setSubject([{ name: 'commonName', value: request.commonName }]);
   certificate.setIssuer(caCertificate.subject.attributes);
   certificate.setExtensions([
@@ -116,7 +136,7 @@ function newRsaKeyPair(): forge.pki.rsa.KeyPair {
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
   });
-  const forgeKey = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
+  const forgeKey = forge.pki.privateKeyFromPem(privateKey);
   return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
 }
 

@@ -5,19 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { writeServingBundle } from '../../src/certificates/files.ts';
-import { generateServingBundle, serviceDnsNames } from '../../src/certificates/generate.ts';
+import { writeServingBundle } from '../../src/tls/files.ts';
+import { generateServingBundle, serviceDnsNames } from '../../src/tls/generate.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 describe('certificate generation', () => {
-  const notBefore = new Date('2026-11-27T00:00:00Z');
+  const issuedAt = new Date('2026-11-27T00:00:00Z');
   const bundle = generateServingBundle({
     commonName: 'dapr-guard.dapr-guard-system.svc',
     dnsNames: ['localhost', ...serviceDnsNames('dapr-guard', 'dapr-guard-system')],
     ipAddresses: ['127.0.0.1'],
     validityDays: 30,
-    notBefore,
+    issuedAt,
   });
   const ca = new X509Certificate(bundle.ca.certPem);
   const serving = new X509Certificate(bundle.serving.certPem);
@@ -45,7 +45,7 @@ describe('certificate generation', () => {
   test('validity is the requested number of days, back-dated a few minutes for clock skew', () => {
     const from = new Date(serving.validFrom).getTime();
     const to = new Date(serving.validTo).getTime();
-    assert.ok(from < notBefore.getTime() && notBefore.getTime() - from <= 10 * 60 * 1000);
+    assert.ok(from < issuedAt.getTime() && issuedAt.getTime() - from <= 10 * 60 * 1000);
     assert.equal(Math.round((to - from) / DAY_MS), 30);
   });
 
@@ -84,18 +84,25 @@ describe('certificate files', () => {
 
   test('npm run certs -- --service --namespace --out writes a bundle for the service', () => {
     const out = mkdtempSync(join(tmpdir(), 'dapr-guard-certs-cli-'));
-    const result = spawnSync(process.execPath, ['src/certificates/cli.ts', '--service', 'dapr-guard', '--namespace', 'guard', '--out', out, '--validity-days', '10'], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      process.execPath,
+      ['src/tls/cli.ts', '--service', 'dapr-guard', '--namespace', 'guard', '--out', out, '--validity-days', '10'],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.equal(result.status, 0, result.stderr);
     assert.ok(['ca.crt', 'tls.crt', 'tls.key'].every((name) => existsSync(join(out, name))));
     const serving = new X509Certificate(readFileSync(join(out, 'tls.crt')));
     assert.match(serving.subjectAltName ?? '', /DNS:dapr-guard\.guard\.svc\.cluster\.local/);
-    assert.equal(Math.round((new Date(serving.validTo).getTime() - new Date(serving.validFrom).getTime()) / DAY_MS), 10);
+    assert.equal(
+      Math.round((new Date(serving.validTo).getTime() - new Date(serving.validFrom).getTime()) / DAY_MS),
+      10,
+    );
   });
 
   test('the certs command refuses missing arguments with usage', () => {
-    const result = spawnSync(process.execPath, ['src/certificates/cli.ts', '--service', 'x'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['src/tls/cli.ts', '--service', 'x'], { encoding: 'utf8' });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /--service and --namespace are required/);
     assert.match(result.stderr, /Usage: npm run certs/);
