@@ -1,6 +1,6 @@
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isMode, MODES, type Mode } from '../policy/mode.ts';
+import { isMode, MODES, type Mode } from '../admission/mode.ts';
 import { NAMESPACE_MODE_LABEL } from '../policy/namespace-labels.ts';
 
 export { NAMESPACE_MODE_LABEL };

@@ -1,5 +1,8 @@
 import type { AdmissionRequest, KubeObject } from '../admission/wire.ts';
-import type { Mode } from '../policy/mode.ts';
+import type { Mode } from '../admission/mode.ts';
+
+/** A rule's own settings: the keys of `rules.<id>` besides mode and enabled, as configured; the rule checks them. */
+export type RuleOptions = Readonly<Record<string, unknown>>;
 
 /** What a rule sees: the request, its object (present on CREATE and UPDATE) and the object's namespace. */
 export interface RuleContext {

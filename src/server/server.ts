@@ -2,8 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
-import type { Policy } from '../policy/evaluate.ts';
-import { createRules } from '../rules/index.ts';
+import { policyOf } from '../config/policy.ts';
 import { clusterConfigured } from '../kube/cluster-access.ts';
 import type { NamespaceModes } from '../kube/namespace-modes.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
@@ -30,7 +29,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   const metrics = createMetrics({ defaultMetrics: true });
   const tls = await servingTls(config, logger, metrics);
   const namespaceModes = await startNamespaceModes(config, logger, metrics, env);
-  const policy = createPolicy(config, namespaceModes);
+  const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   let shuttingDown = false;
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
   const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, limits: config.server, readiness, tls: tls.initial });
@@ -74,19 +73,6 @@ async function startNamespaceModes(config: Config, logger: Logger, metrics: Metr
   logger.info({ mode: config.mode }, 'watching namespace mode labels; the global mode applies until they sync');
   const [{ watchNamespaceModes }, { loadKubeConfig }] = await Promise.all([import('../kube/namespace-modes.ts'), import('../kube/kube-config.ts')]);
   return watchNamespaceModes(loadKubeConfig(), logger, { onSyncChanged: (synced) => metrics.namespaceModesSynced.set(synced ? 1 : 0) });
-}
-
-function createPolicy(config: Config, namespaceModes: NamespaceModes | undefined): Policy {
-  const ruleModes = Object.fromEntries(
-    Object.entries(config.rules).flatMap(([id, settings]) => (settings.mode === undefined ? [] : [[id, settings.mode]])),
-  );
-  return {
-    rules: createRules(config),
-    globalMode: config.mode,
-    ruleModes,
-    exemptions: config.exemptions,
-    namespaceMode: namespaceModes === undefined ? () => undefined : namespaceModes.modeOf,
-  };
 }
 
 /** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */

@@ -83,7 +83,7 @@ describe('evaluate', () => {
     const object = { ...bad('cm'), metadata: { name: 'cm', labels: { bad: 'true' } } };
     const policy = testPolicy([labelRule('a')], { namespaceModes: { 'team-a': 'audit' } });
     const evaluation = evaluate(admissionRequest(object, { namespace: 'team-a' }), policy, 'validate');
-    assert.equal(evaluation.mode, 'audit');
+    assert.equal(evaluation.scopeMode, 'audit');
     assert.equal(evaluation.violations[0]?.mode, 'audit');
   });
 

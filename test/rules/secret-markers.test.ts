@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { decide } from '../../src/policy/decide.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
-import type { Mode } from '../../src/policy/mode.ts';
+import type { Mode } from '../../src/admission/mode.ts';
 import { apiTokenRule } from '../../src/rules/api-token.ts';
 import { componentPlaintextSecretsRule } from '../../src/rules/component-plaintext-secrets.ts';
 import { controlPlaneNamespaceRule } from '../../src/rules/control-plane-namespace.ts';

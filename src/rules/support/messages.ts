@@ -1,4 +1,4 @@
-import { MAX_WARNING_LENGTH } from '../../policy/decide.ts';
+import { MAX_WARNING_LENGTH } from '../../admission/wire.ts';
 
 /** Renders one part of a message that comes from the object (a name, a field): clipped and on one line. */
 export type Clip = (text: string) => string;

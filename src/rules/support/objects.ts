@@ -1,6 +1,7 @@
 import type { RuleContext } from '../rule.ts';
 import { asArray, asRecord, asString } from './json.ts';
 import { quoteText } from './messages.ts';
+import { nonEmpty } from '../../util/json.ts';
 
 /** Longest user text a message quotes: warnings are cut at 256 characters. */
 const MAX_QUOTED_LENGTH = 40;
@@ -31,10 +32,6 @@ export function contextObjectName(context: RuleContext): string {
 export function describeObject(kind: string, object: unknown): string {
   const name = objectName(object);
   return name === undefined ? kind : `${kind} ${quoted(name)}`;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
 
 /** True when a controller (ReplicaSet, Job, StatefulSet…) owns the object, so its owner was reviewed already. */

@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { generateServingBundle } from '../../../src/certificates/generate.ts';
-import type { Mode } from '../../../src/policy/mode.ts';
+import type { Mode } from '../../../src/admission/mode.ts';
 import { freePort } from '../../support/process.ts';
 import { REPO_ROOT, type ClusterInfo } from './cluster.ts';
 import { eventually } from './wait.ts';
