@@ -60,8 +60,9 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
 }
 
 /**
- * The Kubernetes client is imported only here and for self-managed TLS: a local run without a
- * cluster never loads it (a quarter of a second and ~90 MiB).
+ * @kubernetes/client-node is loaded only by the dynamic imports of kube/ here and for self-managed TLS
+ * (only kube/ may import it: eslint.config.js OWNED_PACKAGES), so a local run without a cluster never
+ * loads it (a quarter of a second and ~90 MiB).
  */
 async function startNamespaceModes(config: Config, logger: Logger, metrics: Metrics, env: NodeJS.ProcessEnv): Promise<NamespaceModes | undefined> {
   metrics.namespaceModesSynced.set(0);
