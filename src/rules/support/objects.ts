@@ -15,7 +15,7 @@ export function quoted(text: string, maxLength: number = MAX_QUOTED_LENGTH): str
  * The object's name for messages. A Pod created from generateName may have no name yet
  * (`orders-55c4ddf884-…`); on CREATE the request can carry the name the object omits.
  */
-export function objectName(object: unknown, requestName?: string): string | undefined {
+function objectName(object: unknown, requestName?: string): string | undefined {
   const metadata = asRecord(asRecord(object)?.['metadata']);
   const name = nonEmpty(asString(metadata?.['name'])) ?? nonEmpty(requestName);
   if (name !== undefined) return name;

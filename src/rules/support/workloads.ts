@@ -16,8 +16,6 @@ const POD_METADATA_PATHS: Readonly<Record<string, readonly string[]>> = {
   'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
 };
 
-export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_METADATA_PATHS).map((key) => key.split('/')[1] ?? key);
-
 /** The path of the pod metadata for this kind, or undefined when the kind does not create Pods. */
 export function podMetadataPath(kind: GroupVersionKind): readonly string[] | undefined {
   return POD_METADATA_PATHS[`${kind.group}/${kind.kind}`];
