@@ -2,7 +2,7 @@ import { isMode, MODES, type Mode } from '../admission/mode.ts';
 import { ruleOptionKeys, ruleOptionProblems } from '../rules/index.ts';
 import type { RuleOptions } from '../rules/rule.ts';
 import { readSidecarResourcesOptions, SIDECAR_RESOURCES_RULE_ID } from '../rules/sidecar-resources.ts';
-import type { SidecarResourceValues } from '../rules/support/dapr.ts';
+import type { SidecarResourceValues } from '../rules/support/dapr-annotations.ts';
 import { deepMerge, describeSetting as describe, isRecord, type JsonRecord } from '../util/json.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
 

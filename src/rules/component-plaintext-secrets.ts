@@ -1,6 +1,6 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import { embeddedCredential, isCredentialName, plaintextState, searchableText, type EmbeddedCredential } from './support/credentials.ts';
-import { isDaprKind, secretStoreOf, type DaprKind } from './support/dapr-objects.ts';
+import { isDaprKind, secretStoreOf, type DaprKind } from './support/dapr-kinds.ts';
 import { isQuotableHeaderName, isQuotableMetadataName } from './support/field-names.ts';
 import { capFindings } from './support/findings.ts';
 import { contextObjectName } from './support/objects.ts';

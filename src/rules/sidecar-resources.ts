@@ -6,7 +6,7 @@ import {
   SIDECAR_RESOURCE_PAIRS,
   type SidecarResource,
   type SidecarResourceValues,
-} from './support/dapr.ts';
+} from './support/dapr-annotations.ts';
 import { ensureRecordAt } from './support/json.ts';
 import { compareQuantities, isQuantity, parseQuantity } from './support/quantity.ts';
 import { daprPodMetadataOf } from './support/workloads.ts';

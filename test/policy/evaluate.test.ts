@@ -4,7 +4,7 @@ import type { KubeObject } from '../../src/admission/wire.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import type { ValidatingRule } from '../../src/rules/rule.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
-import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
+import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annotations.ts';
 import { jsonFixture } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';

@@ -13,7 +13,7 @@ import { observabilityRule } from '../../src/rules/observability.ts';
 import type { Rule } from '../../src/rules/rule.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
 import { sidecarResourceValuesRule } from '../../src/rules/sidecar-resource-values.ts';
-import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
+import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annotations.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
 

@@ -1,5 +1,5 @@
 import type { GroupVersionKind } from '../../admission/wire.ts';
-import { isDaprEnabled } from './dapr.ts';
+import { isDaprEnabled } from './dapr-annotations.ts';
 import { recordAt, stringMap, type JsonRecord } from './json.ts';
 
 /**
