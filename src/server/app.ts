@@ -100,12 +100,13 @@ export function buildApp(options: AppOptions): App {
 }
 
 function limitsOf(options: AppOptions): ServerLimits {
+  const given: Partial<ServerLimits> = options.limits ?? {};
   return {
-    requestTimeoutSeconds: options.limits?.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
-    headersTimeoutSeconds: options.limits?.headersTimeoutSeconds ?? DEFAULT_HEADERS_TIMEOUT_SECONDS,
-    maxInflightBodyBytes: options.limits?.maxInflightBodyBytes ?? 2 * options.bodyLimitBytes,
-    maxConcurrentStreams: options.limits?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
-    maxConnections: options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    requestTimeoutSeconds: given.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    headersTimeoutSeconds: given.headersTimeoutSeconds ?? DEFAULT_HEADERS_TIMEOUT_SECONDS,
+    maxInflightBodyBytes: given.maxInflightBodyBytes ?? 2 * options.bodyLimitBytes,
+    maxConcurrentStreams: given.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    maxConnections: given.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
   };
 }
 
@@ -119,7 +120,7 @@ function createFastify(options: AppOptions, limits: ServerLimits): App {
     handlerTimeout: limits.requestTimeoutSeconds * 1000,
     return503OnClosing: true,
   };
-  if (options.tls === undefined) return withServerLimits(fastify(common) as unknown as App, limits);
+  if (options.tls === undefined) return withServerLimits(fastify(common), limits);
   const https = { allowHTTP1: true, ...servingTlsOptions(options.tls) };
   const transport = { settings: { maxConcurrentStreams: limits.maxConcurrentStreams }, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const app = fastify({ ...common, http2: true, https: { ...https, ...transport } }) as unknown as App;

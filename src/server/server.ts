@@ -6,7 +6,7 @@ import { policyOf } from '../config/policy.ts';
 import { clusterConfigured } from '../kube/cluster-access.ts';
 import type { NamespaceModes } from '../kube/namespace-modes.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
-import { trackConnections, type Connections, type ConnectionSource } from './connections.ts';
+import { trackConnections, type Connections } from './connections.ts';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
 import { fileServingTls, selfManagedServingTls, type ServingTls } from './serving-tls.ts';
 import type { SecureContextTarget } from './tls-reloader.ts';
@@ -33,7 +33,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   let shuttingDown = false;
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
   const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, limits: config.server, readiness, tls: tls.initial });
-  const connections = trackConnections(app.server as unknown as ConnectionSource);
+  const connections = trackConnections(app.server);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics) : undefined;

@@ -32,5 +32,6 @@ export function describeSetting(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return String(value as number | boolean | bigint | undefined);
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were described above: a scalar is left
+  return String(value);
 }

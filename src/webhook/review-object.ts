@@ -78,20 +78,25 @@ function requestFor(object: KubeObject, context: ObjectContext): AdmissionReques
   if (known === undefined) return `kind ${JSON.stringify(kindName.slice(0, 64))} is not one dapr-guard knows the resource of`;
   const operation = context.operation ?? 'CREATE';
   if (operation === 'UPDATE' && context.oldObject === undefined) return 'an UPDATE needs the old object';
-  const namespace = context.namespace ?? object.metadata?.namespace;
-  const name = object.metadata?.name;
   return {
     uid: context.uid ?? DEFAULT_UID,
     kind: known.kind,
     resource: known.resource,
     requestKind: known.kind,
     requestResource: known.resource,
-    ...(name === undefined ? {} : { name }),
-    ...(namespace === undefined ? {} : { namespace }),
+    ...identityOf(object, context),
     operation,
     userInfo: context.userInfo ?? {},
     object,
     ...(context.oldObject === undefined ? {} : { oldObject: context.oldObject }),
+    // Nothing an offline review decides is stored.
     dryRun: true,
   };
+}
+
+/** `name` and `namespace` as the API server sets them: left out when empty. */
+function identityOf(object: KubeObject, context: ObjectContext): { name?: string; namespace?: string } {
+  const namespace = context.namespace ?? object.metadata?.namespace;
+  const name = object.metadata?.name;
+  return { ...(name === undefined ? {} : { name }), ...(namespace === undefined ? {} : { namespace }) };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { KubeObject } from '../../src/admission/wire.ts';
+import type { KubeObject, AdmissionRequest, AdmissionReview } from '../../src/admission/wire.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import type { ValidatingRule } from '../../src/rules/rule.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
@@ -8,7 +8,6 @@ import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annot
 import { jsonFixture } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
-import type { AdmissionRequest, AdmissionReview } from '../../src/admission/wire.ts';
 
 /** A validating rule that finds one thing in every object labelled `bad: "true"`. */
 function labelRule(id: string, defaultMode: 'enforce' | 'warn' = 'enforce', maxMode?: 'warn'): ValidatingRule {

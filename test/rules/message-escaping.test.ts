@@ -17,6 +17,7 @@ import { admissionRequest } from '../support/requests.ts';
 import { workload } from '../support/workloads.ts';
 
 /** What must never reach a message raw: C0, DEL, C1, U+2028/2029, bidi controls, lone surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
 
 /** The review's (2026-12, §13) forged names: each tries to start a line of its own or reorder the text. */

@@ -140,7 +140,7 @@ export class DaprGuard {
   /** Every complete JSON line logged so far (a line still being written is left out). */
   logLines(): Record<string, unknown>[] {
     const lines = readText(this.logFile).split('\n').slice(0, -1);
-    return lines.flatMap((line) => {
+    return lines.flatMap((line): Record<string, unknown>[] => {
       try {
         const parsed: unknown = JSON.parse(line);
         return typeof parsed === 'object' && parsed !== null ? [parsed as Record<string, unknown>] : [];
