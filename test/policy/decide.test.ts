@@ -92,6 +92,8 @@ describe('decide: one violation set, three modes', () => {
 
   test('audit annotation keys never contain "/" (the API server drops such keys)', () => {
     const response = decide(UID, evaluation({ violations: [{ ...plaintext, mode: 'audit' }], exemptions: [{ ruleId: 'mtls-enabled', reason: 'r' }] }));
-    for (const key of Object.keys(response.auditAnnotations ?? {})) assert.match(key, /^[A-Z0-9][-\w.]{0,62}$/i);
+    const keys = Object.keys(response.auditAnnotations ?? {});
+    assert.deepEqual(keys, ['component-plaintext-secrets', 'exempt.mtls-enabled']);
+    for (const key of keys) assert.match(key, /^[A-Z0-9][-\w.]{0,62}$/i);
   });
 });
