@@ -23,7 +23,11 @@ const KINDS: Readonly<Record<string, GroupVersionResource>> = {
   ClusterRole: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles' },
   ClusterRoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterrolebindings' },
   PodDisruptionBudget: { group: 'policy', version: 'v1', resource: 'poddisruptionbudgets' },
-  MutatingWebhookConfiguration: { group: 'admissionregistration.k8s.io', version: 'v1', resource: 'mutatingwebhookconfigurations' },
+  MutatingWebhookConfiguration: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    resource: 'mutatingwebhookconfigurations',
+  },
   Component: { group: 'dapr.io', version: 'v1alpha1', resource: 'components' },
   Configuration: { group: 'dapr.io', version: 'v1alpha1', resource: 'configurations' },
   HTTPEndpoint: { group: 'dapr.io', version: 'v1alpha1', resource: 'httpendpoints' },

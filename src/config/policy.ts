@@ -7,7 +7,10 @@ import type { Config } from './config.ts';
 /** What the rule registry needs from the configuration: per rule, whether it runs and its own options. */
 export function ruleSettingsOf(config: Config): Record<string, RuleSettings> {
   return Object.fromEntries(
-    Object.entries(config.rules).map(([id, settings]) => [id, { enabled: settings.enabled, options: config.ruleOptions[id] ?? {} }]),
+    Object.entries(config.rules).map(([id, settings]) => [
+      id,
+      { enabled: settings.enabled, options: config.ruleOptions[id] ?? {} },
+    ]),
   );
 }
 
@@ -19,7 +22,15 @@ export function configuredRules(config: Config): Rule[] {
 /** The policy the configuration describes; `namespaceMode` reads a namespace's `dapr-guard.io/mode` label. */
 export function policyOf(config: Config, namespaceMode: (namespace: string) => Mode | undefined): Policy {
   const ruleModes = Object.fromEntries(
-    Object.entries(config.rules).flatMap(([id, settings]) => (settings.mode === undefined ? [] : [[id, settings.mode]])),
+    Object.entries(config.rules).flatMap(([id, settings]) =>
+      settings.mode === undefined ? [] : [[id, settings.mode]],
+    ),
   );
-  return createPolicy({ rules: configuredRules(config), globalMode: config.mode, ruleModes, exemptions: config.exemptions, namespaceMode });
+  return createPolicy({
+    rules: configuredRules(config),
+    globalMode: config.mode,
+    ruleModes,
+    exemptions: config.exemptions,
+    namespaceMode,
+  });
 }

@@ -51,6 +51,8 @@ export interface MutatingRule extends RuleBase {
    */
   scope?(object: MutableObject, context: RuleContext): readonly string[] | undefined;
   /**
+   * `context.object` stays the request's object for every mutating rule: a rule reads the result of the
+   * rules before it from `copy`, never from `context.object`.
    * Changes `copy` (a copy of the request object, deep within `scope`) in place and describes each change
    * (`dapr.io/sidecar-cpu-limit=4`); returns [] when nothing needed changing.
    */

@@ -75,7 +75,8 @@ function combinedVerdict(mutate: Verdict, validate: Verdict): Verdict {
 function requestFor(object: KubeObject, context: ObjectContext): AdmissionRequest | string {
   const kindName = object.kind ?? '';
   const known = kindResourceOf(kindName);
-  if (known === undefined) return `kind ${JSON.stringify(kindName.slice(0, 64))} is not one dapr-guard knows the resource of`;
+  if (known === undefined)
+    return `kind ${JSON.stringify(kindName.slice(0, 64))} is not one dapr-guard knows the resource of`;
   const operation = context.operation ?? 'CREATE';
   if (operation === 'UPDATE' && context.oldObject === undefined) return 'an UPDATE needs the old object';
   return {

@@ -27,21 +27,37 @@ import { workload } from '../support/workloads.ts';
 /** The context `evaluate` builds for a rule (the request's namespace, else the object's). */
 function contextOf(request: AdmissionRequest): RuleContext {
   const object = request.object ?? {};
-  return { request, object, oldObject: request.oldObject, namespace: request.namespace || object.metadata?.namespace || undefined };
+  return {
+    request,
+    object,
+    oldObject: request.oldObject,
+    namespace: request.namespace || object.metadata?.namespace || undefined,
+  };
 }
 
 function renderedObject(file: string, kind: string, name: string): KubeObject {
-  const found = yamlObjects(`dapr-manifests/rendered/${file}`).find((object) => object.kind === kind && object.metadata?.name === name);
+  const found = yamlObjects(`dapr-manifests/rendered/${file}`).find(
+    (object) => object.kind === kind && object.metadata?.name === name,
+  );
   assert.ok(found, `${file} has no ${kind} ${name}`);
   return found;
 }
 
 const HA = 'run 3 for high availability: upgrade Dapr with --set global.ha.enabled=true';
 
-const VALIDATING: ReadonlyArray<{ readonly rule: ValidatingRule; readonly object: () => KubeObject; readonly messages: readonly string[] }> = [
+const VALIDATING: ReadonlyArray<{
+  readonly rule: ValidatingRule;
+  readonly object: () => KubeObject;
+  readonly messages: readonly string[];
+}> = [
   {
     rule: sidecarResourceValuesRule(),
-    object: () => workload('Pod', { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-cpu-request': '2', 'dapr.io/sidecar-cpu-limit': '1' }),
+    object: () =>
+      workload('Pod', {
+        'dapr.io/enabled': 'true',
+        'dapr.io/sidecar-cpu-request': '2',
+        'dapr.io/sidecar-cpu-limit': '1',
+      }),
     messages: [
       'dapr.io/sidecar-cpu-request "2" is above dapr.io/sidecar-cpu-limit "1" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd cpu request exceeds its limit',
     ],
@@ -82,14 +98,24 @@ const VALIDATING: ReadonlyArray<{ readonly rule: ValidatingRule; readonly object
   },
   {
     rule: mtlsEnabledRule(),
-    object: () => ({ apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'daprsystem', namespace: 'dapr-system' }, spec: { mtls: { enabled: false } } }),
+    object: () => ({
+      apiVersion: 'dapr.io/v1alpha1',
+      kind: 'Configuration',
+      metadata: { name: 'daprsystem', namespace: 'dapr-system' },
+      spec: { mtls: { enabled: false } },
+    }),
     messages: [
       'Configuration "daprsystem" sets spec.mtls.enabled: false (in the control-plane namespace this turns off mTLS for every Dapr sidecar) — set spec.mtls.enabled to true',
     ],
   },
   {
     rule: observabilityRule(),
-    object: () => ({ apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'appconfig', namespace: 'shop' }, spec: { metric: { enabled: false } } }),
+    object: () => ({
+      apiVersion: 'dapr.io/v1alpha1',
+      kind: 'Configuration',
+      metadata: { name: 'appconfig', namespace: 'shop' },
+      spec: { metric: { enabled: false } },
+    }),
     messages: [
       'Configuration "appconfig" sets spec.metric.enabled: false, so its sidecars export no metrics — remove it or set spec.metric.enabled to true',
     ],
@@ -107,7 +133,9 @@ describe('each rule called directly', () => {
       const request = admissionRequest(object());
       const direct = rule.validate(contextOf(request)).map((finding) => finding.message);
       assert.deepEqual(direct, messages);
-      const through = evaluate(request, testPolicy([rule as Rule]), 'validate').violations.map((violation) => violation.message);
+      const through = evaluate(request, testPolicy([rule as Rule]), 'validate').violations.map(
+        (violation) => violation.message,
+      );
       assert.deepEqual(through, messages);
     });
   }
@@ -132,7 +160,11 @@ describe('each rule called directly', () => {
       'dapr.io/sidecar-memory-request': '250Mi',
       'dapr.io/sidecar-memory-limit': '4000Mi',
     });
-    assert.equal(JSON.stringify(request.object).includes('sidecar-cpu-limit'), false, 'the request object is left alone');
+    assert.equal(
+      JSON.stringify(request.object).includes('sidecar-cpu-limit'),
+      false,
+      'the request object is left alone',
+    );
     const evaluation = evaluate(request, testPolicy([rule]), 'mutate');
     assert.deepEqual(evaluation.mutations, [{ ruleId: 'sidecar-resources', mode: 'enforce', changes }]);
     assert.equal(evaluation.patch.length, 4);

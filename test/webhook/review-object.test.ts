@@ -23,14 +23,22 @@ describe('reviewObject: mutate, apply the patch, validate the mutated object', (
   it('knows the resource of the 21 kinds of the table', () => assert.equal(KNOWN_KINDS.length, 21));
 
   it('patches a Dapr-enabled Deployment and validates it with the defaults applied', () => {
-    const deployment = workload('Deployment', { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'orders', 'dapr.io/sidecar-cpu-request': '8' });
+    const deployment = workload('Deployment', {
+      'dapr.io/enabled': 'true',
+      'dapr.io/app-id': 'orders',
+      'dapr.io/sidecar-cpu-request': '8',
+    });
     const result = reviewed(reviewObject(deployment, {}, policy));
     assert.equal(result.decision, 'patched');
     assert.deepEqual(result.mutations, [
       {
         ruleId: 'sidecar-resources',
         mode: 'enforce',
-        changes: ['dapr.io/sidecar-cpu-limit=8', 'dapr.io/sidecar-memory-request=250Mi', 'dapr.io/sidecar-memory-limit=4000Mi'],
+        changes: [
+          'dapr.io/sidecar-cpu-limit=8',
+          'dapr.io/sidecar-memory-request=250Mi',
+          'dapr.io/sidecar-memory-limit=4000Mi',
+        ],
       },
     ]);
     assert.deepEqual(result.patch, [
@@ -46,7 +54,8 @@ describe('reviewObject: mutate, apply the patch, validate the mutated object', (
         mode: 'warn',
       },
     ]);
-    const annotations = (result.mutated['spec'] as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
+    const annotations = (result.mutated['spec'] as { template: { metadata: { annotations: Record<string, string> } } })
+      .template.metadata.annotations;
     assert.deepEqual(annotations, {
       'dapr.io/enabled': 'true',
       'dapr.io/app-id': 'orders',
@@ -110,13 +119,17 @@ describe('reviewObject: mutate, apply the patch, validate the mutated object', (
   });
 
   it('validates the original object when the mutation is only audited', () => {
-    const audited = testPolicy([writesBadRequest, sidecarResourceValuesRule()], { ruleModes: { 'test-writes-bad-request': 'audit' } });
+    const audited = testPolicy([writesBadRequest, sidecarResourceValuesRule()], {
+      ruleModes: { 'test-writes-bad-request': 'audit' },
+    });
     const result = reviewed(reviewObject(deployment, {}, audited));
     assert.equal(result.decision, 'allowed');
     assert.deepEqual(result.patch, []);
     assert.deepEqual(result.violations, []);
     assert.equal(result.mutated, deployment);
-    assert.deepEqual(result.mutations, [{ ruleId: 'test-writes-bad-request', mode: 'audit', changes: ['dapr.io/sidecar-cpu-request=2'] }]);
+    assert.deepEqual(result.mutations, [
+      { ruleId: 'test-writes-bad-request', mode: 'audit', changes: ['dapr.io/sidecar-cpu-request=2'] },
+    ]);
   });
 
   it('says why it cannot review an object of an unknown kind or an UPDATE without the old object', () => {
@@ -124,6 +137,9 @@ describe('reviewObject: mutate, apply the patch, validate the mutated object', (
       ok: false,
       message: 'kind "Widget" is not one dapr-guard knows the resource of',
     });
-    assert.deepEqual(reviewObject(deployment, { operation: 'UPDATE' }, policy), { ok: false, message: 'an UPDATE needs the old object' });
+    assert.deepEqual(reviewObject(deployment, { operation: 'UPDATE' }, policy), {
+      ok: false,
+      message: 'an UPDATE needs the old object',
+    });
   });
 });

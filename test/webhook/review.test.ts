@@ -16,9 +16,27 @@ function body(annotations: Record<string, string>): Uint8Array {
 }
 
 describe('reviewAdmission carries the decision it made', () => {
-  const cases: ReadonlyArray<{ name: string; endpoint: 'mutate' | 'validate'; contentType: string; body: Uint8Array; decision: Decision }> = [
-    { name: 'a Pod without Dapr, on /mutate', endpoint: 'mutate', contentType: JSON_TYPE, body: body({}), decision: 'allowed' },
-    { name: 'a Dapr Pod without resources, on /mutate', endpoint: 'mutate', contentType: JSON_TYPE, body: body({ 'dapr.io/enabled': 'true' }), decision: 'patched' },
+  const cases: ReadonlyArray<{
+    name: string;
+    endpoint: 'mutate' | 'validate';
+    contentType: string;
+    body: Uint8Array;
+    decision: Decision;
+  }> = [
+    {
+      name: 'a Pod without Dapr, on /mutate',
+      endpoint: 'mutate',
+      contentType: JSON_TYPE,
+      body: body({}),
+      decision: 'allowed',
+    },
+    {
+      name: 'a Dapr Pod without resources, on /mutate',
+      endpoint: 'mutate',
+      contentType: JSON_TYPE,
+      body: body({ 'dapr.io/enabled': 'true' }),
+      decision: 'patched',
+    },
     {
       name: 'a Dapr Pod with a request above its limit, on /validate',
       endpoint: 'validate',
@@ -26,8 +44,20 @@ describe('reviewAdmission carries the decision it made', () => {
       body: body({ 'dapr.io/enabled': 'true', 'dapr.io/sidecar-cpu-request': '2', 'dapr.io/sidecar-cpu-limit': '1' }),
       decision: 'denied',
     },
-    { name: 'a body that is not JSON', endpoint: 'validate', contentType: JSON_TYPE, body: Buffer.from('{'), decision: 'error' },
-    { name: 'a body of another media type', endpoint: 'mutate', contentType: 'text/plain', body: body({}), decision: 'error' },
+    {
+      name: 'a body that is not JSON',
+      endpoint: 'validate',
+      contentType: JSON_TYPE,
+      body: Buffer.from('{'),
+      decision: 'error',
+    },
+    {
+      name: 'a body of another media type',
+      endpoint: 'mutate',
+      contentType: 'text/plain',
+      body: body({}),
+      decision: 'error',
+    },
   ];
   it('has 5 cases, one per decision and two errors', () => assert.equal(cases.length, 5));
 
