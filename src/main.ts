@@ -4,7 +4,8 @@ import { pino, type Logger } from 'pino';
 import { buildConfig, ConfigError, type Config } from './config/config.ts';
 import { helpText } from './config/help.ts';
 import { loadConfig } from './config/load.ts';
-import { createRules, RULE_IDS } from './rules/index.ts';
+import { configuredRules } from './config/policy.ts';
+import { RULE_IDS } from './rules/index.ts';
 import { startServer, type RunningServer } from './server/server.ts';
 
 /**
@@ -16,7 +17,7 @@ const LOG_DESTINATION = { dest: 1, sync: false, minLength: 8192, periodicFlush: 
 async function main(): Promise<void> {
   const command = loadConfig(process.argv.slice(2), process.env, RULE_IDS);
   if (command.kind === 'help') {
-    process.stdout.write(helpText(createRules(buildConfig([], RULE_IDS))));
+    process.stdout.write(helpText(configuredRules(buildConfig([], RULE_IDS))));
     return;
   }
   if (command.kind === 'version') {

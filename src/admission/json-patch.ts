@@ -1,5 +1,6 @@
 import fastJsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
+import { cloneJson } from './json-clone.ts';
 import { valueAtPath } from './scoped-copy.ts';
 
 export type PatchOperation = Operation;
@@ -30,4 +31,10 @@ export function encodePatch(operations: readonly PatchOperation[]): string | und
 
 function toPatchable(value: unknown): object {
   return typeof value === 'object' && value !== null ? value : {};
+}
+
+/** `object` with `operations` applied, as the API server applies a webhook's patch; `object` is left unchanged. */
+export function applyPatch<T extends object>(object: T, operations: readonly PatchOperation[]): T {
+  if (operations.length === 0) return object;
+  return fastJsonPatch.applyPatch(cloneJson(object), [...operations], true, true).newDocument;
 }

@@ -6,6 +6,7 @@ import {
   type Operation,
 } from './wire.ts';
 import { DEFAULT_API_VERSION, sniffEcho, type ReviewEcho } from './sniff-echo.ts';
+import { asRecord, type JsonRecord } from '../util/json.ts';
 
 /** The body of an HTTP request to /mutate or /validate, before anything is known about it. */
 export interface RawReview {
@@ -29,8 +30,6 @@ export interface RejectedReview {
 }
 
 export type ParseResult = ParsedReview | RejectedReview;
-
-type JsonRecord = Record<string, unknown>;
 
 /** Header values are echoed into replies and logs; a client chooses them, so they are clipped. */
 const MAX_ECHOED_HEADER_LENGTH = 64;
@@ -166,10 +165,6 @@ function isOperation(value: unknown): value is Operation {
 
 function isAdmissionApiVersion(value: unknown): value is AdmissionApiVersion {
   return typeof value === 'string' && (ADMISSION_API_VERSIONS as readonly string[]).includes(value);
-}
-
-function asRecord(value: unknown): JsonRecord | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonRecord) : undefined;
 }
 
 /** A short, value-free description of a field for error messages. */

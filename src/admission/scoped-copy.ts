@@ -1,6 +1,6 @@
 import { cloneJson } from './json-clone.ts';
+import { isRecord, type JsonRecord } from '../util/json.ts';
 
-type JsonRecord = Record<string, unknown>;
 
 export interface ScopedCopy<T extends JsonRecord> {
   /** A copy of the root that shares everything outside `anchor` with the original. */
@@ -46,8 +46,4 @@ function existingPrefix(root: JsonRecord, path: readonly string[]): string[] {
     current = next;
   }
   return prefix;
-}
-
-function isRecord(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -6,6 +6,9 @@
 export const ADMISSION_API_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
 
+/** The API server truncates longer warnings (k8s.io/apiserver/pkg/warning): AdmissionResponse.warnings. */
+export const MAX_WARNING_LENGTH = 256;
+
 export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 

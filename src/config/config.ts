@@ -1,6 +1,9 @@
-import { isMode, MODES, type Mode } from '../policy/mode.ts';
-import { PRODUCTION_SIDECAR_RESOURCES, SIDECAR_RESOURCE_PAIRS, type SidecarResource, type SidecarResourceValues } from '../rules/support/dapr.ts';
-import { compareQuantities, isQuantity, parseQuantity } from '../rules/support/quantity.ts';
+import { isMode, MODES, type Mode } from '../admission/mode.ts';
+import { ruleOptionKeys, ruleOptionProblems } from '../rules/index.ts';
+import type { RuleOptions } from '../rules/rule.ts';
+import { readSidecarResourcesOptions, SIDECAR_RESOURCES_RULE_ID } from '../rules/sidecar-resources.ts';
+import type { SidecarResourceValues } from '../rules/support/dapr-annotations.ts';
+import { deepMerge, describeSetting as describe, isRecord, type JsonRecord } from '../util/json.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
 
 export type NamespaceModeSource = 'auto' | 'kubernetes' | 'off';
@@ -52,11 +55,14 @@ export interface Config {
   readonly exemptions: { readonly enabled: boolean; readonly allowedGroups: readonly string[]; readonly namespaces: readonly string[] };
   readonly namespaceModes: { readonly source: NamespaceModeSource };
   readonly rules: Readonly<Record<string, RuleSettings>>;
+  /** Each rule's own keys of `rules.<id>` (besides mode and enabled), checked by the rule. */
+  readonly ruleOptions: Readonly<Record<string, RuleOptions>>;
+  /** The sidecar-resources rule's defaults as that rule reads them from `ruleOptions`, for the startup log and tests. */
   readonly sidecarDefaults: SidecarResourceValues;
 }
 
 /** A configuration layer as read from YAML, environment or flags: nested plain values, unchecked. */
-export type ConfigLayer = Record<string, unknown>;
+export type ConfigLayer = JsonRecord;
 
 /** A configuration problem, naming the key and what it accepts; startup stops on any of them. */
 export class ConfigError extends Error {
@@ -78,12 +84,12 @@ export function buildConfig(layers: readonly ConfigLayer[], ruleIds: readonly st
   const values = new Map(OPTIONS.map((spec) => [spec.path, scalar(spec)]));
   problems.push(...serverLimitProblems(values));
   const rules = readRules(merged['rules'], ruleIds, problems);
-  const sidecarDefaults = readSidecarDefaults(valueAt(merged, 'rules.sidecar-resources.defaults'), problems);
+  const ruleOptions = readRuleOptions(merged['rules'], ruleIds, problems);
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  return assemble(values, rules, sidecarDefaults);
+  return assemble(values, rules, ruleOptions);
 }
 
-function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, RuleSettings>, sidecarDefaults: SidecarResourceValues): Config {
+function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, RuleSettings>, ruleOptions: Record<string, RuleOptions>): Config {
   const get = <T>(path: string): T => values.get(path) as T;
   return {
     mode: get('mode'),
@@ -125,7 +131,8 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
     exemptions: { enabled: get('exemptions.enabled'), allowedGroups: get('exemptions.allowedGroups'), namespaces: get('exemptions.namespaces') },
     namespaceModes: { source: get('namespaceModes.source') },
     rules,
-    sidecarDefaults,
+    ruleOptions,
+    sidecarDefaults: readSidecarResourcesOptions(ruleOptions[SIDECAR_RESOURCES_RULE_ID] ?? {}).defaults,
   };
 }
 
@@ -145,7 +152,7 @@ function serverLimitProblems(values: ReadonlyMap<string, unknown>): string[] {
 type Checked = { readonly value: unknown } | string;
 
 /** Checks one scalar; strings from env/flags are converted to the option's type. */
-export function checkOption(spec: OptionSpec, raw: unknown): Checked {
+function checkOption(spec: OptionSpec, raw: unknown): Checked {
   if (raw === undefined) return { value: spec.default };
   const type = spec.type;
   switch (type.kind) {
@@ -200,32 +207,21 @@ function readRuleSettings(id: string, raw: unknown, problems: string[]): RuleSet
   return { enabled: typeof enabled === 'string' ? true : (enabled.value as boolean), mode: isMode(mode) ? mode : undefined };
 }
 
-function readSidecarDefaults(raw: unknown, problems: string[]): SidecarResourceValues {
-  if (raw === undefined) return PRODUCTION_SIDECAR_RESOURCES;
-  if (!isRecord(raw)) {
-    problems.push(`rules.sidecar-resources.defaults must be a mapping, got ${describe(raw)}`);
-    return PRODUCTION_SIDECAR_RESOURCES;
-  }
-  const keys = Object.keys(PRODUCTION_SIDECAR_RESOURCES) as SidecarResource[];
-  const entries = keys.map((key): [SidecarResource, string] => {
-    const value = raw[key] ?? PRODUCTION_SIDECAR_RESOURCES[key];
-    const text = typeof value === 'number' ? String(value) : value;
-    if (typeof text === 'string' && isQuantity(text) && !text.startsWith('-')) return [key, text];
-    problems.push(`rules.sidecar-resources.defaults.${key} must be a non-negative Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describe(value)}`);
-    return [key, PRODUCTION_SIDECAR_RESOURCES[key]];
-  });
-  const defaults = Object.fromEntries(entries) as Record<SidecarResource, string>;
-  problems.push(...requestAboveLimitProblems(defaults));
-  return defaults;
+/** Each rule's own options, checked by the rule; its problems are reported under `rules.<id>.`. */
+function readRuleOptions(raw: unknown, ruleIds: readonly string[], problems: string[]): Record<string, RuleOptions> {
+  const section = isRecord(raw) ? raw : {};
+  return Object.fromEntries(
+    ruleIds.map((id) => {
+      const settings = section[id];
+      const options = isRecord(settings) ? withoutKeys(settings, RULE_KEYS) : {};
+      problems.push(...ruleOptionProblems(id, options).map((problem) => `rules.${id}.${problem}`));
+      return [id, options];
+    }),
+  );
 }
 
-/** Defaults the sidecar-resource-values rule would refuse: a request above its limit. */
-function requestAboveLimitProblems(defaults: SidecarResourceValues): string[] {
-  return SIDECAR_RESOURCE_PAIRS.flatMap((pair) => {
-    const [request, limit] = [parseQuantity(defaults[pair.request]), parseQuantity(defaults[pair.limit])];
-    if (request === undefined || limit === undefined || compareQuantities(request, limit) <= 0) return [];
-    return [`rules.sidecar-resources.defaults.${pair.request} (${defaults[pair.request]}) must not be above ${pair.limit} (${defaults[pair.limit]})`];
-  });
+function withoutKeys(record: JsonRecord, keys: ReadonlySet<string>): JsonRecord {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => !keys.has(key)));
 }
 
 const RULE_KEYS = new Set(['mode', 'enabled']);
@@ -261,14 +257,14 @@ function unknownRuleKeys(value: unknown, ruleIds: readonly string[]): string[] {
   return Object.entries(value).flatMap(([id, settings]) => {
     if (!ruleIds.includes(id)) return [`unknown rule rules.${id}; known rules: ${ruleIds.join(', ')}`];
     if (!isRecord(settings)) return [];
-    const accepted = id === 'sidecar-resources' ? new Set([...RULE_KEYS, 'defaults']) : RULE_KEYS;
+    const accepted = new Set([...RULE_KEYS, ...ruleOptionKeys(id)]);
     return Object.keys(settings)
       .filter((key) => !accepted.has(key))
       .map((key) => `unknown key rules.${id}.${key}; known keys: ${[...accepted].join(', ')}`);
   });
 }
 
-export function valueAt(root: ConfigLayer, path: string): unknown {
+function valueAt(root: ConfigLayer, path: string): unknown {
   let current: unknown = root;
   for (const key of splitPath(path)) {
     if (!isRecord(current)) return undefined;
@@ -297,25 +293,4 @@ export function setAt(root: ConfigLayer, path: string, value: unknown): void {
     }
   }
   current[keys[keys.length - 1] ?? path] = value;
-}
-
-function deepMerge(base: ConfigLayer, layer: ConfigLayer): ConfigLayer {
-  const result: ConfigLayer = { ...base };
-  for (const [key, value] of Object.entries(layer)) {
-    const existing = result[key];
-    result[key] = isRecord(existing) && isRecord(value) ? deepMerge(existing, value) : value;
-  }
-  return result;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return String(value);
 }

@@ -1,3 +1,5 @@
+import { MODES, NAMESPACE_MODE_LABEL } from '../admission/mode.ts';
+import { EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION } from '../policy/exemptions.ts';
 import type { Rule } from '../rules/rule.ts';
 import { CONFIG_ENV, RULE_MODES_ENV } from './load.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
@@ -26,8 +28,8 @@ export function helpText(rules: readonly Rule[]): string {
     ...rules.map((rule) => option(`${rule.id} (${rule.type}, default ${rule.defaultMode})`, rule.description)),
     `Each rule's page (what it checks, examples, how to fix, how to exempt): ${RULE_DOCS_URL}/<rule-id>.md`,
     '',
-    'Namespaces: label dapr-guard.io/mode=enforce|warn|audit sets the mode of one namespace (only exemptions.allowedGroups may set it).',
-    'Objects: annotations dapr-guard.io/exempt=<rule-id>[,<rule-id>] and dapr-guard.io/exempt-reason=<why> skip rules, when set by exemptions.allowedGroups.',
+    `Namespaces: label ${NAMESPACE_MODE_LABEL}=${MODES.join('|')} sets the mode of one namespace (only exemptions.allowedGroups may set it).`,
+    `Objects: annotations ${EXEMPT_ANNOTATION}=<rule-id>[,<rule-id>] and ${EXEMPT_REASON_ANNOTATION}=<why> skip rules, when set by exemptions.allowedGroups.`,
     '',
   ];
   return lines.join('\n');

@@ -1,4 +1,4 @@
-import { MODES } from '../policy/mode.ts';
+import { MODES } from '../admission/mode.ts';
 
 /** The value types a scalar option can have; env and flag strings are converted to them. */
 export type OptionType =

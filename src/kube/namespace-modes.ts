@@ -1,15 +1,11 @@
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isMode, MODES, type Mode } from '../policy/mode.ts';
-import { NAMESPACE_MODE_LABEL } from '../policy/namespace-labels.ts';
-
-export { NAMESPACE_MODE_LABEL };
+import { isMode, MODES, NAMESPACE_MODE_LABEL, type Mode } from '../admission/mode.ts';
+import { backoffDelayMs, describeError } from '../util/retry.ts';
 
 export interface NamespaceModes {
   /** The mode label of a namespace; undefined when unlabelled, invalid or not known yet. */
   readonly modeOf: (namespace: string) => Mode | undefined;
-  /** True once the first list of Namespaces has been read. */
-  readonly synced: () => boolean;
   readonly stop: () => Promise<void>;
 }
 
@@ -17,7 +13,8 @@ export interface NamespaceModeEvents {
   readonly onSyncChanged: (synced: boolean) => void;
 }
 
-const MAX_RETRY_DELAY_MS = 60_000;
+/** 1 s after the first failure, doubling to at most 60 s. */
+const RETRY_BACKOFF = { initialMs: 1000, maxMs: 60_000 } as const;
 
 /**
  * A watch-based cache of the `dapr-guard.io/mode` namespace labels (namespace labels are not in
@@ -72,7 +69,7 @@ export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events:
   informer.on('error', (error: unknown) => {
     if (stopped) return;
     failures += 1;
-    const delay = Math.min(1000 * 2 ** Math.min(failures - 1, 6), MAX_RETRY_DELAY_MS);
+    const delay = backoffDelayMs(failures, RETRY_BACKOFF);
     log.warn(
       { err: describeError(error), retryInMs: delay, keptNamespaces: modes.size },
       synced ? 'namespace watch failed; keeping the last known mode labels' : 'namespace watch failed; using the global mode until it syncs',
@@ -85,19 +82,10 @@ export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events:
 
   return {
     modeOf: (namespace) => modes.get(namespace),
-    synced: () => synced,
     stop: async () => {
       stopped = true;
       clearTimeout(retryTimer);
       await informer.stop();
     },
   };
-}
-
-function describeError(error: unknown): { message: string; code?: number } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'number' ? { message: error.message, code } : { message: error.message };
-  }
-  return { message: String(error) };
 }

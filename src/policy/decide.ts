@@ -1,36 +1,44 @@
 import { encodePatch } from '../admission/json-patch.ts';
 import { denied, patched, withAuditAnnotations, withWarnings } from '../admission/responses.ts';
-import type { AdmissionResponse } from '../admission/wire.ts';
+import { MAX_WARNING_LENGTH, type AdmissionResponse } from '../admission/wire.ts';
+import { cut } from '../util/text.ts';
 import type { Evaluation, Mutation, Violation } from './evaluation.ts';
 
-/** The API server truncates longer warnings (k8s.io/apiserver/pkg/warning). */
-export const MAX_WARNING_LENGTH = 256;
 /** Audit annotation values end up in every audit event of the request; keep them readable. */
 const MAX_AUDIT_VALUE_LENGTH = 1024;
+
+/** What the response says, for metrics and logs: it is decided here, never read back from the response. */
+export type Verdict = 'allowed' | 'patched' | 'denied';
+
+export interface Decided {
+  readonly verdict: Verdict;
+  readonly response: AdmissionResponse;
+}
 
 /**
  * The one place where modes become a response.
  * enforce: deny (403) with every enforced message; warn: allow with one warning per violation;
- * audit: allow with no warning and no patch, recording what would have happened in auditAnnotations.
+ * audit: allow with no warning for the violation and no patch, recording what would have happened in
+ * auditAnnotations. Notices (an exemption that does not count, for example) are warnings in every mode.
  */
-export function decide(uid: string, evaluation: Evaluation): AdmissionResponse {
+export function decideReview(uid: string, evaluation: Evaluation): Decided {
   const enforced = evaluation.violations.filter((violation) => violation.mode === 'enforce');
   const warned = evaluation.violations.filter((violation) => violation.mode === 'warn');
-  const base =
-    enforced.length > 0
-      ? denied(uid, enforced.map(formatMessage).join('\n'))
-      : patched(uid, encodePatch(evaluation.patch));
-  const warnings = [...warned.map(formatMessage), ...evaluation.notices].map(truncateWarning);
-  return withAuditAnnotations(withWarnings(base, warnings), auditAnnotations(evaluation));
+  const patch = encodePatch(evaluation.patch);
+  const verdict: Verdict = enforced.length > 0 ? 'denied' : patch === undefined ? 'allowed' : 'patched';
+  const base = verdict === 'denied' ? denied(uid, enforced.map(formatMessage).join('\n')) : patched(uid, patch);
+  const warnings = [...warned.map(formatMessage), ...evaluation.notices].map((warning) => cut(warning, MAX_WARNING_LENGTH));
+  return { verdict, response: withAuditAnnotations(withWarnings(base, warnings), auditAnnotations(evaluation)) };
+}
+
+/** The response alone (see decideReview). */
+export function decide(uid: string, evaluation: Evaluation): AdmissionResponse {
+  return decideReview(uid, evaluation).response;
 }
 
 /** `[rule-id] what is wrong — how to fix` */
 export function formatMessage(violation: Pick<Violation, 'ruleId' | 'message'>): string {
   return `[${violation.ruleId}] ${violation.message}`;
-}
-
-export function truncateWarning(warning: string): string {
-  return warning.length <= MAX_WARNING_LENGTH ? warning : `${warning.slice(0, MAX_WARNING_LENGTH - 1)}…`;
 }
 
 /**
@@ -50,7 +58,7 @@ function auditAnnotations(evaluation: Evaluation): Record<string, string> {
     if (mutation.mode === 'audit') add(mutation.ruleId, describeSkippedMutation(mutation));
   }
   for (const exemption of evaluation.exemptions) add(`exempt.${exemption.ruleId}`, exemption.reason);
-  return Object.fromEntries([...grouped].map(([key, values]) => [key, truncateAuditValue(values.join('; '))]));
+  return Object.fromEntries([...grouped].map(([key, values]) => [key, cut(values.join('; '), MAX_AUDIT_VALUE_LENGTH)]));
 }
 
 function isAudited(finding: { readonly mode: string }): boolean {
@@ -59,8 +67,4 @@ function isAudited(finding: { readonly mode: string }): boolean {
 
 function describeSkippedMutation(mutation: Mutation): string {
   return `would set ${mutation.changes.join(', ')}`;
-}
-
-function truncateAuditValue(value: string): string {
-  return value.length <= MAX_AUDIT_VALUE_LENGTH ? value : `${value.slice(0, MAX_AUDIT_VALUE_LENGTH - 1)}…`;
 }

@@ -1,17 +1,18 @@
 import { diffAt } from '../admission/json-patch.ts';
 import { copyAlongPath } from '../admission/scoped-copy.ts';
+import type { Endpoint } from '../admission/endpoint.ts';
 import type { AdmissionRequest, KubeObject } from '../admission/wire.ts';
 import type { MutableObject, MutatingRule, Rule, RuleContext, ValidatingRule } from '../rules/rule.ts';
 import type { Evaluation, Exemption, Mutation, Violation } from './evaluation.ts';
 import type { ExemptionSettings } from './exemption-access.ts';
 import { EXEMPTIONS_ID, readExemptions, templateExemptionFindings, type ExemptionRequest } from './exemptions.ts';
-import { leastStrict, type Mode } from './mode.ts';
+import { leastStrict, type Mode } from '../admission/mode.ts';
 import { isNamespaceRequest, NAMESPACE_LABELS_ID, namespaceLabelFindings } from './namespace-labels.ts';
 import { resolveMode } from './resolve-mode.ts';
+import { nonEmpty } from '../util/json.ts';
 
-export type Phase = 'mutate' | 'validate';
-
-export interface Policy {
+/** What a policy is made of: the enabled rules and the operator's settings. */
+export interface PolicyInputs {
   readonly rules: readonly Rule[];
   readonly globalMode: Mode;
   /** `rules.<id>.mode` from the configuration. */
@@ -22,23 +23,44 @@ export interface Policy {
   readonly namespaceMode: (namespace: string) => Mode | undefined;
 }
 
+/** The inputs plus what every review needs from them, computed once per policy instead of per review. */
+export interface Policy extends PolicyInputs {
+  /** The rules that run on each endpoint: the mutating ones on /mutate, the validating ones on /validate. */
+  readonly rulesFor: Readonly<Record<Endpoint, readonly Rule[]>>;
+  /** Every enabled rule's id: an exemption naming another id is reported as unknown. */
+  readonly ruleIds: ReadonlySet<string>;
+}
+
+export function createPolicy(inputs: PolicyInputs): Policy {
+  return {
+    ...inputs,
+    rulesFor: {
+      mutate: inputs.rules.filter((rule) => rule.type === 'mutating'),
+      validate: inputs.rules.filter((rule) => rule.type === 'validating'),
+    },
+    ruleIds: new Set(inputs.rules.map((rule) => rule.id)),
+  };
+}
+
 /**
  * The admission decision, as data: which rules found what, in which mode, and the patch.
  * Pure: everything it needs is in the request and the policy.
  */
-export function evaluate(request: AdmissionRequest, policy: Policy, phase: Phase): Evaluation {
+export function evaluate(request: AdmissionRequest, policy: Policy, endpoint: Endpoint): Evaluation {
   const context = ruleContext(request);
-  const scopeMode = scopeModeOf(context.namespace, policy);
+  // The namespace's label, read once per review: the scope mode and every rule's mode derive from it.
+  const namespaceMode = context.namespace === undefined ? undefined : policy.namespaceMode(context.namespace);
+  const scopeMode = namespaceMode ?? policy.globalMode;
   if (!isReviewable(request)) return emptyEvaluation(scopeMode);
-  if (isNamespaceRequest(request)) return namespaceEvaluation(request, policy, phase);
-  const rules = policy.rules.filter((rule) => rule.type === (phase === 'mutate' ? 'mutating' : 'validating'));
-  const exemptions = readExemptions(request, new Set(policy.rules.map((rule) => rule.id)), policy.exemptions, context.namespace);
+  if (isNamespaceRequest(request)) return namespaceEvaluation(request, policy, endpoint);
+  const rules = policy.rulesFor[endpoint];
+  const exemptions = readExemptions(request, policy.ruleIds, policy.exemptions, context.namespace);
   const applicable = rules.filter((rule) => !exemptions.exemptedRuleIds.has(rule.id));
-  const modeOf = (rule: Rule): Mode => ruleModeIn(rule, context.namespace, policy);
+  const modeOf = (rule: Rule): Mode => ruleModeIn(rule, namespaceMode, policy);
   // Both webhooks see an object; tell the user about a bad exemption once, from /validate.
-  const notices = phase === 'validate' ? exemptions.notices : [];
-  const base = { mode: scopeMode, exemptions: usedExemptions(rules, exemptions), notices };
-  if (phase === 'mutate') {
+  const notices = endpoint === 'validate' ? exemptions.notices : [];
+  const base = { scopeMode, exemptions: usedExemptions(rules, exemptions), notices };
+  if (endpoint === 'mutate') {
     return { ...base, violations: [], ...runMutations(applicable as MutatingRule[], context, modeOf) };
   }
   const guarded = guardViolations(templateExemptionFindings(request, policy.exemptions, context.namespace), EXEMPTIONS_ID, scopeMode);
@@ -61,8 +83,8 @@ function isReviewable(request: AdmissionRequest): boolean {
  * A Namespace is checked only by the label guard, on /validate, in the global mode: its own
  * dapr-guard.io/mode label is what is being changed.
  */
-function namespaceEvaluation(request: AdmissionRequest, policy: Policy, phase: Phase): Evaluation {
-  const findings = phase === 'validate' ? namespaceLabelFindings(request, policy.exemptions.allowedGroups) : [];
+function namespaceEvaluation(request: AdmissionRequest, policy: Policy, endpoint: Endpoint): Evaluation {
+  const findings = endpoint === 'validate' ? namespaceLabelFindings(request, policy.exemptions.allowedGroups) : [];
   return { ...emptyEvaluation(policy.globalMode), violations: guardViolations(findings, NAMESPACE_LABELS_ID, policy.globalMode) };
 }
 
@@ -76,16 +98,12 @@ function ruleContext(request: AdmissionRequest): RuleContext {
   return { request, object, oldObject: request.oldObject, namespace };
 }
 
-function scopeModeOf(namespace: string | undefined, policy: Policy): Mode {
-  return (namespace === undefined ? undefined : policy.namespaceMode(namespace)) ?? policy.globalMode;
-}
-
-function ruleModeIn(rule: Rule, namespace: string | undefined, policy: Policy): Mode {
+function ruleModeIn(rule: Rule, namespaceMode: Mode | undefined, policy: Policy): Mode {
   return resolveMode({
     globalMode: policy.globalMode,
     configuredRuleMode: policy.ruleModes[rule.id],
     ruleDefaultMode: rule.defaultMode,
-    namespaceMode: namespace === undefined ? undefined : policy.namespaceMode(namespace),
+    namespaceMode,
   });
 }
 
@@ -143,10 +161,6 @@ function usedExemptions(rules: readonly Rule[], exemptions: ExemptionRequest): E
     .map((rule) => ({ ruleId: rule.id, reason: exemptions.reason }));
 }
 
-function emptyEvaluation(mode: Mode): Evaluation {
-  return { mode, violations: [], mutations: [], patch: [], exemptions: [], notices: [] };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
+function emptyEvaluation(scopeMode: Mode): Evaluation {
+  return { scopeMode, violations: [], mutations: [], patch: [], exemptions: [], notices: [] };
 }

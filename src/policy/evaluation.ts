@@ -1,5 +1,5 @@
 import type { PatchOperation } from '../admission/json-patch.ts';
-import type { Mode } from './mode.ts';
+import type { Mode } from '../admission/mode.ts';
 
 /** A rule's finding with the mode that applies to it for this object. */
 export interface Violation {
@@ -24,8 +24,11 @@ export interface Exemption {
 
 /** Everything the policy decided about one request, before it becomes an AdmissionResponse. */
 export interface Evaluation {
-  /** The mode of the request's namespace (or the global mode), for logs and metrics. */
-  readonly mode: Mode;
+  /**
+   * The mode of the request's namespace (its `dapr-guard.io/mode` label, or else the global mode), for
+   * logs and metrics: not the mode a rule applied, which is each Violation's and Mutation's own.
+   */
+  readonly scopeMode: Mode;
   readonly violations: readonly Violation[];
   readonly mutations: readonly Mutation[];
   /** The JSON Patch of the mutations that apply (enforce and warn); empty for audit or validation. */

@@ -1,4 +1,5 @@
 import type { AdmissionRequest, KubeObject, UserInfo } from '../admission/wire.ts';
+import { isRecord } from '../util/json.ts';
 
 /** Who may opt objects and namespaces out of the rules: `exemptions.*` of the configuration. */
 export interface ExemptionSettings {
@@ -71,8 +72,4 @@ function isController(user: UserInfo | undefined): boolean {
 function hasControllerOwner(object: KubeObject | undefined): boolean {
   const owners: unknown = object?.metadata?.['ownerReferences'];
   return Array.isArray(owners) && owners.some((owner) => isRecord(owner) && owner['controller'] === true);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,10 +1,10 @@
+import { NAMESPACE_MODE_LABEL } from '../admission/mode.ts';
 import type { AdmissionRequest, KubeObject } from '../admission/wire.ts';
 import { isAllowedUser } from './exemption-access.ts';
 
 /** Any value: every webhook entry's namespaceSelector leaves the namespace out. */
 export const NAMESPACE_IGNORE_LABEL = 'dapr-guard.io/ignore';
-/** enforce, warn or audit: the mode of every rule in the namespace. */
-export const NAMESPACE_MODE_LABEL = 'dapr-guard.io/mode';
+export { NAMESPACE_MODE_LABEL };
 /** The labels that switch rules off or down for a whole namespace. */
 export const GUARDED_NAMESPACE_LABELS = [NAMESPACE_IGNORE_LABEL, NAMESPACE_MODE_LABEL] as const;
 

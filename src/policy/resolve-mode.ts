@@ -1,4 +1,4 @@
-import { leastStrict, type Mode } from './mode.ts';
+import { leastStrict, type Mode } from '../admission/mode.ts';
 
 export interface ModeInputs {
   /** The cluster-wide default (`mode`). */

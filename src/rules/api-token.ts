@@ -1,5 +1,5 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
-import { DAPR_API_TOKEN_SECRET_ANNOTATION } from './support/dapr.ts';
+import { DAPR_API_TOKEN_SECRET_ANNOTATION } from './support/dapr-annotations.ts';
 import { describeObject, hasControllerOwner } from './support/objects.ts';
 import { daprPodMetadataOf } from './support/workloads.ts';
 

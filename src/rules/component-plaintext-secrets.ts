@@ -1,6 +1,6 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import { embeddedCredential, isCredentialName, plaintextState, searchableText, type EmbeddedCredential } from './support/credentials.ts';
-import { isDaprKind, secretStoreOf, type DaprKind } from './support/dapr-objects.ts';
+import { isDaprKind, secretStoreOf, type DaprKind } from './support/dapr-kinds.ts';
 import { isQuotableHeaderName, isQuotableMetadataName } from './support/field-names.ts';
 import { capFindings } from './support/findings.ts';
 import { contextObjectName } from './support/objects.ts';
@@ -79,7 +79,7 @@ function componentFindings(context: RuleContext): Finding[] {
     const item = asRecord(entry);
     const field = asString(item?.['name']);
     if (item === undefined || field === undefined) return [];
-    const spot = namedSpot(base, 'spec.metadata', index, field, isQuotableMetadataName(field));
+    const spot = namedSpot(base, { path: 'spec.metadata', index, name: field }, isQuotableMetadataName(field));
     return itemFindings(item, field, isSensitive(field), spot);
   });
 }
@@ -113,12 +113,12 @@ function headerFindings(headers: unknown, base: SpotBase, path: string): Finding
     const header = asRecord(entry);
     const name = asString(header?.['name']);
     if (header === undefined || name === undefined) return [];
-    return itemFindings(header, name, isCredentialName(name), namedSpot(base, path, index, name, isQuotableHeaderName(name)));
+    return itemFindings(header, name, isCredentialName(name), namedSpot(base, { path, index, name }, isQuotableHeaderName(name)));
   });
 }
 
 /** `spec.metadata redisPassword`, or `spec.metadata[3]` with no suggested key when the name may be the secret. */
-function namedSpot(base: SpotBase, path: string, index: number, name: string, quotable: boolean): Spot {
+function namedSpot(base: SpotBase, { path, index, name }: { path: string; index: number; name: string }, quotable: boolean): Spot {
   return quotable ? { ...base, path, field: name, key: name } : { ...base, path: `${path}[${index}]` };
 }
 
@@ -181,6 +181,6 @@ function storeHint(spot: Spot, clip: Clip): string {
 
 /** Secret keys allow only `[-._a-zA-Z0-9]` (`header:x-api-key` → `header-x-api-key`). */
 function secretKeyFor(field: string): string {
-  const key = field.replace(/[^-._a-zA-Z0-9]/g, '-');
+  const key = field.replace(/[^-.\w]/g, '-');
   return key === '' ? 'value' : key;
 }

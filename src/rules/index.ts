@@ -1,6 +1,10 @@
-import type { Config } from '../config/config.ts';
-import type { Rule } from './rule.ts';
-import { SIDECAR_RESOURCES_RULE_ID, sidecarResourcesRule } from './sidecar-resources.ts';
+import type { Rule, RuleOptions } from './rule.ts';
+import {
+  readSidecarResourcesOptions,
+  SIDECAR_RESOURCES_OPTION_KEYS,
+  SIDECAR_RESOURCES_RULE_ID,
+  sidecarResourcesRule,
+} from './sidecar-resources.ts';
 import { SIDECAR_RESOURCE_VALUES_RULE_ID, sidecarResourceValuesRule } from './sidecar-resource-values.ts';
 import { API_TOKEN_RULE_ID, apiTokenRule } from './api-token.ts';
 import { CONTROL_PLANE_NAMESPACE_RULE_ID, controlPlaneNamespaceRule } from './control-plane-namespace.ts';
@@ -9,26 +13,55 @@ import { COMPONENT_PLAINTEXT_SECRETS_RULE_ID, componentPlaintextSecretsRule } fr
 import { MTLS_ENABLED_RULE_ID, mtlsEnabledRule } from './mtls-enabled.ts';
 import { OBSERVABILITY_RULE_ID, observabilityRule } from './observability.ts';
 
+/** One rule's settings: whether it runs, and its own options (its mode is the policy's business). */
+export interface RuleSettings {
+  readonly enabled: boolean;
+  readonly options: RuleOptions;
+}
+
 interface RuleFactory {
   readonly id: string;
-  readonly create: (config: Config) => Rule;
+  /** The rule's own keys under `rules.<id>`, besides mode and enabled. */
+  readonly optionKeys: readonly string[];
+  /** What is wrong with the options, each naming its key under `rules.<id>`. */
+  readonly optionProblems: (options: RuleOptions) => readonly string[];
+  readonly create: (options: RuleOptions) => Rule;
 }
+
+const WITHOUT_OPTIONS = { optionKeys: [], optionProblems: () => [] } as const;
 
 /** Every rule, in the order they run. */
 const FACTORIES: readonly RuleFactory[] = [
-  { id: SIDECAR_RESOURCES_RULE_ID, create: (config) => sidecarResourcesRule(config.sidecarDefaults) },
-  { id: SIDECAR_RESOURCE_VALUES_RULE_ID, create: () => sidecarResourceValuesRule() },
-  { id: API_TOKEN_RULE_ID, create: () => apiTokenRule() },
-  { id: CONTROL_PLANE_NAMESPACE_RULE_ID, create: () => controlPlaneNamespaceRule() },
-  { id: CONTROL_PLANE_RESOURCES_RULE_ID, create: () => controlPlaneResourcesRule() },
-  { id: COMPONENT_PLAINTEXT_SECRETS_RULE_ID, create: () => componentPlaintextSecretsRule() },
-  { id: MTLS_ENABLED_RULE_ID, create: () => mtlsEnabledRule() },
-  { id: OBSERVABILITY_RULE_ID, create: () => observabilityRule() },
+  {
+    id: SIDECAR_RESOURCES_RULE_ID,
+    optionKeys: SIDECAR_RESOURCES_OPTION_KEYS,
+    optionProblems: (options) => readSidecarResourcesOptions(options).problems,
+    create: (options) => sidecarResourcesRule(readSidecarResourcesOptions(options).defaults),
+  },
+  { id: SIDECAR_RESOURCE_VALUES_RULE_ID, ...WITHOUT_OPTIONS, create: () => sidecarResourceValuesRule() },
+  { id: API_TOKEN_RULE_ID, ...WITHOUT_OPTIONS, create: () => apiTokenRule() },
+  { id: CONTROL_PLANE_NAMESPACE_RULE_ID, ...WITHOUT_OPTIONS, create: () => controlPlaneNamespaceRule() },
+  { id: CONTROL_PLANE_RESOURCES_RULE_ID, ...WITHOUT_OPTIONS, create: () => controlPlaneResourcesRule() },
+  { id: COMPONENT_PLAINTEXT_SECRETS_RULE_ID, ...WITHOUT_OPTIONS, create: () => componentPlaintextSecretsRule() },
+  { id: MTLS_ENABLED_RULE_ID, ...WITHOUT_OPTIONS, create: () => mtlsEnabledRule() },
+  { id: OBSERVABILITY_RULE_ID, ...WITHOUT_OPTIONS, create: () => observabilityRule() },
 ];
 
 export const RULE_IDS: readonly string[] = FACTORIES.map((factory) => factory.id);
 
-/** The enabled rules, built with their settings from the configuration. */
-export function createRules(config: Config): Rule[] {
-  return FACTORIES.filter((factory) => config.rules[factory.id]?.enabled !== false).map((factory) => factory.create(config));
+/** The keys a rule accepts under `rules.<id>` besides mode and enabled; [] for an unknown id. */
+export function ruleOptionKeys(id: string): readonly string[] {
+  return FACTORIES.find((factory) => factory.id === id)?.optionKeys ?? [];
+}
+
+/** What is wrong with a rule's options, each problem naming its key under `rules.<id>`. */
+export function ruleOptionProblems(id: string, options: RuleOptions): readonly string[] {
+  return FACTORIES.find((factory) => factory.id === id)?.optionProblems(options) ?? [];
+}
+
+/** The enabled rules, each built from its own options; a rule missing from `settings` runs with its defaults. */
+export function createRules(settings: Readonly<Record<string, RuleSettings>>): Rule[] {
+  return FACTORIES.filter((factory) => settings[factory.id]?.enabled !== false).map((factory) =>
+    factory.create(settings[factory.id]?.options ?? {}),
+  );
 }

@@ -1,5 +1,5 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
-import { isDaprKind } from './support/dapr-objects.ts';
+import { isDaprKind } from './support/dapr-kinds.ts';
 import { contextObjectName } from './support/objects.ts';
 import { recordAt } from './support/json.ts';
 import { fitMessage, messageBudget } from './support/messages.ts';

@@ -1,5 +1,5 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
-import { isDaprKind } from './support/dapr-objects.ts';
+import { isDaprKind } from './support/dapr-kinds.ts';
 import { contextObjectName } from './support/objects.ts';
 import { asString, recordAt } from './support/json.ts';
 import { fitMessage, messageBudget } from './support/messages.ts';
@@ -54,7 +54,7 @@ function samplingFindings(context: RuleContext, name: string): Finding[] {
 }
 
 /** Go strconv.ParseFloat's decimal syntax: Dapr parses the rate with it and uses 0.0001 when it fails. */
-const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /** Zero disables tracing; a negative ratio samples nothing either (OpenTelemetry clamps it to 0). */
 function samplesNothing(rate: string): boolean {

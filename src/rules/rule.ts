@@ -1,5 +1,8 @@
 import type { AdmissionRequest, KubeObject } from '../admission/wire.ts';
-import type { Mode } from '../policy/mode.ts';
+import type { Mode } from '../admission/mode.ts';
+
+/** A rule's own settings: the keys of `rules.<id>` besides mode and enabled, as configured; the rule checks them. */
+export type RuleOptions = Readonly<Record<string, unknown>>;
 
 /** What a rule sees: the request, its object (present on CREATE and UPDATE) and the object's namespace. */
 export interface RuleContext {
@@ -48,6 +51,8 @@ export interface MutatingRule extends RuleBase {
    */
   scope?(object: MutableObject, context: RuleContext): readonly string[] | undefined;
   /**
+   * `context.object` stays the request's object for every mutating rule: a rule reads the result of the
+   * rules before it from `copy`, never from `context.object`.
    * Changes `copy` (a copy of the request object, deep within `scope`) in place and describes each change
    * (`dapr.io/sidecar-cpu-limit=4`); returns [] when nothing needed changing.
    */

@@ -4,7 +4,7 @@ import {
   SIDECAR_RESOURCE_PAIRS,
   type SidecarResource,
   type SidecarResourcePair,
-} from './support/dapr.ts';
+} from './support/dapr-annotations.ts';
 import { quoted } from './support/objects.ts';
 import { compareQuantities, MAX_QUANTITY_LENGTH, parseQuantity, type QuantityValue } from './support/quantity.ts';
 import { daprPodMetadataOf } from './support/workloads.ts';

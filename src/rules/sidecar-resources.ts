@@ -1,15 +1,51 @@
-import type { MutatingRule, MutableObject, RuleContext } from './rule.ts';
+import { describeSetting, isRecord } from '../util/json.ts';
+import type { MutatingRule, MutableObject, RuleContext, RuleOptions } from './rule.ts';
 import {
+  PRODUCTION_SIDECAR_RESOURCES,
   SIDECAR_RESOURCE_ANNOTATIONS,
   SIDECAR_RESOURCE_PAIRS,
   type SidecarResource,
   type SidecarResourceValues,
-} from './support/dapr.ts';
+} from './support/dapr-annotations.ts';
 import { ensureRecordAt } from './support/json.ts';
-import { compareQuantities, parseQuantity } from './support/quantity.ts';
+import { compareQuantities, isQuantity, parseQuantity } from './support/quantity.ts';
 import { daprPodMetadataOf } from './support/workloads.ts';
 
 export const SIDECAR_RESOURCES_RULE_ID = 'sidecar-resources';
+
+/** The rule's own keys under `rules.sidecar-resources`, besides mode and enabled. */
+export const SIDECAR_RESOURCES_OPTION_KEYS: readonly string[] = ['defaults'];
+
+/**
+ * `defaults` of `rules.sidecar-resources`, checked: each one a non-negative quantity, no request above
+ * its limit (the sidecar-resource-values rule would refuse what this rule wrote). A default that is not
+ * valid keeps the production value. Each problem names its key under `rules.sidecar-resources`.
+ */
+export function readSidecarResourcesOptions(options: RuleOptions): { readonly defaults: SidecarResourceValues; readonly problems: readonly string[] } {
+  const raw = options['defaults'];
+  if (raw === undefined) return { defaults: PRODUCTION_SIDECAR_RESOURCES, problems: [] };
+  if (!isRecord(raw)) return { defaults: PRODUCTION_SIDECAR_RESOURCES, problems: [`defaults must be a mapping, got ${describeSetting(raw)}`] };
+  const problems: string[] = [];
+  const keys = Object.keys(PRODUCTION_SIDECAR_RESOURCES) as SidecarResource[];
+  const entries = keys.map((key): [SidecarResource, string] => {
+    const value = raw[key] ?? PRODUCTION_SIDECAR_RESOURCES[key];
+    const text = typeof value === 'number' ? String(value) : value;
+    if (typeof text === 'string' && isQuantity(text) && !text.startsWith('-')) return [key, text];
+    problems.push(`defaults.${key} must be a non-negative Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describeSetting(value)}`);
+    return [key, PRODUCTION_SIDECAR_RESOURCES[key]];
+  });
+  const defaults = Object.fromEntries(entries) as Record<SidecarResource, string>;
+  return { defaults, problems: [...problems, ...requestAboveLimitProblems(defaults)] };
+}
+
+/** Defaults the sidecar-resource-values rule would refuse: a request above its limit. */
+function requestAboveLimitProblems(defaults: SidecarResourceValues): string[] {
+  return SIDECAR_RESOURCE_PAIRS.flatMap((pair) => {
+    const [request, limit] = [parseQuantity(defaults[pair.request]), parseQuantity(defaults[pair.limit])];
+    if (request === undefined || limit === undefined || compareQuantities(request, limit) <= 0) return [];
+    return [`defaults.${pair.request} (${defaults[pair.request]}) must not be above ${pair.limit} (${defaults[pair.limit]})`];
+  });
+}
 
 /**
  * Adds the missing sidecar resource annotations to Dapr-enabled Pods and pod templates.

@@ -2,7 +2,7 @@ import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { constants as http2Constants, type Http2SecureServer, type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { decisionOf, reviewAdmission, transportErrorReview, type ReviewOutcome } from '../admission/review.ts';
+import { ENDPOINTS, type Endpoint } from '../admission/endpoint.ts';
 import { clipHeader } from '../admission/parse-review.ts';
 import { sniffEcho } from '../admission/sniff-echo.ts';
 import {
@@ -11,11 +11,12 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
 } from '../config/options.ts';
-import type { Phase, Policy } from '../policy/evaluate.ts';
+import type { Policy } from '../policy/evaluate.ts';
+import { reviewAdmission, transportErrorReview, type ReviewOutcome } from '../webhook/review.ts';
 import { BodyRefusedError, createBodyBudget, readBody, type BodyBudget, type BodyTicket } from './body-reader.ts';
 import { HEALTHY, readinessReply } from './probes.ts';
 import { logReview } from './review-log.ts';
-import { recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
+import { recordError, recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
 import { servingTlsOptions, type TlsMaterial } from '../tls/options.ts';
 
 export interface Readiness {
@@ -49,7 +50,8 @@ export interface AppOptions {
 
 export type App = FastifyInstance;
 
-const ENDPOINTS: Readonly<Record<string, Phase>> = { '/mutate': 'mutate', '/validate': 'validate' };
+/** The route of each endpoint: `/mutate`, `/validate`. */
+const ROUTES: ReadonlyMap<string, Endpoint> = new Map(ENDPOINTS.map((endpoint) => [`/${endpoint}`, endpoint]));
 
 /**
  * Node's own per-request limits (HTTP/1.1 requestTimeout, the HTTP/2 stream timer) fire this much after
@@ -87,8 +89,8 @@ export function buildApp(options: AppOptions): App {
   app.addContentTypeParser('application/json', parser);
   app.addContentTypeParser('*', parser);
   app.setErrorHandler((error: FastifyError, request, reply) => replyWithTransportError(error, request, reply, context));
-  for (const [path, phase] of Object.entries(ENDPOINTS)) {
-    app.post(path, { onRequest: (request, reply, done) => (trackRequest(request, reply, context), done()) }, (request, reply) => handleReview(request, reply, phase, context));
+  for (const [path, endpoint] of ROUTES) {
+    app.post(path, { onRequest: (request, reply, done) => (trackRequest(request, reply, context), done()) }, (request, reply) => handleReview(request, reply, endpoint, context));
   }
   app.get('/healthz', () => HEALTHY.body);
   app.get('/readyz', (_request, reply) => {
@@ -99,12 +101,13 @@ export function buildApp(options: AppOptions): App {
 }
 
 function limitsOf(options: AppOptions): ServerLimits {
+  const given: Partial<ServerLimits> = options.limits ?? {};
   return {
-    requestTimeoutSeconds: options.limits?.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
-    headersTimeoutSeconds: options.limits?.headersTimeoutSeconds ?? DEFAULT_HEADERS_TIMEOUT_SECONDS,
-    maxInflightBodyBytes: options.limits?.maxInflightBodyBytes ?? 2 * options.bodyLimitBytes,
-    maxConcurrentStreams: options.limits?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
-    maxConnections: options.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    requestTimeoutSeconds: given.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    headersTimeoutSeconds: given.headersTimeoutSeconds ?? DEFAULT_HEADERS_TIMEOUT_SECONDS,
+    maxInflightBodyBytes: given.maxInflightBodyBytes ?? 2 * options.bodyLimitBytes,
+    maxConcurrentStreams: given.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    maxConnections: given.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
   };
 }
 
@@ -118,7 +121,7 @@ function createFastify(options: AppOptions, limits: ServerLimits): App {
     handlerTimeout: limits.requestTimeoutSeconds * 1000,
     return503OnClosing: true,
   };
-  if (options.tls === undefined) return withServerLimits(fastify(common) as unknown as App, limits);
+  if (options.tls === undefined) return withServerLimits(fastify(common), limits);
   const https = { allowHTTP1: true, ...servingTlsOptions(options.tls) };
   const transport = { settings: { maxConcurrentStreams: limits.maxConcurrentStreams }, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
   const app = fastify({ ...common, http2: true, https: { ...https, ...transport } }) as unknown as App;
@@ -170,15 +173,15 @@ function parseBody(request: FastifyRequest, payload: Readable, done: (error: Err
   );
 }
 
-function handleReview(request: FastifyRequest, reply: FastifyReply, phase: Phase, context: Context): FastifyReply {
+function handleReview(request: FastifyRequest, reply: FastifyReply, endpoint: Endpoint, context: Context): FastifyReply {
   const { options } = context;
   const started = process.hrtime.bigint();
   const body = request.body instanceof Uint8Array ? request.body : undefined;
-  const outcome = reviewAdmission({ contentType: request.headers['content-type'], body }, options.policy, phase);
+  const outcome = reviewAdmission({ contentType: request.headers['content-type'], body }, options.policy, endpoint);
   const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   markCounted(request, context);
-  bestEffort(() => observe(outcome, phase, durationSeconds, options), options.logger, 'recording the review in the metrics');
-  bestEffort(() => logReview(options.logger, outcome, phase, durationSeconds), options.logger, 'logging the review');
+  bestEffort(() => observe(outcome, endpoint, durationSeconds, options), options.logger, 'recording the review in the metrics');
+  bestEffort(() => logReview(options.logger, { outcome, endpoint, durationSeconds }), options.logger, 'logging the review');
   // Always HTTP 200: the API server reads the decision from the review, as controller-runtime answers.
   return reply.code(200).send(outcome.review);
 }
@@ -204,23 +207,22 @@ function bestEffort(task: () => void, logger: Logger, what: string): void {
   }
 }
 
-function observe(outcome: ReviewOutcome, phase: Phase, durationSeconds: number, options: AppOptions): void {
+function observe(outcome: ReviewOutcome, endpoint: Endpoint, durationSeconds: number, options: AppOptions): void {
   const { metrics } = options;
   if (!outcome.ok) {
-    metrics.errors.inc({ endpoint: phase, code: String(outcome.code) });
-    recordReview(metrics, { endpoint: phase, decision: 'error', mode: options.policy.globalMode, durationSeconds });
+    recordError(metrics, { endpoint, code: outcome.code, mode: options.policy.globalMode, durationSeconds });
     return;
   }
   const { evaluation } = outcome;
   for (const violation of evaluation.violations) recordRuleOutcome(metrics.violations, violation.ruleId, violation.mode);
   for (const mutation of evaluation.mutations) recordRuleOutcome(metrics.mutations, mutation.ruleId, mutation.mode);
   for (const exemption of evaluation.exemptions) metrics.exemptions.inc({ rule: exemption.ruleId });
-  recordReview(metrics, { endpoint: phase, decision: decisionOf(outcome), mode: evaluation.mode, durationSeconds });
+  recordReview(metrics, { endpoint, decision: outcome.decision, mode: evaluation.scopeMode, durationSeconds });
 }
 
 function replyWithTransportError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, context: Context): FastifyReply {
   const { options } = context;
-  const phase = ENDPOINTS[request.routeOptions.url ?? ''];
+  const endpoint = ROUTES.get(request.routeOptions.url ?? '');
   const code = transportErrorCode(error);
   const message = transportErrorMessage(error, code, context);
   bestEffort(
@@ -229,12 +231,13 @@ function replyWithTransportError(error: FastifyError, request: FastifyRequest, r
     'logging a rejected request',
   );
   endUnreadBody(request, reply, code === 408);
-  if (phase === undefined) return reply.code(code).send({ status: 'error', code, message });
+  if (endpoint === undefined) return reply.code(code).send({ status: 'error', code, message });
   if (markCounted(request, context)) {
-    bestEffort(() => {
-      options.metrics.errors.inc({ endpoint: phase, code: String(code) });
-      recordReview(options.metrics, { endpoint: phase, decision: 'error', mode: options.policy.globalMode, durationSeconds: 0 });
-    }, options.logger, 'recording the rejected request in the metrics');
+    bestEffort(
+      () => recordError(options.metrics, { endpoint, code, mode: options.policy.globalMode, durationSeconds: 0 }),
+      options.logger,
+      'recording the rejected request in the metrics',
+    );
   }
   const head = context.states.get(request)?.head ?? (request.body instanceof Uint8Array ? request.body : undefined);
   return reply.code(200).send(transportErrorReview(code, message, sniffEcho(head)));

@@ -1,8 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Decision } from '../admission/review.ts';
-import type { Phase } from '../policy/evaluate.ts';
-import type { Mode } from '../policy/mode.ts';
+import type { Endpoint } from '../admission/endpoint.ts';
+import type { Decision } from '../webhook/review.ts';
+import type { Mode } from '../admission/mode.ts';
 import type { Readiness } from './app.ts';
 import { HEALTHY, readinessReply } from './probes.ts';
 
@@ -83,7 +83,7 @@ export function createMetrics(options: { readonly defaultMetrics: boolean }): Me
 }
 
 export interface ReviewRecord {
-  readonly endpoint: Phase;
+  readonly endpoint: Endpoint;
   readonly decision: Decision;
   readonly mode: Mode;
   readonly durationSeconds: number;
@@ -92,6 +92,12 @@ export interface ReviewRecord {
 export function recordReview(metrics: Metrics, record: ReviewRecord): void {
   bound(metrics.reviews, { endpoint: record.endpoint, decision: record.decision, mode: record.mode }).inc();
   bound(metrics.reviewDuration, { endpoint: record.endpoint }).observe(record.durationSeconds);
+}
+
+/** A request that got no decision: counted in the errors by code and as a review with decision `error`. */
+export function recordError(metrics: Metrics, record: Omit<ReviewRecord, 'decision'> & { readonly code: number }): void {
+  metrics.errors.inc({ endpoint: record.endpoint, code: String(record.code) });
+  recordReview(metrics, { endpoint: record.endpoint, decision: 'error', mode: record.mode, durationSeconds: record.durationSeconds });
 }
 
 export function recordRuleOutcome(counter: Counter<'rule' | 'mode'>, rule: string, mode: Mode): void {

@@ -2,12 +2,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
-import type { Policy } from '../policy/evaluate.ts';
-import { createRules } from '../rules/index.ts';
+import { policyOf } from '../config/policy.ts';
 import { clusterConfigured } from '../kube/cluster-access.ts';
 import type { NamespaceModes } from '../kube/namespace-modes.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
-import { trackConnections, type Connections, type ConnectionSource } from './connections.ts';
+import { trackConnections, type Connections } from './connections.ts';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
 import { fileServingTls, selfManagedServingTls, type ServingTls } from '../tls/serving.ts';
 import type { SecureContextTarget } from '../tls/reloader.ts';
@@ -30,11 +29,11 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   const metrics = createMetrics({ defaultMetrics: true });
   const tls = await servingTls(config, logger, metrics);
   const namespaceModes = await startNamespaceModes(config, logger, metrics, env);
-  const policy = createPolicy(config, namespaceModes);
+  const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   let shuttingDown = false;
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
   const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, limits: config.server, readiness, tls: tls.initial });
-  const connections = trackConnections(app.server as unknown as ConnectionSource);
+  const connections = trackConnections(app.server);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, readiness) : undefined;
@@ -61,8 +60,9 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
 }
 
 /**
- * The Kubernetes client is imported only here and for self-managed TLS: a local run without a
- * cluster never loads it (a quarter of a second and ~90 MiB).
+ * @kubernetes/client-node is loaded only by the dynamic imports of kube/ here and for self-managed TLS
+ * (only kube/ may import it: eslint.config.js OWNED_PACKAGES), so a local run without a cluster never
+ * loads it (a quarter of a second and ~90 MiB).
  */
 async function startNamespaceModes(config: Config, logger: Logger, metrics: Metrics, env: NodeJS.ProcessEnv): Promise<NamespaceModes | undefined> {
   metrics.namespaceModesSynced.set(0);
@@ -74,19 +74,6 @@ async function startNamespaceModes(config: Config, logger: Logger, metrics: Metr
   logger.info({ mode: config.mode }, 'watching namespace mode labels; the global mode applies until they sync');
   const [{ watchNamespaceModes }, { loadKubeConfig }] = await Promise.all([import('../kube/namespace-modes.ts'), import('../kube/kube-config.ts')]);
   return watchNamespaceModes(loadKubeConfig(), logger, { onSyncChanged: (synced) => metrics.namespaceModesSynced.set(synced ? 1 : 0) });
-}
-
-function createPolicy(config: Config, namespaceModes: NamespaceModes | undefined): Policy {
-  const ruleModes = Object.fromEntries(
-    Object.entries(config.rules).flatMap(([id, settings]) => (settings.mode === undefined ? [] : [[id, settings.mode]])),
-  );
-  return {
-    rules: createRules(config),
-    globalMode: config.mode,
-    ruleModes,
-    exemptions: config.exemptions,
-    namespaceMode: namespaceModes === undefined ? () => undefined : namespaceModes.modeOf,
-  };
 }
 
 /** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */

@@ -11,7 +11,7 @@ const chartFile = (name: string): string => readFileSync(join(CHART_DIR, name), 
 
 /** Lint output lines that are not informational ([INFO] icon recommendation is fine). */
 function problems(output: string): string[] {
-  return output.split('\n').filter((line) => /\[(WARNING|ERROR)\]/.test(line));
+  return output.split('\n').filter((line) => /\[(?:WARNING|ERROR)\]/.test(line));
 }
 
 describe('helm lint', () => {
@@ -102,7 +102,7 @@ describe('documentation', () => {
   it('values.yaml comments every key of the first two levels', () => {
     const lines = chartFile('values.yaml').split('\n');
     const undocumented = lines.flatMap((line, index) => {
-      if (!/^( {2})?[A-Za-z][\w-]*:/.test(line)) return [];
+      if (!/^(?: {2})?[A-Z][\w-]*:/i.test(line)) return [];
       const near = [lines[index - 1], lines[index + 1]].map((neighbour) => (neighbour ?? '').trim());
       return near.some((neighbour) => neighbour.startsWith('#')) ? [] : [`${index + 1}: ${line}`];
     });

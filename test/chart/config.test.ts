@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { buildConfig, type Config, type ConfigLayer } from '../../src/config/config.ts';
 import { RULE_IDS } from '../../src/rules/index.ts';
-import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
+import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annotations.ts';
 import { CHART_DIR, helmTemplate, helmTemplateResult, type RenderOptions } from '../support/helm.ts';
 import { configText, FAKE_CA_PEM, mergeValues, NAMESPACE, TLS_CHOICE_NAMES, TLS_CHOICES } from './objects.ts';
 

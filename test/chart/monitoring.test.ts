@@ -392,7 +392,7 @@ function exportedSeriesNames(exposition: string): Set<string> {
 
 /** The metric names a PromQL expression reads: every `name{` selector and every dapr_guard_ name. */
 function metricNamesIn(expression: string): string[] {
-  const selectors = [...expression.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)\s*\{/g)].map((match) => match[1] ?? '');
+  const selectors = [...expression.matchAll(/(?<![\w:])([A-Z_:][\w:]*)\s*\{/gi)].map((match) => match[1] ?? '');
   const prefixed = [...expression.matchAll(/\b(dapr_guard_[a-z0-9_]+)\b/g)].map((match) => match[1] ?? '');
   return [...new Set([...selectors, ...prefixed])];
 }

@@ -1,6 +1,7 @@
 /** Typed views of the chart's rendered objects, and the value sets the chart tests share. */
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../support/helm.ts';
+import { deepMerge } from '../../src/util/json.ts';
 
 export const RELEASE = 'dapr-guard';
 export const NAMESPACE = 'dapr-guard-system';
@@ -160,16 +161,5 @@ export function configText(objects: readonly KubeObject[]): string {
 
 /** Deep-merges value objects (later wins), for combining TLS_CHOICES with other values. */
 export function mergeValues(...layers: readonly Readonly<Record<string, unknown>>[]): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer)) {
-      const existing = result[key];
-      result[key] = isRecord(existing) && isRecord(value) ? mergeValues(existing, value) : value;
-    }
-  }
-  return result;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return layers.reduce<Record<string, unknown>>((merged, layer) => deepMerge(merged, layer), {});
 }

@@ -187,12 +187,14 @@ describe('validating webhook', () => {
 
 describe('what is never reviewed', () => {
   it('no entry reviews DELETE, so anything can always be removed', () => {
+    assert.equal(allWebhooks(defaults).length, 6);
     for (const webhook of allWebhooks(defaults)) {
       for (const rule of webhook.rules) assert.deepEqual(rule.operations, ['CREATE', 'UPDATE'], webhook.name);
     }
   });
 
   it('no entry names webhook configurations (the API server never sends them) or uses wildcards', () => {
+    assert.equal(allWebhooks(defaults).length, 6);
     for (const webhook of allWebhooks(defaults)) {
       for (const rule of webhook.rules) {
         assert.ok(!rule.resources.some((resource) => resource.includes('webhookconfigurations')), webhook.name);
@@ -245,6 +247,7 @@ describe('namespaceSelector', () => {
 
 describe('objectSelector', () => {
   it('is absent by default', () => {
+    assert.equal(allWebhooks(defaults).length, 6);
     for (const webhook of allWebhooks(defaults)) assert.equal(webhook.objectSelector, undefined, webhook.name);
   });
 
@@ -263,6 +266,7 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
     it(`are not rendered for Kubernetes ${kubeVersion}, even when asked for`, () => {
       const extra = [{ name: 'not-bots', expression: "request.userInfo.username != 'bot'" }];
       const objects = helmTemplate({ kubeVersion, values: { webhooks: { mutating: { matchConditions: extra }, daprResources: { matchConditions: extra } } } });
+      assert.equal(allWebhooks(objects).length, 6);
       for (const webhook of allWebhooks(objects)) assert.equal(webhook.matchConditions, undefined, webhook.name);
     });
   }
@@ -270,6 +274,7 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
   for (const kubeVersion of ['1.28.0', '1.30.2', '1.33.1']) {
     it(`send only Dapr-annotated Pods and workloads on Kubernetes ${kubeVersion}`, () => {
       const objects = helmTemplate({ kubeVersion });
+      assert.equal(allWebhooks(objects).length, 6);
       for (const webhook of allWebhooks(objects)) {
         const names = (webhook.matchConditions ?? []).map((condition) => condition.name);
         assert.deepEqual(names, filtered.includes(webhook.name) ? ['dapr-objects-only'] : webhook.name === NAMESPACE_LABELS_ENTRY ? ['guarded-namespace-label-changes'] : [], webhook.name);

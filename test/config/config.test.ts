@@ -7,7 +7,8 @@ import { buildConfig, ConfigError } from '../../src/config/config.ts';
 import { helpText } from '../../src/config/help.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { OPTIONS } from '../../src/config/options.ts';
-import { createRules, RULE_IDS } from '../../src/rules/index.ts';
+import { configuredRules } from '../../src/config/policy.ts';
+import { RULE_IDS } from '../../src/rules/index.ts';
 
 function configFile(content: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'dapr-guard-config-')), 'config.yaml');
@@ -102,7 +103,7 @@ describe('configuration', () => {
   });
 
   test('--help documents every option, its environment variable and every rule', () => {
-    const help = helpText(createRules(buildConfig([], RULE_IDS)));
+    const help = helpText(configuredRules(buildConfig([], RULE_IDS)));
     for (const spec of OPTIONS) {
       assert.ok(help.includes(`YAML ${spec.path}`), `--help lacks ${spec.path}`);
       if (spec.flag !== undefined) assert.ok(help.includes(`--${spec.flag} `), `--help lacks --${spec.flag}`);

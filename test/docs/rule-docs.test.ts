@@ -9,10 +9,12 @@ import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { buildConfig } from '../../src/config/config.ts';
 import { formatMessage } from '../../src/policy/decide.ts';
-import { evaluate, type Phase } from '../../src/policy/evaluate.ts';
+import type { Endpoint } from '../../src/admission/endpoint.ts';
+import { evaluate } from '../../src/policy/evaluate.ts';
 import type { Evaluation } from '../../src/policy/evaluation.ts';
 import { EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION } from '../../src/policy/exemptions.ts';
-import { createRules, RULE_IDS } from '../../src/rules/index.ts';
+import { configuredRules } from '../../src/config/policy.ts';
+import { RULE_IDS } from '../../src/rules/index.ts';
 import type { Rule } from '../../src/rules/rule.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
@@ -59,10 +61,10 @@ function yamlObject(text: string): KubeObject {
   return value as KubeObject;
 }
 
-const rules: readonly Rule[] = createRules(buildConfig([{}], RULE_IDS));
+const rules: readonly Rule[] = configuredRules(buildConfig([{}], RULE_IDS));
 
 function review(rule: Rule, object: KubeObject): Evaluation {
-  const phase: Phase = rule.type === 'mutating' ? 'mutate' : 'validate';
+  const phase: Endpoint = rule.type === 'mutating' ? 'mutate' : 'validate';
   // All eight rules, as the server runs them, so that a page's example shows only its own rule's findings.
   return evaluate(admissionRequest(object), testPolicy(rules.filter((candidate) => candidate.type === rule.type)), phase);
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Mode } from '../../src/policy/mode.ts';
+import type { Mode } from '../../src/admission/mode.ts';
 import { auditEventOf } from './support/audit-log.ts';
 import { deniedCreateLine, lines, plaintextSecretMessage, warningLine } from './support/expected.ts';
 import { describeResult } from './support/kubectl.ts';

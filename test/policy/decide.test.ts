@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decide, MAX_WARNING_LENGTH } from '../../src/policy/decide.ts';
+import { decide } from '../../src/policy/decide.ts';
+import { MAX_WARNING_LENGTH } from '../../src/admission/wire.ts';
 import type { Evaluation, Violation } from '../../src/policy/evaluation.ts';
 
 const UID = 'b5e8b1b5-0f7a-4e8c-9a3e-0d3f3c1c2a11';
 const PATCH = [{ op: 'add' as const, path: '/metadata/annotations/dapr.io~1sidecar-cpu-limit', value: '4' }];
 
 function evaluation(overrides: Partial<Evaluation>): Evaluation {
-  return { mode: 'enforce', violations: [], mutations: [], patch: [], exemptions: [], notices: [], ...overrides };
+  return { scopeMode: 'enforce', violations: [], mutations: [], patch: [], exemptions: [], notices: [], ...overrides };
 }
 
 const plaintext: Violation = { ruleId: 'component-plaintext-secrets', message: 'Component redis: redisPassword is plaintext — use secretKeyRef', mode: 'enforce' };
@@ -31,7 +32,7 @@ describe('decide: one violation set, three modes', () => {
 
   test('warn allows with one kubectl warning per violation and no audit annotation', () => {
     const warned = [plaintext, mtls].map((violation) => ({ ...violation, mode: 'warn' as const }));
-    assert.deepEqual(decide(UID, evaluation({ mode: 'warn', violations: warned })), {
+    assert.deepEqual(decide(UID, evaluation({ scopeMode: 'warn', violations: warned })), {
       uid: UID,
       allowed: true,
       warnings: [
@@ -44,7 +45,7 @@ describe('decide: one violation set, three modes', () => {
   test('audit allows with no warning and no patch, recording what would have happened under bare rule-id keys', () => {
     const audited = [plaintext, mtls].map((violation) => ({ ...violation, mode: 'audit' as const }));
     const mutations = [{ ruleId: 'sidecar-resources', mode: 'audit' as const, changes: ['dapr.io/sidecar-cpu-limit=4', 'dapr.io/sidecar-memory-limit=4000Mi'] }];
-    assert.deepEqual(decide(UID, evaluation({ mode: 'audit', violations: audited, mutations })), {
+    assert.deepEqual(decide(UID, evaluation({ scopeMode: 'audit', violations: audited, mutations })), {
       uid: UID,
       allowed: true,
       auditAnnotations: {
@@ -91,6 +92,8 @@ describe('decide: one violation set, three modes', () => {
 
   test('audit annotation keys never contain "/" (the API server drops such keys)', () => {
     const response = decide(UID, evaluation({ violations: [{ ...plaintext, mode: 'audit' }], exemptions: [{ ruleId: 'mtls-enabled', reason: 'r' }] }));
-    for (const key of Object.keys(response.auditAnnotations ?? {})) assert.match(key, /^[A-Za-z0-9][-A-Za-z0-9_.]{0,62}$/);
+    const keys = Object.keys(response.auditAnnotations ?? {});
+    assert.deepEqual(keys, ['component-plaintext-secrets', 'exempt.mtls-enabled']);
+    for (const key of keys) assert.match(key, /^[A-Z0-9][-\w.]{0,62}$/i);
   });
 });

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { KubeObject } from '../../src/admission/wire.ts';
+import type { KubeObject, AdmissionRequest, AdmissionReview } from '../../src/admission/wire.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import type { ValidatingRule } from '../../src/rules/rule.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
-import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
+import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annotations.ts';
 import { jsonFixture } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
-import type { AdmissionRequest, AdmissionReview } from '../../src/admission/wire.ts';
 
 /** A validating rule that finds one thing in every object labelled `bad: "true"`. */
 function labelRule(id: string, defaultMode: 'enforce' | 'warn' = 'enforce', maxMode?: 'warn'): ValidatingRule {
@@ -83,7 +82,7 @@ describe('evaluate', () => {
     const object = { ...bad('cm'), metadata: { name: 'cm', labels: { bad: 'true' } } };
     const policy = testPolicy([labelRule('a')], { namespaceModes: { 'team-a': 'audit' } });
     const evaluation = evaluate(admissionRequest(object, { namespace: 'team-a' }), policy, 'validate');
-    assert.equal(evaluation.mode, 'audit');
+    assert.equal(evaluation.scopeMode, 'audit');
     assert.equal(evaluation.violations[0]?.mode, 'audit');
   });
 

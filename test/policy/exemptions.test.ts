@@ -4,7 +4,7 @@ import type { AdmissionRequest, KubeObject, Operation, UserInfo } from '../../sr
 import { decide } from '../../src/policy/decide.ts';
 import { evaluate, type Policy } from '../../src/policy/evaluate.ts';
 import type { ExemptionSettings } from '../../src/policy/exemption-access.ts';
-import type { Mode } from '../../src/policy/mode.ts';
+import type { Mode } from '../../src/admission/mode.ts';
 import type { ValidatingRule } from '../../src/rules/rule.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Mode } from '../../src/policy/mode.ts';
+import type { Mode } from '../../src/admission/mode.ts';
 import { resolveMode } from '../../src/policy/resolve-mode.ts';
 
 // [global, configured rule mode, rule default, namespace label] → effective mode

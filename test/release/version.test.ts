@@ -11,11 +11,11 @@ const chart = parseYaml(read('charts/dapr-guard/Chart.yaml')) as { version: unkn
 const changelog = read('CHANGELOG.md');
 
 /** `## [x.y.z] - YYYY-MM-DD` headings, newest first. */
-const releases = [...changelog.matchAll(/^## \[(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)\] - (\d{4}-\d{2}-\d{2})$/gm)].map((match) => ({ version: match[1] ?? '', date: match[2] ?? '' }));
+const releases = [...changelog.matchAll(/^## \[(\d+\.\d+\.\d+(?:-[0-9A-Z.-]+)?)\] - (\d{4}-\d{2}-\d{2})$/gim)].map((match) => ({ version: match[1] ?? '', date: match[2] ?? '' }));
 
 describe('release version', () => {
   it('package.json has a semantic version', () => {
-    assert.match(packageVersion, /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/);
+    assert.match(packageVersion, /^\d+\.\d+\.\d+(?:-[0-9A-Z.-]+)?$/i);
   });
 
   it('Chart.yaml appVersion and version are the package version (a string, as helm wants)', () => {

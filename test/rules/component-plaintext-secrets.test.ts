@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AdmissionRequest, KubeObject } from '../../src/admission/wire.ts';
-import { formatMessage, MAX_WARNING_LENGTH } from '../../src/policy/decide.ts';
+import { formatMessage } from '../../src/policy/decide.ts';
+import { MAX_WARNING_LENGTH } from '../../src/admission/wire.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import { COMPONENT_PLAINTEXT_SECRETS_RULE_ID, componentPlaintextSecretsRule } from '../../src/rules/component-plaintext-secrets.ts';
 import { jsonFixture } from '../support/fixtures.ts';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AdmissionRequest, KubeObject } from '../../src/admission/wire.ts';
-import { decide, formatMessage, MAX_WARNING_LENGTH } from '../../src/policy/decide.ts';
+import { decide, formatMessage } from '../../src/policy/decide.ts';
+import { MAX_WARNING_LENGTH } from '../../src/admission/wire.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import type { Violation } from '../../src/policy/evaluation.ts';
 import { CONTROL_PLANE_NAMESPACE_RULE_ID, controlPlaneNamespaceRule } from '../../src/rules/control-plane-namespace.ts';

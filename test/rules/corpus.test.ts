@@ -13,7 +13,8 @@ import { buildConfig } from '../../src/config/config.ts';
 import type { Violation } from '../../src/policy/evaluation.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import { COMPONENT_PLAINTEXT_SECRETS_RULE_ID } from '../../src/rules/component-plaintext-secrets.ts';
-import { createRules, RULE_IDS } from '../../src/rules/index.ts';
+import { configuredRules } from '../../src/config/policy.ts';
+import { RULE_IDS } from '../../src/rules/index.ts';
 import { MTLS_ENABLED_RULE_ID } from '../../src/rules/mtls-enabled.ts';
 import { OBSERVABILITY_RULE_ID } from '../../src/rules/observability.ts';
 import { fixtureFiles, fixtureText, yamlObjects } from '../support/fixtures.ts';
@@ -95,7 +96,7 @@ function corpusRequest(object: KubeObject): AdmissionRequest {
 }
 
 function runCorpus(): CorpusDocument[] {
-  const rules = createRules(buildConfig([], RULE_IDS));
+  const rules = configuredRules(buildConfig([], RULE_IDS));
   const policy = testPolicy(rules);
   return fixtureFiles(CORPUS, '.yaml').flatMap((path) => {
     const file = path.slice(CORPUS.length);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
-import { formatMessage, MAX_WARNING_LENGTH } from '../../src/policy/decide.ts';
+import { formatMessage } from '../../src/policy/decide.ts';
+import { MAX_WARNING_LENGTH } from '../../src/admission/wire.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import { apiTokenRule } from '../../src/rules/api-token.ts';
 import { componentPlaintextSecretsRule } from '../../src/rules/component-plaintext-secrets.ts';
@@ -16,6 +17,7 @@ import { admissionRequest } from '../support/requests.ts';
 import { workload } from '../support/workloads.ts';
 
 /** What must never reach a message raw: C0, DEL, C1, U+2028/2029, bidi controls, lone surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
 
 /** The review's (2026-12, §13) forged names: each tries to start a line of its own or reorder the text. */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { decide } from '../../src/policy/decide.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
-import type { Mode } from '../../src/policy/mode.ts';
+import type { Mode } from '../../src/admission/mode.ts';
 import { apiTokenRule } from '../../src/rules/api-token.ts';
 import { componentPlaintextSecretsRule } from '../../src/rules/component-plaintext-secrets.ts';
 import { controlPlaneNamespaceRule } from '../../src/rules/control-plane-namespace.ts';
@@ -13,7 +13,7 @@ import { observabilityRule } from '../../src/rules/observability.ts';
 import type { Rule } from '../../src/rules/rule.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
 import { sidecarResourceValuesRule } from '../../src/rules/sidecar-resource-values.ts';
-import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
+import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annotations.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
 

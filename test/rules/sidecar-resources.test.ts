@@ -4,7 +4,7 @@ import fastJsonPatch from 'fast-json-patch';
 import type { PatchOperation } from '../../src/admission/json-patch.ts';
 import type { AdmissionRequest, KubeObject } from '../../src/admission/wire.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
-import { PRODUCTION_SIDECAR_RESOURCES, type SidecarResourceValues } from '../../src/rules/support/dapr.ts';
+import { PRODUCTION_SIDECAR_RESOURCES, type SidecarResourceValues } from '../../src/rules/support/dapr-annotations.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
 import { fixtureFiles, jsonFixture, yamlObjects } from '../support/fixtures.ts';
 import { testPolicy } from '../support/policy.ts';

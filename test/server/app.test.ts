@@ -6,7 +6,7 @@ import type { AdmissionReview } from '../../src/admission/wire.ts';
 import type { Policy } from '../../src/policy/evaluate.ts';
 import type { ValidatingRule } from '../../src/rules/rule.ts';
 import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
-import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr.ts';
+import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annotations.ts';
 import { buildApp, type Readiness } from '../../src/server/app.ts';
 import { createMetrics, type Metrics } from '../../src/server/metrics.ts';
 import { fixtureText, jsonFixture } from '../support/fixtures.ts';

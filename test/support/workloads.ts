@@ -34,7 +34,7 @@ export function workload(kind: string, podAnnotations: Record<string, unknown> |
   if (kind === 'Pod') {
     // Annotation values may be of any JSON type here: tests feed the rules what a client could send.
     const object: Record<string, unknown> = { apiVersion, kind, metadata: { ...metadata, ...podMetadata, ...options.metadata }, spec: POD_SPEC };
-    return object as KubeObject;
+    return object;
   }
   const template = { metadata: podMetadata, spec: POD_SPEC };
   if (kind === 'CronJob') {

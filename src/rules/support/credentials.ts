@@ -1,12 +1,15 @@
 /**
- * Recognising credentials by name and inside values. The name check is the refined heuristic (H2)
- * evaluated against the components-contrib `sensitive` flags in the Dapr reference data, plus
- * well-known credential header names and two extra exclusions (`…id`, `…name`: they name a
- * credential, they are not one).
+ * Recognising credentials by name and inside values. The name check is heuristic H2 of the project's
+ * evaluation against the components-contrib `sensitive` flags (../shared/dapr/heuristic-eval.md, outside
+ * this repository): a lower-cased name containing one of CREDENTIAL_TERMS, unless it ends with one of
+ * the non-secret endings below (…path, …file, …url, …header…) or is a known non-secret name (keyspace,
+ * partitionKey…). H1, the plain term list it refines, lacked passphrase, passwd, jwt, seed and
+ * certificate and had no exclusions. On top of H2: well-known credential header names and two extra
+ * exclusions (`…id`, `…name`: they name a credential, they are not one).
  */
 import type { JsonRecord } from './json.ts';
 
-/** H2's terms (H1's sastoken, accesskey, privatekey and clientsecret are covered by these). */
+/** H2's terms (H1 also listed sastoken, accesskey, privatekey and clientsecret, which these cover). */
 const CREDENTIAL_TERMS = [
   'password',
   'passwd',

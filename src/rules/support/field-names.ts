@@ -11,10 +11,10 @@ const MAX_QUOTED_NAME_LENGTH = 64;
  * Metadata item names: `redisPassword`, `tls.key`, `header:Authorization` (GraphQL). A `:` only after
  * `header`: `X-Token:…` is how a header and its value are written together.
  */
-const METADATA_NAME = /^(?:header:)?[A-Za-z0-9._/-]+$/;
+const METADATA_NAME = /^(?:header:)?[\w./-]+$/;
 
 /** HTTP header names: a subset of the RFC 9110 token, which has no `:` or `/`. */
-const HEADER_NAME = /^[A-Za-z0-9._-]+$/;
+const HEADER_NAME = /^[\w.-]+$/;
 
 export function isQuotableMetadataName(name: string): boolean {
   return isQuotable(name, METADATA_NAME);

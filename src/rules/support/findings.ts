@@ -1,4 +1,4 @@
-import { leastStrict, type Mode } from '../../policy/mode.ts';
+import { leastStrict, type Mode } from '../../admission/mode.ts';
 import type { Finding } from '../rule.ts';
 
 /** Findings one rule lists for one object; the rest are counted, so one object cannot make a multi-megabyte reply. */

@@ -1,10 +1,7 @@
 /** Safe navigation over untyped JSON objects: rules see whatever a client sent. */
+import { asRecord, type JsonRecord } from '../../util/json.ts';
 
-export type JsonRecord = Record<string, unknown>;
-
-export function asRecord(value: unknown): JsonRecord | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonRecord) : undefined;
-}
+export { asRecord, type JsonRecord };
 
 export function asArray(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : [];

@@ -1,4 +1,4 @@
-import { MAX_WARNING_LENGTH } from '../../policy/decide.ts';
+import { MAX_WARNING_LENGTH } from '../../admission/wire.ts';
 
 /** Renders one part of a message that comes from the object (a name, a field): clipped and on one line. */
 export type Clip = (text: string) => string;
@@ -14,6 +14,7 @@ export function messageBudget(ruleId: string): number {
  * controls (U+061C, U+200E/F, U+202A–E, U+2066–9) reorder what a reader sees ("Trojan Source"); a lone
  * surrogate is not text. A single character class, tested on one character at a time: linear by construction.
  */
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
 const INVISIBLE = /^[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]$/;
 
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

@@ -1,6 +1,7 @@
 import type { RuleContext } from '../rule.ts';
 import { asArray, asRecord, asString } from './json.ts';
 import { quoteText } from './messages.ts';
+import { nonEmpty } from '../../util/json.ts';
 
 /** Longest user text a message quotes: warnings are cut at 256 characters. */
 const MAX_QUOTED_LENGTH = 40;
@@ -14,7 +15,7 @@ export function quoted(text: string, maxLength: number = MAX_QUOTED_LENGTH): str
  * The object's name for messages. A Pod created from generateName may have no name yet
  * (`orders-55c4ddf884-…`); on CREATE the request can carry the name the object omits.
  */
-export function objectName(object: unknown, requestName?: string): string | undefined {
+function objectName(object: unknown, requestName?: string): string | undefined {
   const metadata = asRecord(asRecord(object)?.['metadata']);
   const name = nonEmpty(asString(metadata?.['name'])) ?? nonEmpty(requestName);
   if (name !== undefined) return name;
@@ -31,10 +32,6 @@ export function contextObjectName(context: RuleContext): string {
 export function describeObject(kind: string, object: unknown): string {
   const name = objectName(object);
   return name === undefined ? kind : `${kind} ${quoted(name)}`;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
 
 /** True when a controller (ReplicaSet, Job, StatefulSet…) owns the object, so its owner was reviewed already. */

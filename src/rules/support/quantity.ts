@@ -1,10 +1,8 @@
-import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
-
 /**
- * Kubernetes resource quantities (k8s.io/apimachinery `resource.ParseQuantity`), read with
- * client-node's `quantityToScalar`. That function is lenient where Kubernetes is strict (it
- * accepts " 4", "0x10", "Infinity", "1e3m" and returns 0 for ""), and it throws on valid
- * fractions with a k…E or Ki…Ei suffix ("1.5Gi"); this wrapper closes both gaps.
+ * Kubernetes resource quantities (k8s.io/apimachinery `resource.ParseQuantity`). The values are those
+ * client-node's `quantityToScalar` returned when this module wrapped it (a float for n, u, m, no suffix
+ * and exponents; a BigInt for whole multiples of k…E and Ki…Ei), without its gaps: it accepted
+ * " 4", "0x10", "Infinity", "1e3m", returned 0 for "" and threw on "1.5Gi".
  */
 
 /** Exact (bigint) for whole multiples of k…E and Ki…Ei, a float otherwise. */
@@ -26,8 +24,27 @@ const QUANTITY_GRAMMAR = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[KMGTPE]i|[numkMGTPE]|
  */
 export const MAX_QUANTITY_LENGTH = 64;
 
-/** The suffixes that client-node multiplies as BigInt, which fails on a fraction. */
-const BIGINT_SUFFIX = /(?:[KMGTPE]i|[kMGTPE])$/;
+/** The suffixes after the number; exponents (`1e3`) end in a digit and are read by Number(). */
+const SUFFIX = /(?:[KMGTPE]i|[numkMGTPE])$/;
+
+/** n, u, m: the number divided, as a float. */
+const DIVISORS: Readonly<Record<string, number>> = { n: 1e9, u: 1e6, m: 1e3 };
+
+/** k…E and Ki…Ei: a whole number multiplied exactly, as a BigInt. */
+const MULTIPLIERS: Readonly<Record<string, bigint>> = {
+  k: 10n ** 3n,
+  M: 10n ** 6n,
+  G: 10n ** 9n,
+  T: 10n ** 12n,
+  P: 10n ** 15n,
+  E: 10n ** 18n,
+  Ki: 1024n,
+  Mi: 1024n ** 2n,
+  Gi: 1024n ** 3n,
+  Ti: 1024n ** 4n,
+  Pi: 1024n ** 5n,
+  Ei: 1024n ** 6n,
+};
 
 const INTEGER = /^[+-]?\d+$/;
 
@@ -39,11 +56,13 @@ export function isQuantity(text: string): boolean {
 /** The value of a Kubernetes quantity, or undefined when Kubernetes would refuse `text`. */
 export function parseQuantity(text: string): QuantityValue | undefined {
   if (!isQuantity(text)) return undefined;
-  const suffix = BIGINT_SUFFIX.exec(text)?.[0];
-  if (suffix === undefined) return quantityToScalar(text);
+  const suffix = SUFFIX.exec(text)?.[0];
+  if (suffix === undefined) return Number(text);
   const number = text.slice(0, -suffix.length);
-  if (INTEGER.test(number)) return quantityToScalar(text);
-  return Number(number) * Number(quantityToScalar(`1${suffix}`));
+  const divisor = DIVISORS[suffix];
+  if (divisor !== undefined) return Number(number) / divisor;
+  const multiplier = MULTIPLIERS[suffix] ?? 1n;
+  return INTEGER.test(number) ? BigInt(number) * multiplier : Number(number) * Number(multiplier);
 }
 
 /** Negative, zero or positive as `a` is less than, equal to or greater than `b`. */

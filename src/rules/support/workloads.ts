@@ -1,5 +1,5 @@
 import type { GroupVersionKind } from '../../admission/wire.ts';
-import { isDaprEnabled } from './dapr.ts';
+import { isDaprEnabled } from './dapr-annotations.ts';
 import { recordAt, stringMap, type JsonRecord } from './json.ts';
 
 /**
@@ -15,8 +15,6 @@ const POD_METADATA_PATHS: Readonly<Record<string, readonly string[]>> = {
   'batch/Job': ['spec', 'template', 'metadata'],
   'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
 };
-
-export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_METADATA_PATHS).map((key) => key.split('/')[1] ?? key);
 
 /** The path of the pod metadata for this kind, or undefined when the kind does not create Pods. */
 export function podMetadataPath(kind: GroupVersionKind): readonly string[] | undefined {

@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { generateServingBundle } from '../../../src/tls/generate.ts';
-import type { Mode } from '../../../src/policy/mode.ts';
+import type { Mode } from '../../../src/admission/mode.ts';
 import { freePort } from '../../support/process.ts';
 import { REPO_ROOT, type ClusterInfo } from './cluster.ts';
 import { eventually } from './wait.ts';
@@ -140,7 +140,7 @@ export class DaprGuard {
   /** Every complete JSON line logged so far (a line still being written is left out). */
   logLines(): Record<string, unknown>[] {
     const lines = readText(this.logFile).split('\n').slice(0, -1);
-    return lines.flatMap((line) => {
+    return lines.flatMap((line): Record<string, unknown>[] => {
       try {
         const parsed: unknown = JSON.parse(line);
         return typeof parsed === 'object' && parsed !== null ? [parsed as Record<string, unknown>] : [];

@@ -16,8 +16,8 @@ export interface EventuallyOptions {
 export async function eventually<T>(attempt: () => Promise<T | undefined>, options: EventuallyOptions): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
-  let lastProblem = 'no attempt finished';
   for (;;) {
+    let lastProblem: string;
     try {
       const value = await attempt();
       if (value !== undefined) return value;

@@ -10,7 +10,7 @@
  * Service cannot route to loopback (no kube-proxy, Endpoints may not point at 127.0.0.0/8).
  */
 import type { KubeObject } from '../../../src/admission/wire.ts';
-import type { Mode } from '../../../src/policy/mode.ts';
+import type { Mode } from '../../../src/admission/mode.ts';
 import { helmTemplate } from '../../support/helm.ts';
 import type { ClusterInfo } from './cluster.ts';
 import type { DaprGuard } from './dapr-guard.ts';

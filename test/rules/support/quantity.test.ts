@@ -72,6 +72,8 @@ const INVALID: readonly string[] = [
 ];
 
 describe('parseQuantity', () => {
+  it('has the 32 valid and 24 invalid samples', () => assert.deepEqual([VALID.length, INVALID.length], [32, 24]));
+
   for (const [text, expected] of VALID) {
     it(`reads ${JSON.stringify(text)} as ${String(expected)}`, () => {
       const value = parseQuantity(text);
@@ -88,7 +90,13 @@ describe('parseQuantity', () => {
     });
   }
 
-  it('closes the gaps of client-node quantityToScalar that it wraps', () => {
+  it('returns exactly what client-node quantityToScalar (which it replaced) returns wherever that one is right', () => {
+    const agreed = VALID.filter(([text]) => !/^[+-]?\d*\.\d*(?:[KMGTPE]i|[kMGTPE])$/.test(text));
+    assert.equal(agreed.length, 24);
+    for (const [text] of agreed) assert.equal(parseQuantity(text), quantityToScalar(text), text);
+  });
+
+  it('closes the gaps of client-node quantityToScalar, which it replaced', () => {
     assert.equal(quantityToScalar(' 4'), 4);
     assert.equal(quantityToScalar(''), 0);
     assert.equal(quantityToScalar('0x10'), 16);

@@ -12,3 +12,6 @@ export function isMode(value: unknown): value is Mode {
 export function leastStrict(a: Mode, b: Mode): Mode {
   return STRICTNESS[a] <= STRICTNESS[b] ? a : b;
 }
+
+/** enforce, warn or audit on a Namespace: the mode of every rule in it (read by kube/namespace-modes.ts). */
+export const NAMESPACE_MODE_LABEL = 'dapr-guard.io/mode';

@@ -1,5 +1,6 @@
 import type { GroupVersionKind } from '../../admission/wire.ts';
 import { asString, recordAt } from './json.ts';
+import { nonEmpty } from '../../util/json.ts';
 
 export const DAPR_API_GROUP = 'dapr.io';
 
@@ -14,8 +15,4 @@ export function isDaprKind(kind: GroupVersionKind, daprKind: DaprKind): boolean 
 /** `auth.secretStore` of a Component or HTTPEndpoint: where its `secretKeyRef`s are read from. */
 export function secretStoreOf(object: unknown): string | undefined {
   return nonEmpty(asString(recordAt(object, ['auth'])?.['secretStore']));
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
