@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { helmTemplate } from '../support/helm.ts';
+import { hasMatchConditions } from './support/cluster.ts';
 import { lines } from './support/expected.ts';
 import { toManifest, type CommandResult } from './support/kubectl.ts';
-import { daprApp, pod, randomSuffix } from './support/objects.ts';
+import { daprApp, namespaceObject, pod, randomSuffix } from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
 import { eventually } from './support/wait.ts';
 import { RELEASE } from './support/webhooks.ts';
@@ -28,6 +29,9 @@ const WORKLOADS = 'workloads.validate.dapr-guard.io';
 const POLICY = `dapr-guard-${RELEASE.name}-namespace-labels`;
 const VAP_KIND = 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
 const TENANT_ROLE = `e2e-ns-guard-tenant-${randomSuffix()}`;
+/** bob (group `platform`) may create Namespaces cluster-wide: the CREATE path, where oldObject is null. */
+const CREATOR = ['--as=bob', '--as-group=platform'] as const;
+const CREATOR_ROLE = `e2e-ns-guard-creator-${randomSuffix()}`;
 
 /** The webhook's message for one label (src/policy/namespace-labels.ts). */
 const labelMessage = (change: 'adding' | 'changing' | 'removing', label: string): string =>
@@ -48,6 +52,19 @@ const policyRefusal = (namespace: string): string =>
 /** What a user sees: exit code, stdout, stderr lines. */
 function seen(result: CommandResult): { code: number; stdout: string[]; stderr: string[] } {
   return { code: result.code, stdout: lines(result.stdout), stderr: lines(result.stderr) };
+}
+
+/** bob creates a Namespace (deleted again in `stop`). */
+async function createAsBob(
+  key: string,
+  extra: Readonly<Record<string, string>>,
+): Promise<{ name: string; result: CommandResult }> {
+  const name = `e2e-ns-guard-${key}-${randomSuffix()}`;
+  scenario.cleanUpLater(['delete', 'namespace', name, '--ignore-not-found', '--wait=false']);
+  const result = await scenario.kubectl.run(['create', '-f', '-', ...CREATOR], {
+    input: toManifest(namespaceObject(name, extra)),
+  });
+  return { name, result };
 }
 
 async function labels(namespace: string): Promise<Record<string, string>> {
@@ -116,8 +133,30 @@ describe(
           roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: TENANT_ROLE },
           subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
         };
-        scenario.deleteLater([role]);
-        await scenario.kubectl.ok(['apply', '-f', '-'], { input: toManifest([role, binding]) });
+        const creator: KubeObject = {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: CREATOR_ROLE },
+          rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['create', 'get'] }],
+        };
+        const creatorBinding: KubeObject = {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: CREATOR_ROLE },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: CREATOR_ROLE },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'bob' }],
+        };
+        scenario.deleteLater([role, creator, creatorBinding]);
+        await scenario.kubectl.ok(['apply', '-f', '-'], {
+          input: toManifest([role, binding, creator, creatorBinding]),
+        });
+        await eventually(
+          async () =>
+            (await scenario.kubectl.run(['auth', 'can-i', 'create', 'namespaces', ...CREATOR])).stdout.trim() === 'yes'
+              ? true
+              : undefined,
+          { description: 'bob to be allowed to create namespaces' },
+        );
         // RBAC reads roles from an informer: wait until alice's rights are in effect.
         await eventually(
           async () =>
@@ -162,16 +201,23 @@ describe(
         const mode = await scenario.kubectl.run(['label', 'namespace', namespace, `${MODE}=audit`, ...ALICE]);
         assert.deepEqual(seen(mode), { code: 1, stdout: [], stderr: [webhookRefusal(labelMessage('adding', MODE))] });
         assert.deepEqual(guardedLabels(await labels(namespace)), {}, 'nothing was stored');
+        // The refusals came from dapr-guard. 1.20.2 sends each refused PATCH twice (two uids, ms apart:
+        // its storage layer retries a failed update once from a fresh etcd read), 1.37.2 once.
         const reviews = (await scenario.guard.reviews({ name: namespace })).filter(
           (review) => review.user === 'alice' && review.decision !== 'allowed',
         );
         assert.deepEqual(
-          reviews.map((review) => [review.kind, review.operation, review.decision]),
           [
-            ['core/v1/Namespace', 'UPDATE', 'denied'],
-            ['core/v1/Namespace', 'UPDATE', 'denied'],
+            ...new Set(
+              reviews.map((review) => JSON.stringify([review.kind, review.operation, review.decision, review.rules])),
+            ),
           ],
-          'the refusals came from dapr-guard',
+          [JSON.stringify(['core/v1/Namespace', 'UPDATE', 'denied', ['namespace-labels']])],
+        );
+        assert.equal(
+          reviews.length,
+          hasMatchConditions(scenario.cluster) ? 2 : 4,
+          'reviews of the two refused label commands',
         );
 
         const admin = await scenario.kubectl.run([
@@ -213,6 +259,23 @@ describe(
       });
       assert.deepEqual(guardedLabels(await labels(namespace)), { [IGNORE]: 'please', [MODE]: 'audit' });
     }
+
+    test(
+      'with dapr-guard running, a Namespace CREATE with a guarded label by someone outside exemptions.allowedGroups is refused',
+      scenario.check(async () => {
+        const plain = await createAsBob('plain', {});
+        assert.deepEqual(seen(plain.result), { code: 0, stdout: [`namespace/${plain.name} created`], stderr: [] });
+        const labelled = await createAsBob('ignored', { [IGNORE]: 'true' });
+        assert.deepEqual(seen(labelled.result), {
+          code: 1,
+          stdout: [],
+          stderr: [
+            `Error from server (Forbidden): error when creating "STDIN": admission webhook "${ENTRY}" denied the request: ${labelMessage('adding', IGNORE)}`,
+          ],
+        });
+        assert.equal(await scenario.kubectl.exists(['namespace', labelled.name]), false);
+      }),
+    );
 
     const exemptPod = (name: string, namespace: string): KubeObject =>
       pod(name, namespace, {
@@ -366,6 +429,26 @@ describe(
         assert.deepEqual(guardedLabels(await labels(namespace)), { [MODE]: 'warn' });
         const admin = await scenario.kubectl.run(['label', 'namespace', namespace, `${MODE}-`]);
         assert.deepEqual(seen(admin), { code: 0, stdout: [`namespace/${namespace} unlabeled`], stderr: [] });
+        // CREATE: oldObject is null, and the expressions must still evaluate (failurePolicy Fail would refuse every Namespace).
+        const plain = await createAsBob('plain', {});
+        assert.deepEqual(seen(plain.result), { code: 0, stdout: [`namespace/${plain.name} created`], stderr: [] });
+        const unguarded = await createAsBob('labelled', { team: 'b' });
+        assert.deepEqual(seen(unguarded.result), {
+          code: 0,
+          stdout: [`namespace/${unguarded.name} created`],
+          stderr: [],
+        });
+        const labelled = await createAsBob('audited', { [MODE]: 'audit' });
+        assert.deepEqual(seen(labelled.result), {
+          code: 1,
+          stdout: [],
+          stderr: [
+            `Error from server (Forbidden): error when creating "STDIN": ${policyRefusal(labelled.name).slice('Error from server (Forbidden): '.length)}`,
+          ],
+        });
+        assert.equal(await scenario.kubectl.exists(['namespace', labelled.name]), false);
+        const byAdmin = await scenario.createNamespace('admin', { [MODE]: 'audit' });
+        assert.deepEqual(guardedLabels(await labels(byAdmin)), { [MODE]: 'audit' });
         assert.equal(scenario.guard.running, false, 'the refusals above came from the API server alone');
       }),
     );
