@@ -4,14 +4,19 @@ import { readFileSync } from 'node:fs';
 import fastify from 'fastify';
 
 const [certFile, keyFile, portText] = process.argv.slice(2);
-if (certFile === undefined || keyFile === undefined || portText === undefined) throw new Error('usage: bare-server.ts <cert> <key> <port>');
+if (certFile === undefined || keyFile === undefined || portText === undefined)
+  throw new Error('usage: bare-server.ts <cert> <key> <port>');
 
 const app = fastify({
   http2: true,
   https: { allowHTTP1: true, minVersion: 'TLSv1.2', cert: readFileSync(certFile), key: readFileSync(keyFile) },
   bodyLimit: 7 * 1024 * 1024,
 });
-const allowed = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'fixed', allowed: true } };
+const allowed = {
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  response: { uid: 'fixed', allowed: true },
+};
 for (const path of ['/mutate', '/validate']) app.post(path, async () => allowed);
 app.get('/readyz', async () => ({ status: 'ok' }));
 await app.listen({ host: '127.0.0.1', port: Number(portText) });

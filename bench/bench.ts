@@ -11,7 +11,11 @@ import { freePort, spawnNode, type Spawned } from '../test/support/process.ts';
 import { runLoad, type LoadResult, type Protocol } from './load.ts';
 
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, check: { type: 'boolean', default: false } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    check: { type: 'boolean', default: false },
+  },
 });
 const DURATION_SECONDS = Number(values.duration);
 /** Runs alternate between the two servers and the median is kept: the machine's noise hits both alike. */
@@ -65,7 +69,19 @@ async function startTargets(): Promise<[Target, Target]> {
   writeServingBundle({ ...files, dnsNames: [], serviceName: '', serviceNamespace: '', validityDays: 1 });
   const guardPort = await freePort();
   const guard = spawnNode(
-    [join(REPOSITORY, 'dist/main.js'), '--port', String(guardPort), '--metrics-port', String(await freePort()), '--tls-cert', files.certFile, '--tls-key', files.keyFile, '--tls-generate', 'false'],
+    [
+      join(REPOSITORY, 'dist/main.js'),
+      '--port',
+      String(guardPort),
+      '--metrics-port',
+      String(await freePort()),
+      '--tls-cert',
+      files.certFile,
+      '--tls-key',
+      files.keyFile,
+      '--tls-generate',
+      'false',
+    ],
     // dapr-guard writes one log line per review, as in production; the bench reads and drops them.
     { env: { KUBECONFIG: '', HOME: certs }, discardStdout: true },
   );
@@ -80,13 +96,23 @@ async function startTargets(): Promise<[Target, Target]> {
 
 /** utime + stime of a process in clock ticks. */
 function cpuTicks(pid: number | undefined): number {
-  const fields = readFileSync(`/proc/${pid ?? 0}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const fields =
+    readFileSync(`/proc/${pid ?? 0}/stat`, 'utf8')
+      .split(') ')[1]
+      ?.split(' ') ?? [];
   return Number(fields[11]) + Number(fields[12]);
 }
 
 async function measure(target: Target, benchCase: Case, durationSeconds: number): Promise<Measurement> {
   const ticksBefore = cpuTicks(target.process.child.pid);
-  const result = await runLoad({ port: target.port, path: benchCase.path, body: benchCase.body, connections: benchCase.connections, durationSeconds, protocol: benchCase.protocol });
+  const result = await runLoad({
+    port: target.port,
+    path: benchCase.path,
+    body: benchCase.body,
+    connections: benchCase.connections,
+    durationSeconds,
+    protocol: benchCase.protocol,
+  });
   const cpuMicros = ((cpuTicks(target.process.child.pid) - ticksBefore) / TICKS_PER_SECOND) * 1e6;
   return { ...result, cpuMicrosPerRequest: cpuMicros / Math.max(result.requests, 1) };
 }
@@ -104,11 +130,22 @@ function peakRssMiB(pid: number | undefined): number {
   return Math.round((kib / 1024) * 10) / 10;
 }
 
-const COLUMNS = ['case', 'bare rps', 'guard rps', 'ratio', 'bare p50/p99 µs', 'guard p50/p99 µs', 'p99 ×', 'cpu µs/req'];
+const COLUMNS = [
+  'case',
+  'bare rps',
+  'guard rps',
+  'ratio',
+  'bare p50/p99 µs',
+  'guard p50/p99 µs',
+  'p99 ×',
+  'cpu µs/req',
+];
 const WIDTHS = [30, 9, 9, 6, 16, 17, 6, 11];
 
 function row(cells: readonly string[]): string {
-  return cells.map((cell, index) => (index === 0 ? cell.padEnd(WIDTHS[index] ?? 0) : cell.padStart(WIDTHS[index] ?? 0))).join(' ');
+  return cells
+    .map((cell, index) => (index === 0 ? cell.padEnd(WIDTHS[index] ?? 0) : cell.padStart(WIDTHS[index] ?? 0)))
+    .join(' ');
 }
 
 function resultRow(label: string, guard: Measurement, bare: Measurement): string {
@@ -127,10 +164,21 @@ function resultRow(label: string, guard: Measurement, bare: Measurement): string
 function cases(): Case[] {
   const pod = podReview();
   const perProtocol = (protocol: Protocol): Case[] => [
-    ...[1, 16, 64].map((connections) => ({ label: `${protocol} Pod /mutate ×${connections}`, protocol, path: '/mutate', body: pod, connections, target: connections === TARGET.connections })),
+    ...[1, 16, 64].map((connections) => ({
+      label: `${protocol} Pod /mutate ×${connections}`,
+      protocol,
+      path: '/mutate',
+      body: pod,
+      connections,
+      target: connections === TARGET.connections,
+    })),
     { label: `${protocol} Pod /validate ×16`, protocol, path: '/validate', body: pod, connections: 16 },
   ];
-  return [...perProtocol('h2'), ...perProtocol('http/1.1'), { label: 'h2 200 KB /mutate ×16', protocol: 'h2', path: '/mutate', body: largeReview(), connections: 16 }];
+  return [
+    ...perProtocol('h2'),
+    ...perProtocol('http/1.1'),
+    { label: 'h2 200 KB /mutate ×16', protocol: 'h2', path: '/mutate', body: largeReview(), connections: 16 },
+  ];
 }
 
 async function compare(bare: Target, guard: Target, benchCase: Case): Promise<[Measurement, Measurement]> {
@@ -170,7 +218,9 @@ async function main(): Promise<number> {
       process.stdout.write(`${resultRow(benchCase.label, guardResult, bareResult)}\n`);
       if (benchCase.target === true) verdicts.push(verdict(benchCase, bareResult, guardResult));
     }
-    process.stdout.write(`peak RSS: dapr-guard ${peakRssMiB(guard.process.child.pid)} MiB, bare fastify ${peakRssMiB(bare.process.child.pid)} MiB\n`);
+    process.stdout.write(
+      `peak RSS: dapr-guard ${peakRssMiB(guard.process.child.pid)} MiB, bare fastify ${peakRssMiB(bare.process.child.pid)} MiB\n`,
+    );
   } finally {
     for (const target of [bare, guard]) target.process.child.kill('SIGTERM');
     await Promise.all([bare, guard].map((target) => target.process.exited));

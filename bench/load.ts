@@ -35,7 +35,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (ok) latencies.push(micros);
     else failures += 1;
   };
-  const workers = await Promise.all(Array.from({ length: options.connections }, () => (options.protocol === 'h2' ? http2Worker(options) : http1Worker(options))));
+  const workers = await Promise.all(
+    Array.from({ length: options.connections }, () =>
+      options.protocol === 'h2' ? http2Worker(options) : http1Worker(options),
+    ),
+  );
   const started = process.hrtime.bigint();
   const deadline = started + BigInt(Math.round(options.durationSeconds * 1e9));
   await Promise.all(workers.map((worker) => worker.run(deadline, record)));
@@ -46,7 +50,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     requests: latencies.length,
     requestsPerSecond: latencies.length / elapsedSeconds,
     failures,
-    latencyMicros: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? 0 },
+    latencyMicros: {
+      p50: percentile(latencies, 0.5),
+      p90: percentile(latencies, 0.9),
+      p99: percentile(latencies, 0.99),
+      max: latencies.at(-1) ?? 0,
+    },
   };
 }
 
@@ -61,14 +70,27 @@ interface Connection {
 }
 
 async function http1Worker(options: LoadOptions): Promise<Connection> {
-  const socket = tlsConnect({ host: '127.0.0.1', port: options.port, servername: 'localhost', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port: options.port,
+    servername: 'localhost',
+    rejectUnauthorized: false,
+    ALPNProtocols: ['http/1.1'],
+  });
   await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-  const head = Buffer.from(`POST ${options.path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${options.body.length}\r\n\r\n`);
+  const head = Buffer.from(
+    `POST ${options.path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${options.body.length}\r\n\r\n`,
+  );
   const request = Buffer.concat([head, options.body]);
   return { run: (deadline, record) => http1Loop(socket, request, deadline, record), close: () => socket.destroy() };
 }
 
-function http1Loop(socket: TLSSocket, request: Buffer, deadline: bigint, record: (micros: number, ok: boolean) => void): Promise<void> {
+function http1Loop(
+  socket: TLSSocket,
+  request: Buffer,
+  deadline: bigint,
+  record: (micros: number, ok: boolean) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let received: Buffer = Buffer.alloc(0);
     let sentAt = 0n;
@@ -107,12 +129,20 @@ function completeResponse(data: Buffer): { status: number; length: number } | un
 }
 
 async function http2Worker(options: LoadOptions): Promise<Connection> {
-  const session = http2Connect(`https://127.0.0.1:${options.port}`, { servername: 'localhost', rejectUnauthorized: false });
+  const session = http2Connect(`https://127.0.0.1:${options.port}`, {
+    servername: 'localhost',
+    rejectUnauthorized: false,
+  });
   await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
   return { run: (deadline, record) => http2Loop(session, options, deadline, record), close: () => session.destroy() };
 }
 
-async function http2Loop(session: ClientHttp2Session, options: LoadOptions, deadline: bigint, record: (micros: number, ok: boolean) => void): Promise<void> {
+async function http2Loop(
+  session: ClientHttp2Session,
+  options: LoadOptions,
+  deadline: bigint,
+  record: (micros: number, ok: boolean) => void,
+): Promise<void> {
   const headers = { ':method': 'POST', ':path': options.path, 'content-type': 'application/json' };
   while (process.hrtime.bigint() < deadline) {
     const sentAt = process.hrtime.bigint();

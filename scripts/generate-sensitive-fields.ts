@@ -24,11 +24,16 @@ interface AliasEntry {
 function main(argv: readonly string[]): void {
   const [fieldsPath, detailPath] = argv;
   if (fieldsPath === undefined || detailPath === undefined) {
-    throw new Error('usage: node scripts/generate-sensitive-fields.ts <sensitive-fields.json> <sensitive-fields-detail.json>');
+    throw new Error(
+      'usage: node scripts/generate-sensitive-fields.ts <sensitive-fields.json> <sensitive-fields-detail.json>',
+    );
   }
   const fields = JSON.parse(readFileSync(fieldsPath, 'utf8')) as Record<string, unknown>;
   const detail = JSON.parse(readFileSync(detailPath, 'utf8')) as { _sensitiveFieldAliases: { entries: AliasEntry[] } };
-  writeFileSync(OUTPUT, render(fields['_source'] as Source, declaredFields(fields), detail._sensitiveFieldAliases.entries));
+  writeFileSync(
+    OUTPUT,
+    render(fields['_source'] as Source, declaredFields(fields), detail._sensitiveFieldAliases.entries),
+  );
 }
 
 function declaredFields(fields: Record<string, unknown>): [string, string[]][] {

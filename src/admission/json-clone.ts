@@ -10,7 +10,8 @@ export function cloneJson<T>(value: T): T {
   for (const key of Object.keys(value)) {
     const child = cloneJson((value as Record<string, unknown>)[key]);
     // JSON.parse makes "__proto__" an ordinary key; assigning it would set the copy's prototype instead.
-    if (key === '__proto__') Object.defineProperty(copy, key, { value: child, enumerable: true, writable: true, configurable: true });
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, { value: child, enumerable: true, writable: true, configurable: true });
     else copy[key] = child;
   }
   return copy as T;

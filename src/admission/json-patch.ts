@@ -20,7 +20,10 @@ export function diff(original: unknown, mutated: unknown): PatchOperation[] {
 export function diffAt(original: unknown, mutated: unknown, path: readonly string[]): PatchOperation[] {
   if (path.length === 0) return diff(original, mutated);
   const prefix = path.map((key) => `/${fastJsonPatch.escapePathComponent(key)}`).join('');
-  return diff(valueAtPath(original, path), valueAtPath(mutated, path)).map((operation) => ({ ...operation, path: `${prefix}${operation.path}` }));
+  return diff(valueAtPath(original, path), valueAtPath(mutated, path)).map((operation) => ({
+    ...operation,
+    path: `${prefix}${operation.path}`,
+  }));
 }
 
 /** The patch as the API server expects it in AdmissionResponse.patch, or undefined when there is nothing to change. */

@@ -129,7 +129,8 @@ function userInfoProblem(value: unknown): string | undefined {
   const userInfo = asRecord(value);
   if (userInfo === undefined) return `request.userInfo must be an object, got ${describe(value)}`;
   const username = userInfo['username'];
-  if (username !== undefined && typeof username !== 'string') return `request.userInfo.username must be a string, got ${describe(username)}`;
+  if (username !== undefined && typeof username !== 'string')
+    return `request.userInfo.username must be a string, got ${describe(username)}`;
   const groups = userInfo['groups'];
   if (groups !== undefined && !(Array.isArray(groups) && groups.every((group) => typeof group === 'string'))) {
     return `request.userInfo.groups must be a list of strings, got ${describe(groups)}`;

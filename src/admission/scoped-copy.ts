@@ -1,7 +1,6 @@
 import { cloneJson } from './json-clone.ts';
 import { isRecord, type JsonRecord } from '../util/json.ts';
 
-
 export interface ScopedCopy<T extends JsonRecord> {
   /** A copy of the root that shares everything outside `anchor` with the original. */
   readonly copy: T;

@@ -36,5 +36,7 @@ export function sniffEcho(body: Uint8Array | undefined): ReviewEcho {
 }
 
 function asApiVersion(value: string): AdmissionApiVersion {
-  return (ADMISSION_API_VERSIONS as readonly string[]).includes(value) ? (value as AdmissionApiVersion) : DEFAULT_API_VERSION;
+  return (ADMISSION_API_VERSIONS as readonly string[]).includes(value)
+    ? (value as AdmissionApiVersion)
+    : DEFAULT_API_VERSION;
 }

@@ -52,7 +52,11 @@ export interface Config {
   };
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly log: { readonly level: string };
-  readonly exemptions: { readonly enabled: boolean; readonly allowedGroups: readonly string[]; readonly namespaces: readonly string[] };
+  readonly exemptions: {
+    readonly enabled: boolean;
+    readonly allowedGroups: readonly string[];
+    readonly namespaces: readonly string[];
+  };
   readonly namespaceModes: { readonly source: NamespaceModeSource };
   readonly rules: Readonly<Record<string, RuleSettings>>;
   /** Each rule's own keys of `rules.<id>` (besides mode and enabled), checked by the rule. */
@@ -89,7 +93,11 @@ export function buildConfig(layers: readonly ConfigLayer[], ruleIds: readonly st
   return assemble(values, rules, ruleOptions);
 }
 
-function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, RuleSettings>, ruleOptions: Record<string, RuleOptions>): Config {
+function assemble(
+  values: ReadonlyMap<string, unknown>,
+  rules: Record<string, RuleSettings>,
+  ruleOptions: Record<string, RuleOptions>,
+): Config {
   const get = <T>(path: string): T => values.get(path) as T;
   return {
     mode: get('mode'),
@@ -128,7 +136,11 @@ function assemble(values: ReadonlyMap<string, unknown>, rules: Record<string, Ru
     },
     metrics: { enabled: get('metrics.enabled'), host: get('metrics.host'), port: get('metrics.port') },
     log: { level: get('log.level') },
-    exemptions: { enabled: get('exemptions.enabled'), allowedGroups: get('exemptions.allowedGroups'), namespaces: get('exemptions.namespaces') },
+    exemptions: {
+      enabled: get('exemptions.enabled'),
+      allowedGroups: get('exemptions.allowedGroups'),
+      namespaces: get('exemptions.namespaces'),
+    },
     namespaceModes: { source: get('namespaceModes.source') },
     rules,
     ruleOptions,
@@ -141,10 +153,14 @@ function serverLimitProblems(values: ReadonlyMap<string, unknown>): string[] {
   const number = (path: string): number => values.get(path) as number;
   const problems: string[] = [];
   if (number('server.maxInflightBodyBytes') < number('server.bodyLimitBytes')) {
-    problems.push(`server.maxInflightBodyBytes (${number('server.maxInflightBodyBytes')}) must be at least server.bodyLimitBytes (${number('server.bodyLimitBytes')}): a review of the largest size could never be read`);
+    problems.push(
+      `server.maxInflightBodyBytes (${number('server.maxInflightBodyBytes')}) must be at least server.bodyLimitBytes (${number('server.bodyLimitBytes')}): a review of the largest size could never be read`,
+    );
   }
   if (number('server.headersTimeoutSeconds') > number('server.requestTimeoutSeconds')) {
-    problems.push(`server.headersTimeoutSeconds (${number('server.headersTimeoutSeconds')}) must not be above server.requestTimeoutSeconds (${number('server.requestTimeoutSeconds')})`);
+    problems.push(
+      `server.headersTimeoutSeconds (${number('server.headersTimeoutSeconds')}) must not be above server.requestTimeoutSeconds (${number('server.requestTimeoutSeconds')})`,
+    );
   }
   return problems;
 }
@@ -184,7 +200,13 @@ function checkInteger(path: string, raw: unknown, min: number, max: number): Che
 }
 
 function checkList(path: string, raw: unknown): Checked {
-  if (typeof raw === 'string') return { value: raw.split(',').map((item) => item.trim()).filter((item) => item !== '') };
+  if (typeof raw === 'string')
+    return {
+      value: raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    };
   if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return { value: raw };
   return `${path} must be a list of strings, got ${describe(raw)}`;
 }
@@ -201,10 +223,14 @@ function readRuleSettings(id: string, raw: unknown, problems: string[]): RuleSet
     return { enabled: true, mode: undefined };
   }
   const mode = raw['mode'];
-  if (mode !== undefined && !isMode(mode)) problems.push(`rules.${id}.mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
+  if (mode !== undefined && !isMode(mode))
+    problems.push(`rules.${id}.mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
   const enabled = checkBoolean(`rules.${id}.enabled`, raw['enabled'] ?? true);
   if (typeof enabled === 'string') problems.push(enabled);
-  return { enabled: typeof enabled === 'string' ? true : (enabled.value as boolean), mode: isMode(mode) ? mode : undefined };
+  return {
+    enabled: typeof enabled === 'string' ? true : (enabled.value as boolean),
+    mode: isMode(mode) ? mode : undefined,
+  };
 }
 
 /** Each rule's own options, checked by the rule; its problems are reported under `rules.<id>.`. */
@@ -238,16 +264,23 @@ function unknownKeysUnder(prefix: string, section: Record<string, unknown>, leav
   return Object.entries(section).flatMap(([key, value]) => {
     const path = `${prefix}${key}`;
     if (!accepted.includes(key)) {
-      return [`unknown key ${path}; known keys${prefix === '' ? '' : ` under ${prefix.slice(0, -1)}`}: ${accepted.join(', ')}`];
+      return [
+        `unknown key ${path}; known keys${prefix === '' ? '' : ` under ${prefix.slice(0, -1)}`}: ${accepted.join(', ')}`,
+      ];
     }
     if (leaves.has(path)) return [];
-    if (!isRecord(value)) return [`${path} must be a mapping with keys ${childKeys(`${path}.`, leaves).join(', ')}, got ${describe(value)}`];
+    if (!isRecord(value))
+      return [
+        `${path} must be a mapping with keys ${childKeys(`${path}.`, leaves).join(', ')}, got ${describe(value)}`,
+      ];
     return unknownKeysUnder(`${path}.`, value, leaves);
   });
 }
 
 function childKeys(prefix: string, leaves: ReadonlySet<string>): string[] {
-  const children = [...leaves].filter((path) => path.startsWith(prefix)).map((path) => path.slice(prefix.length).split('.')[0] ?? '');
+  const children = [...leaves]
+    .filter((path) => path.startsWith(prefix))
+    .map((path) => path.slice(prefix.length).split('.')[0] ?? '');
   return [...new Set(prefix === '' ? [...children, 'rules'] : children)];
 }
 

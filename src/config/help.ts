@@ -20,7 +20,10 @@ export function helpText(rules: readonly Rule[]): string {
     'Options:',
     option('-c, --config <file>', `YAML configuration file (env ${CONFIG_ENV}); keys are the dotted paths below.`),
     ...OPTIONS.map(describeOption),
-    option('--rule-mode <rule-id>=<mode>', `Mode of one rule; repeatable (env ${RULE_MODES_ENV}, comma-separated). YAML: rules.<rule-id>.mode.`),
+    option(
+      '--rule-mode <rule-id>=<mode>',
+      `Mode of one rule; repeatable (env ${RULE_MODES_ENV}, comma-separated). YAML: rules.<rule-id>.mode.`,
+    ),
     option('-h, --help', 'Show this help.'),
     option('--version', 'Print the version.'),
     '',

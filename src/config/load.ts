@@ -7,7 +7,8 @@ import { OPTIONS } from './options.ts';
 export const CONFIG_ENV = 'DAPR_GUARD_CONFIG';
 export const RULE_MODES_ENV = 'DAPR_GUARD_RULE_MODES';
 
-export type CliCommand = { readonly kind: 'help' } | { readonly kind: 'version' } | { readonly kind: 'run'; readonly config: Config };
+export type CliCommand =
+  { readonly kind: 'help' } | { readonly kind: 'version' } | { readonly kind: 'run'; readonly config: Config };
 
 /**
  * Reads the configuration: defaults < YAML file (--config / DAPR_GUARD_CONFIG) < environment < flags.
@@ -50,16 +51,21 @@ function readConfigFile(path: string): ConfigLayer {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error: unknown) {
-    throw new ConfigError(`cannot read the configuration file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new ConfigError(
+      `cannot read the configuration file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
   let parsed: unknown;
   try {
     parsed = parseYaml(text);
   } catch (error: unknown) {
-    throw new ConfigError(`the configuration file ${path} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigError(
+      `the configuration file ${path} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`the configuration file ${path} must hold a mapping`);
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(`the configuration file ${path} must hold a mapping`);
   return parsed as ConfigLayer;
 }
 

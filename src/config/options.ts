@@ -50,8 +50,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'mode',
     description: 'Default mode: enforce (deny), warn (allow with warnings) or audit (allow, record only).',
   },
-  { path: 'server.host', type: { kind: 'string' }, default: '127.0.0.1', env: 'DAPR_GUARD_HOST', flag: 'host', description: 'Address the HTTPS server listens on.' },
-  { path: 'server.port', type: PORT, default: 8443, env: 'DAPR_GUARD_PORT', flag: 'port', description: 'HTTPS port for /mutate, /validate, /healthz and /readyz.' },
+  {
+    path: 'server.host',
+    type: { kind: 'string' },
+    default: '127.0.0.1',
+    env: 'DAPR_GUARD_HOST',
+    flag: 'host',
+    description: 'Address the HTTPS server listens on.',
+  },
+  {
+    path: 'server.port',
+    type: PORT,
+    default: 8443,
+    env: 'DAPR_GUARD_PORT',
+    flag: 'port',
+    description: 'HTTPS port for /mutate, /validate, /healthz and /readyz.',
+  },
   {
     path: 'server.bodyLimitBytes',
     type: { kind: 'integer', min: 1024, max: 64 * 1024 * 1024 },
@@ -66,7 +80,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: DEFAULT_MAX_INFLIGHT_BODY_BYTES,
     env: 'DAPR_GUARD_MAX_INFLIGHT_BODY_BYTES',
     flag: 'max-inflight-body-bytes',
-    description: 'Request body bytes read and reviewed at once across all requests (at least server.bodyLimitBytes); beyond it a review gets a 429 review response at once.',
+    description:
+      'Request body bytes read and reviewed at once across all requests (at least server.bodyLimitBytes); beyond it a review gets a 429 review response at once.',
   },
   {
     path: 'server.requestTimeoutSeconds',
@@ -74,7 +89,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: DEFAULT_REQUEST_TIMEOUT_SECONDS,
     env: 'DAPR_GUARD_REQUEST_TIMEOUT_SECONDS',
     flag: 'request-timeout-seconds',
-    description: 'Deadline for receiving and reviewing one request, HTTP/2 stream or HTTP/1.1 request alike; then a 408 review response.',
+    description:
+      'Deadline for receiving and reviewing one request, HTTP/2 stream or HTTP/1.1 request alike; then a 408 review response.',
   },
   {
     path: 'server.headersTimeoutSeconds',
@@ -116,16 +132,38 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'shutdown-grace-period-seconds',
     description: 'Longest wait for in-flight reviews after SIGTERM before connections are closed.',
   },
-  { path: 'tls.certFile', type: { kind: 'string' }, default: 'certs/tls.crt', env: 'DAPR_GUARD_TLS_CERT', flag: 'tls-cert', description: 'Serving certificate (PEM).' },
-  { path: 'tls.keyFile', type: { kind: 'string' }, default: 'certs/tls.key', env: 'DAPR_GUARD_TLS_KEY', flag: 'tls-key', description: 'Serving private key (PEM).' },
-  { path: 'tls.caFile', type: { kind: 'string' }, default: 'certs/ca.crt', env: 'DAPR_GUARD_TLS_CA', flag: 'tls-ca', description: 'CA certificate written next to a generated serving certificate.' },
+  {
+    path: 'tls.certFile',
+    type: { kind: 'string' },
+    default: 'certs/tls.crt',
+    env: 'DAPR_GUARD_TLS_CERT',
+    flag: 'tls-cert',
+    description: 'Serving certificate (PEM).',
+  },
+  {
+    path: 'tls.keyFile',
+    type: { kind: 'string' },
+    default: 'certs/tls.key',
+    env: 'DAPR_GUARD_TLS_KEY',
+    flag: 'tls-key',
+    description: 'Serving private key (PEM).',
+  },
+  {
+    path: 'tls.caFile',
+    type: { kind: 'string' },
+    default: 'certs/ca.crt',
+    env: 'DAPR_GUARD_TLS_CA',
+    flag: 'tls-ca',
+    description: 'CA certificate written next to a generated serving certificate.',
+  },
   {
     path: 'tls.clientCAFile',
     type: { kind: 'string' },
     default: '',
     env: 'DAPR_GUARD_TLS_CLIENT_CA',
     flag: 'tls-client-ca',
-    description: 'CA (PEM) for client certificates: when set, only callers presenting a certificate it signed (the API server) complete the TLS handshake.',
+    description:
+      'CA (PEM) for client certificates: when set, only callers presenting a certificate it signed (the API server) complete the TLS handshake.',
   },
   {
     path: 'tls.generateIfMissing',
@@ -149,7 +187,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '',
     env: 'DAPR_GUARD_SERVICE_NAME',
     flag: 'service-name',
-    description: 'In-cluster Service name: a generated certificate also covers svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local.',
+    description:
+      'In-cluster Service name: a generated certificate also covers svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local.',
   },
   {
     path: 'tls.serviceNamespace',
@@ -176,7 +215,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     description:
       'In a cluster: create the CA and serving certificate, keep them in a Secret shared by all replicas, renew them, and patch caBundle into the webhook configurations.',
   },
-  { path: 'tls.selfManaged.secretName', type: { kind: 'string' }, default: 'dapr-guard-tls', env: 'DAPR_GUARD_TLS_SECRET_NAME', flag: 'tls-secret-name', description: 'Secret that holds the self-managed CA and certificate.' },
+  {
+    path: 'tls.selfManaged.secretName',
+    type: { kind: 'string' },
+    default: 'dapr-guard-tls',
+    env: 'DAPR_GUARD_TLS_SECRET_NAME',
+    flag: 'tls-secret-name',
+    description: 'Secret that holds the self-managed CA and certificate.',
+  },
   {
     path: 'tls.selfManaged.secretNamespace',
     type: { kind: 'string' },
@@ -223,12 +269,41 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 60,
     env: 'DAPR_GUARD_TLS_CHECK_INTERVAL_SECONDS',
     flag: 'tls-check-interval-seconds',
-    description: 'How often the self-managed Secret is read again (renewals, other replicas) and the caBundle re-published where it drifted.',
+    description:
+      'How often the self-managed Secret is read again (renewals, other replicas) and the caBundle re-published where it drifted.',
   },
-  { path: 'metrics.enabled', type: { kind: 'boolean' }, default: true, env: 'DAPR_GUARD_METRICS_ENABLED', flag: 'metrics-enabled', description: 'Serve Prometheus metrics over plain HTTP.' },
-  { path: 'metrics.host', type: { kind: 'string' }, default: '127.0.0.1', env: 'DAPR_GUARD_METRICS_HOST', flag: 'metrics-host', description: 'Address of the metrics server.' },
-  { path: 'metrics.port', type: PORT, default: 9090, env: 'DAPR_GUARD_METRICS_PORT', flag: 'metrics-port', description: 'Port of the metrics server (/metrics).' },
-  { path: 'log.level', type: { kind: 'enum', values: LOG_LEVELS }, default: 'info', env: 'DAPR_GUARD_LOG_LEVEL', flag: 'log-level', description: 'pino log level.' },
+  {
+    path: 'metrics.enabled',
+    type: { kind: 'boolean' },
+    default: true,
+    env: 'DAPR_GUARD_METRICS_ENABLED',
+    flag: 'metrics-enabled',
+    description: 'Serve Prometheus metrics over plain HTTP.',
+  },
+  {
+    path: 'metrics.host',
+    type: { kind: 'string' },
+    default: '127.0.0.1',
+    env: 'DAPR_GUARD_METRICS_HOST',
+    flag: 'metrics-host',
+    description: 'Address of the metrics server.',
+  },
+  {
+    path: 'metrics.port',
+    type: PORT,
+    default: 9090,
+    env: 'DAPR_GUARD_METRICS_PORT',
+    flag: 'metrics-port',
+    description: 'Port of the metrics server (/metrics).',
+  },
+  {
+    path: 'log.level',
+    type: { kind: 'enum', values: LOG_LEVELS },
+    default: 'info',
+    env: 'DAPR_GUARD_LOG_LEVEL',
+    flag: 'log-level',
+    description: 'pino log level.',
+  },
   {
     path: 'exemptions.enabled',
     type: { kind: 'boolean' },
@@ -260,6 +335,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'auto',
     env: 'DAPR_GUARD_NAMESPACE_MODES',
     flag: 'namespace-modes',
-    description: 'Where dapr-guard.io/mode namespace labels come from: kubernetes (watch Namespaces), off, or auto (watch when a cluster is configured).',
+    description:
+      'Where dapr-guard.io/mode namespace labels come from: kubernetes (watch Namespaces), off, or auto (watch when a cluster is configured).',
   },
 ];

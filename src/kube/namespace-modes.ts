@@ -37,7 +37,10 @@ export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events:
     if (isMode(label)) modes.set(name, label);
     else modes.delete(name);
     if (label !== undefined && !isMode(label)) {
-      log.warn({ namespace: name, label: NAMESPACE_MODE_LABEL }, `namespace mode label is not one of ${MODES.join(', ')}; the global mode applies`);
+      log.warn(
+        { namespace: name, label: NAMESPACE_MODE_LABEL },
+        `namespace mode label is not one of ${MODES.join(', ')}; the global mode applies`,
+      );
     }
   };
   const setSynced = (value: boolean): void => {
@@ -72,7 +75,9 @@ export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events:
     const delay = backoffDelayMs(failures, RETRY_BACKOFF);
     log.warn(
       { err: describeError(error), retryInMs: delay, keptNamespaces: modes.size },
-      synced ? 'namespace watch failed; keeping the last known mode labels' : 'namespace watch failed; using the global mode until it syncs',
+      synced
+        ? 'namespace watch failed; keeping the last known mode labels'
+        : 'namespace watch failed; using the global mode until it syncs',
     );
     setSynced(false);
     retryTimer = setTimeout(start, delay);

@@ -27,7 +27,9 @@ export function decideReview(uid: string, evaluation: Evaluation): Decided {
   const patch = encodePatch(evaluation.patch);
   const verdict: Verdict = enforced.length > 0 ? 'denied' : patch === undefined ? 'allowed' : 'patched';
   const base = verdict === 'denied' ? denied(uid, enforced.map(formatMessage).join('\n')) : patched(uid, patch);
-  const warnings = [...warned.map(formatMessage), ...evaluation.notices].map((warning) => cut(warning, MAX_WARNING_LENGTH));
+  const warnings = [...warned.map(formatMessage), ...evaluation.notices].map((warning) =>
+    cut(warning, MAX_WARNING_LENGTH),
+  );
   return { verdict, response: withAuditAnnotations(withWarnings(base, warnings), auditAnnotations(evaluation)) };
 }
 
@@ -46,7 +48,12 @@ export function formatMessage(violation: Pick<Violation, 'ruleId' | 'message'>):
  * (for example `validate.dapr-guard.io/mtls-enabled`) and drops keys that already contain `/`.
  */
 function auditAnnotations(evaluation: Evaluation): Record<string, string> {
-  if (evaluation.exemptions.length === 0 && !evaluation.violations.some(isAudited) && !evaluation.mutations.some(isAudited)) return {};
+  if (
+    evaluation.exemptions.length === 0 &&
+    !evaluation.violations.some(isAudited) &&
+    !evaluation.mutations.some(isAudited)
+  )
+    return {};
   const grouped = new Map<string, string[]>();
   const add = (key: string, value: string): void => {
     grouped.set(key, [...(grouped.get(key) ?? []), value]);

@@ -63,8 +63,17 @@ export function evaluate(request: AdmissionRequest, policy: Policy, endpoint: En
   if (endpoint === 'mutate') {
     return { ...base, violations: [], ...runMutations(applicable as MutatingRule[], context, modeOf) };
   }
-  const guarded = guardViolations(templateExemptionFindings(request, policy.exemptions, context.namespace), EXEMPTIONS_ID, scopeMode);
-  return { ...base, violations: [...guarded, ...runValidations(applicable as ValidatingRule[], context, modeOf)], mutations: [], patch: [] };
+  const guarded = guardViolations(
+    templateExemptionFindings(request, policy.exemptions, context.namespace),
+    EXEMPTIONS_ID,
+    scopeMode,
+  );
+  return {
+    ...base,
+    violations: [...guarded, ...runValidations(applicable as ValidatingRule[], context, modeOf)],
+    mutations: [],
+    patch: [],
+  };
 }
 
 /**
@@ -85,7 +94,10 @@ function isReviewable(request: AdmissionRequest): boolean {
  */
 function namespaceEvaluation(request: AdmissionRequest, policy: Policy, endpoint: Endpoint): Evaluation {
   const findings = endpoint === 'validate' ? namespaceLabelFindings(request, policy.exemptions.allowedGroups) : [];
-  return { ...emptyEvaluation(policy.globalMode), violations: guardViolations(findings, NAMESPACE_LABELS_ID, policy.globalMode) };
+  return {
+    ...emptyEvaluation(policy.globalMode),
+    violations: guardViolations(findings, NAMESPACE_LABELS_ID, policy.globalMode),
+  };
 }
 
 function guardViolations(messages: readonly string[], ruleId: string, mode: Mode): Violation[] {
@@ -107,7 +119,11 @@ function ruleModeIn(rule: Rule, namespaceMode: Mode | undefined, policy: Policy)
   });
 }
 
-function runValidations(rules: readonly ValidatingRule[], context: RuleContext, modeOf: (rule: Rule) => Mode): Violation[] {
+function runValidations(
+  rules: readonly ValidatingRule[],
+  context: RuleContext,
+  modeOf: (rule: Rule) => Mode,
+): Violation[] {
   return rules.flatMap((rule) => {
     const mode = modeOf(rule);
     return rule.validate(context).map((finding) => ({
@@ -151,8 +167,12 @@ function runMutations(
 function outermost(parts: readonly (readonly string[])[]): (readonly string[])[] {
   const isInside = (inner: readonly string[], outer: readonly string[]): boolean =>
     inner.length >= outer.length && outer.every((key, index) => inner[index] === key);
-  const unique = parts.filter((part, index) => parts.findIndex((other) => other.join('\0') === part.join('\0')) === index);
-  return unique.filter((part) => !unique.some((other) => other !== part && other.length < part.length && isInside(part, other)));
+  const unique = parts.filter(
+    (part, index) => parts.findIndex((other) => other.join('\0') === part.join('\0')) === index,
+  );
+  return unique.filter(
+    (part) => !unique.some((other) => other !== part && other.length < part.length && isInside(part, other)),
+  );
 }
 
 function usedExemptions(rules: readonly Rule[], exemptions: ExemptionRequest): Exemption[] {

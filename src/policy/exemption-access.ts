@@ -41,15 +41,23 @@ export function exemptionCountsIn(namespace: string | undefined, settings: Exemp
  *   a ReplicaSet, a ReplicaSet from a Deployment). It copies the annotations from its owner's template,
  *   and the owner's own review refused a template exemption that no allowed user set.
  */
-export function exemptionOrigin(request: AdmissionRequest, metadataPath: readonly string[], allowedGroups: readonly string[]): ExemptionOrigin {
-  if (request.operation === 'UPDATE' && sameExemption(request.object, request.oldObject, metadataPath)) return 'unchanged';
+export function exemptionOrigin(
+  request: AdmissionRequest,
+  metadataPath: readonly string[],
+  allowedGroups: readonly string[],
+): ExemptionOrigin {
+  if (request.operation === 'UPDATE' && sameExemption(request.object, request.oldObject, metadataPath))
+    return 'unchanged';
   if (isAllowedUser(request.userInfo, allowedGroups)) return 'allowed-user';
   if (isController(request.userInfo) && hasControllerOwner(request.object)) return 'controller';
   return 'not-allowed';
 }
 
 /** The annotations object at `metadataPath` + `annotations`, when it is one. */
-export function annotationsAt(object: KubeObject | undefined, metadataPath: readonly string[]): Readonly<Record<string, unknown>> | undefined {
+export function annotationsAt(
+  object: KubeObject | undefined,
+  metadataPath: readonly string[],
+): Readonly<Record<string, unknown>> | undefined {
   let current: unknown = object;
   for (const key of [...metadataPath, 'annotations']) {
     if (!isRecord(current)) return undefined;
@@ -58,7 +66,11 @@ export function annotationsAt(object: KubeObject | undefined, metadataPath: read
   return isRecord(current) ? current : undefined;
 }
 
-function sameExemption(object: KubeObject | undefined, oldObject: KubeObject | undefined, metadataPath: readonly string[]): boolean {
+function sameExemption(
+  object: KubeObject | undefined,
+  oldObject: KubeObject | undefined,
+  metadataPath: readonly string[],
+): boolean {
   if (oldObject === undefined) return false;
   const [now, before] = [annotationsAt(object, metadataPath), annotationsAt(oldObject, metadataPath)];
   return [EXEMPT_ANNOTATION, EXEMPT_REASON_ANNOTATION].every((key) => now?.[key] === before?.[key]);
@@ -66,7 +78,10 @@ function sameExemption(object: KubeObject | undefined, oldObject: KubeObject | u
 
 function isController(user: UserInfo | undefined): boolean {
   const username: unknown = user?.username;
-  return typeof username === 'string' && (username === CONTROLLER_USER || username.startsWith(CONTROLLER_SERVICE_ACCOUNT_PREFIX));
+  return (
+    typeof username === 'string' &&
+    (username === CONTROLLER_USER || username.startsWith(CONTROLLER_SERVICE_ACCOUNT_PREFIX))
+  );
 }
 
 function hasControllerOwner(object: KubeObject | undefined): boolean {

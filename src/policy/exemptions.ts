@@ -54,9 +54,17 @@ export function readExemptions(
   if (refusal !== undefined) return { ...NONE, notices: [refusal] };
   const reason = annotations?.[EXEMPT_REASON_ANNOTATION];
   if (typeof reason !== 'string' || reason.trim() === '') {
-    return { ...NONE, notices: [notice(`${EXEMPT_ANNOTATION} is ignored — add ${EXEMPT_REASON_ANNOTATION} saying why the object is exempt`)] };
+    return {
+      ...NONE,
+      notices: [
+        notice(`${EXEMPT_ANNOTATION} is ignored — add ${EXEMPT_REASON_ANNOTATION} saying why the object is exempt`),
+      ],
+    };
   }
-  const ruleIds = listed.split(',').map((id) => id.trim()).filter((id) => id !== '');
+  const ruleIds = listed
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
   const unknown = [...new Set(ruleIds.filter((id) => !knownRuleIds.has(id)))];
   return {
     exemptedRuleIds: new Set(ruleIds.filter((id) => knownRuleIds.has(id))),
@@ -68,10 +76,15 @@ export function readExemptions(
 function unknownIdNotices(unknown: readonly string[]): string[] {
   const listed = unknown
     .slice(0, MAX_UNKNOWN_ID_NOTICES)
-    .map((id) => notice(`${EXEMPT_ANNOTATION} names unknown rule "${clipText(id, MAX_QUOTED_ID_LENGTH)}"; it has no effect`));
+    .map((id) =>
+      notice(`${EXEMPT_ANNOTATION} names unknown rule "${clipText(id, MAX_QUOTED_ID_LENGTH)}"; it has no effect`),
+    );
   const more = unknown.length - listed.length;
   if (more === 0) return listed;
-  return [...listed, notice(`${EXEMPT_ANNOTATION} names ${more} more unknown rules — list only rule ids from dapr-guard --help`)];
+  return [
+    ...listed,
+    notice(`${EXEMPT_ANNOTATION} names ${more} more unknown rules — list only rule ids from dapr-guard --help`),
+  ];
 }
 
 /**
@@ -79,7 +92,11 @@ function unknownIdNotices(unknown: readonly string[]): string[] {
  * the Pods a controller creates from it would carry the exemption with the controller's identity, so
  * the workload itself is refused (in the namespace's mode). Nothing to say where exemptions cannot count.
  */
-export function templateExemptionFindings(request: AdmissionRequest, settings: ExemptionSettings, namespace: string | undefined): string[] {
+export function templateExemptionFindings(
+  request: AdmissionRequest,
+  settings: ExemptionSettings,
+  namespace: string | undefined,
+): string[] {
   if (!settings.enabled || !exemptionCountsIn(namespace, settings)) return [];
   return TEMPLATE_METADATA_PATHS.filter((path) => hasExemption(request, path))
     .filter((path) => exemptionOrigin(request, path, settings.allowedGroups) === 'not-allowed')
@@ -90,11 +107,18 @@ export function templateExemptionFindings(request: AdmissionRequest, settings: E
 }
 
 /** Why the exemption cannot count here, as a notice; undefined when it may. */
-function refusalOf(request: AdmissionRequest, settings: ExemptionSettings, namespace: string | undefined): string | undefined {
+function refusalOf(
+  request: AdmissionRequest,
+  settings: ExemptionSettings,
+  namespace: string | undefined,
+): string | undefined {
   if (!settings.enabled) return notice(`${EXEMPT_ANNOTATION} is ignored: exemptions are turned off in this cluster`);
   if (!exemptionCountsIn(namespace, settings)) {
-    const where = namespace === undefined ? 'cluster-scoped objects' : `namespace ${clipText(namespace, MAX_QUOTED_ID_LENGTH)}`;
-    return notice(`${EXEMPT_ANNOTATION} is ignored: exemptions do not count in ${where} (exemptions.namespaces), so the rules apply`);
+    const where =
+      namespace === undefined ? 'cluster-scoped objects' : `namespace ${clipText(namespace, MAX_QUOTED_ID_LENGTH)}`;
+    return notice(
+      `${EXEMPT_ANNOTATION} is ignored: exemptions do not count in ${where} (exemptions.namespaces), so the rules apply`,
+    );
   }
   if (exemptionOrigin(request, ['metadata'], settings.allowedGroups) === 'not-allowed') {
     return notice(

@@ -26,7 +26,9 @@ export function namespaceLabelFindings(request: AdmissionRequest, allowedGroups:
   return GUARDED_NAMESPACE_LABELS.flatMap((label) => {
     const change = changeOf(labelOf(oldObject, label), labelOf(request.object, label));
     if (change === undefined) return [];
-    return [`${change} the ${label} label of a Namespace is reserved to cluster operators (exemptions.allowedGroups) — undo the change, or ask a cluster operator to make it`];
+    return [
+      `${change} the ${label} label of a Namespace is reserved to cluster operators (exemptions.allowedGroups) — undo the change, or ask a cluster operator to make it`,
+    ];
   });
 }
 
@@ -38,5 +40,7 @@ function changeOf(before: unknown, after: unknown): 'adding' | 'changing' | 'rem
 
 function labelOf(object: KubeObject | undefined, label: string): unknown {
   const labels: unknown = object?.metadata?.labels;
-  return typeof labels === 'object' && labels !== null ? (labels as Readonly<Record<string, unknown>>)[label] : undefined;
+  return typeof labels === 'object' && labels !== null
+    ? (labels as Readonly<Record<string, unknown>>)[label]
+    : undefined;
 }

@@ -13,7 +13,8 @@ export function apiTokenRule(): ValidatingRule {
   return {
     id: API_TOKEN_RULE_ID,
     type: 'validating',
-    description: 'Recommends dapr.io/api-token-secret on Dapr-enabled Pods and pod templates, so that callers of the Dapr API need a token.',
+    description:
+      'Recommends dapr.io/api-token-secret on Dapr-enabled Pods and pod templates, so that callers of the Dapr API need a token.',
     defaultMode: 'warn',
     validate: findMissingApiToken,
   };

@@ -1,5 +1,11 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
-import { embeddedCredential, isCredentialName, plaintextState, searchableText, type EmbeddedCredential } from './support/credentials.ts';
+import {
+  embeddedCredential,
+  isCredentialName,
+  plaintextState,
+  searchableText,
+  type EmbeddedCredential,
+} from './support/credentials.ts';
 import { isDaprKind, secretStoreOf, type DaprKind } from './support/dapr-kinds.ts';
 import { isQuotableHeaderName, isQuotableMetadataName } from './support/field-names.ts';
 import { capFindings } from './support/findings.ts';
@@ -41,7 +47,8 @@ function listed(findings: readonly Finding[], kind: DaprKind, context: RuleConte
   const name = contextObjectName(context);
   return capFindings(findings, (count) =>
     fitMessage(
-      (clip) => `${kind} "${clip(name)}": and ${count} more plaintext secrets or credentials, not listed here — use secretKeyRef for each of them too`,
+      (clip) =>
+        `${kind} "${clip(name)}": and ${count} more plaintext secrets or credentials, not listed here — use secretKeyRef for each of them too`,
       BUDGET,
     ),
   );
@@ -74,7 +81,11 @@ function componentFindings(context: RuleContext): Finding[] {
   const declared = declaredSensitiveFields(specType);
   const isSensitive = (field: string): boolean =>
     declared.has(field.toLowerCase()) || (isCredentialName(field) && !isKnownNotSecret(specType, field));
-  const base: SpotBase = { kind: 'Component', name: contextObjectName(context), secretStore: secretStoreOf(context.object) };
+  const base: SpotBase = {
+    kind: 'Component',
+    name: contextObjectName(context),
+    secretStore: secretStoreOf(context.object),
+  };
   return asArray(spec?.['metadata']).flatMap((entry, index) => {
     const item = asRecord(entry);
     const field = asString(item?.['name']);
@@ -86,12 +97,18 @@ function componentFindings(context: RuleContext): Finding[] {
 
 function httpEndpointFindings(context: RuleContext): Finding[] {
   const spec = asRecord(context.object['spec']);
-  const base: SpotBase = { kind: 'HTTPEndpoint', name: contextObjectName(context), secretStore: secretStoreOf(context.object) };
+  const base: SpotBase = {
+    kind: 'HTTPEndpoint',
+    name: contextObjectName(context),
+    secretStore: secretStoreOf(context.object),
+  };
   const privateKey = recordAt(spec, ['clientTLS', 'privateKey']);
   return [
     ...urlFindings(spec?.['baseUrl'], { ...base, path: 'spec.baseUrl', moveTo: 'a spec.headers entry' }),
     ...headerFindings(spec?.['headers'], base, 'spec.headers'),
-    ...(privateKey === undefined ? [] : valueFindings(privateKey, true, { ...base, path: 'spec.clientTLS.privateKey', key: 'tls.key' })),
+    ...(privateKey === undefined
+      ? []
+      : valueFindings(privateKey, true, { ...base, path: 'spec.clientTLS.privateKey', key: 'tls.key' })),
   ];
 }
 
@@ -113,12 +130,21 @@ function headerFindings(headers: unknown, base: SpotBase, path: string): Finding
     const header = asRecord(entry);
     const name = asString(header?.['name']);
     if (header === undefined || name === undefined) return [];
-    return itemFindings(header, name, isCredentialName(name), namedSpot(base, { path, index, name }, isQuotableHeaderName(name)));
+    return itemFindings(
+      header,
+      name,
+      isCredentialName(name),
+      namedSpot(base, { path, index, name }, isQuotableHeaderName(name)),
+    );
   });
 }
 
 /** `spec.metadata redisPassword`, or `spec.metadata[3]` with no suggested key when the name may be the secret. */
-function namedSpot(base: SpotBase, { path, index, name }: { path: string; index: number; name: string }, quotable: boolean): Spot {
+function namedSpot(
+  base: SpotBase,
+  { path, index, name }: { path: string; index: number; name: string },
+  quotable: boolean,
+): Spot {
   return quotable ? { ...base, path, field: name, key: name } : { ...base, path: `${path}[${index}]` };
 }
 
@@ -168,7 +194,8 @@ function renderMessage(spot: Spot, problem: Problem, clip: Clip): string {
   const key = spot.key === undefined ? '<key>' : clip(secretKeyFor(spot.key));
   const reference = `secretKeyRef: {name: <secret>, key: ${key}}`;
   if (problem === 'empty') return `${subject} — remove it, or use ${reference} if a secret is needed`;
-  if (problem === 'name') return `${subject} — name it after the setting and take the credentials from ${reference}${storeHint(spot, clip)}`;
+  if (problem === 'name')
+    return `${subject} — name it after the setting and take the credentials from ${reference}${storeHint(spot, clip)}`;
   const fix = spot.moveTo === undefined ? `use ${reference}` : `move them to ${spot.moveTo} with ${reference}`;
   return `${subject} — ${fix}${storeHint(spot, clip)}`;
 }

@@ -12,7 +12,8 @@ import { describeObject, hasControllerOwner, quoted } from './support/objects.ts
 export const CONTROL_PLANE_NAMESPACE_RULE_ID = 'control-plane-namespace';
 
 const FORBIDDEN_NAMESPACE = 'default';
-const HOW_TO_FIX = 'install Dapr in its own namespace: helm install dapr dapr/dapr --namespace dapr-system --create-namespace';
+const HOW_TO_FIX =
+  'install Dapr in its own namespace: helm install dapr dapr/dapr --namespace dapr-system --create-namespace';
 
 /**
  * Keeps the Dapr control plane out of namespace `default`, where every user's workloads run:
@@ -22,7 +23,8 @@ export function controlPlaneNamespaceRule(): ValidatingRule {
   return {
     id: CONTROL_PLANE_NAMESPACE_RULE_ID,
     type: 'validating',
-    description: 'Refuses Dapr control-plane objects in namespace default (production guidelines: a namespace of its own such as dapr-system).',
+    description:
+      'Refuses Dapr control-plane objects in namespace default (production guidelines: a namespace of its own such as dapr-system).',
     defaultMode: 'enforce',
     validate: findControlPlaneInDefault,
   };
@@ -62,5 +64,9 @@ function problemOf(object: KubeObject, context: RuleContext): string | undefined
  */
 function isExisting(context: RuleContext): boolean {
   if (hasControllerOwner(context.object)) return true;
-  return context.request.operation === 'UPDATE' && context.oldObject !== undefined && problemOf(context.oldObject, context) !== undefined;
+  return (
+    context.request.operation === 'UPDATE' &&
+    context.oldObject !== undefined &&
+    problemOf(context.oldObject, context) !== undefined
+  );
 }

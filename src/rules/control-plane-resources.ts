@@ -13,8 +13,18 @@ type Setting = 'cpu request' | 'cpu limit' | 'memory request' | 'memory limit';
 
 type Recommendation = Readonly<Record<Setting, string>>;
 
-function recommendation(cpuRequest: string, cpuLimit: string, memoryRequest: string, memoryLimit: string): Recommendation {
-  return { 'cpu request': cpuRequest, 'cpu limit': cpuLimit, 'memory request': memoryRequest, 'memory limit': memoryLimit };
+function recommendation(
+  cpuRequest: string,
+  cpuLimit: string,
+  memoryRequest: string,
+  memoryLimit: string,
+): Recommendation {
+  return {
+    'cpu request': cpuRequest,
+    'cpu limit': cpuLimit,
+    'memory request': memoryRequest,
+    'memory limit': memoryLimit,
+  };
 }
 
 const SYSTEM_SERVICE = recommendation('100m', '1', '20Mi', '200Mi');
@@ -43,7 +53,8 @@ export function controlPlaneResourcesRule(): ValidatingRule {
   return {
     id: CONTROL_PLANE_RESOURCES_RULE_ID,
     type: 'validating',
-    description: 'Recommends the production cpu/memory requests and limits and 3 replicas (HA) for the Dapr control-plane workloads.',
+    description:
+      'Recommends the production cpu/memory requests and limits and 3 replicas (HA) for the Dapr control-plane workloads.',
     defaultMode: 'warn',
     validate: findUnderProvisioned,
   };
@@ -52,10 +63,15 @@ export function controlPlaneResourcesRule(): ValidatingRule {
 function findUnderProvisioned(context: RuleContext): Finding[] {
   const kind = context.request.kind;
   if (kind.group !== 'apps' || (kind.kind !== 'Deployment' && kind.kind !== 'StatefulSet')) return [];
-  const service = isDashboardDeployment(context.object, kind) ? 'dashboard' : controlPlaneServiceOf(context.object, kind);
+  const service = isDashboardDeployment(context.object, kind)
+    ? 'dashboard'
+    : controlPlaneServiceOf(context.object, kind);
   if (service === undefined) return [];
   const workload = describeObject(kind.kind, context.object);
-  return [...replicaFindings(service, workload, context.object), ...resourceFindings(RECOMMENDED[service], workload, context.object)];
+  return [
+    ...replicaFindings(service, workload, context.object),
+    ...resourceFindings(RECOMMENDED[service], workload, context.object),
+  ];
 }
 
 function replicaFindings(service: string, workload: string, object: unknown): Finding[] {
@@ -64,7 +80,11 @@ function replicaFindings(service: string, workload: string, object: unknown): Fi
   // 0 is deliberate (dapr_placement.scaleZero), not a lack of HA.
   if (typeof replicas !== 'number' || replicas === 0 || replicas >= HA_REPLICAS) return [];
   const count = `${replicas} replica${replicas === 1 ? '' : 's'}`;
-  return [{ message: `${workload} runs ${count} — run ${HA_REPLICAS} for high availability: upgrade Dapr with --set global.ha.enabled=true` }];
+  return [
+    {
+      message: `${workload} runs ${count} — run ${HA_REPLICAS} for high availability: upgrade Dapr with --set global.ha.enabled=true`,
+    },
+  ];
 }
 
 function resourceFindings(recommended: Recommendation | undefined, workload: string, object: unknown): Finding[] {
@@ -74,7 +94,11 @@ function resourceFindings(recommended: Recommendation | undefined, workload: str
     const found = shortfalls(asRecord(container), recommended);
     if (found.length === 0) return [];
     const name = quoted(asString(asRecord(container)?.['name']) ?? '', 24);
-    return [{ message: `${workload}, container ${name}: ${describeShortfalls(found)} — ${describeRecommendation(recommended)}` }];
+    return [
+      {
+        message: `${workload}, container ${name}: ${describeShortfalls(found)} — ${describeRecommendation(recommended)}`,
+      },
+    ];
   });
 }
 
@@ -104,7 +128,10 @@ function quantityText(raw: unknown): string | undefined {
 function describeShortfalls(found: readonly Shortfall[]): string {
   const missing = found.filter((shortfall) => shortfall.missing).map((shortfall) => shortfall.setting);
   const low = found.filter((shortfall) => !shortfall.missing).map((shortfall) => shortfall.setting);
-  return [...(missing.length === 0 ? [] : [`no ${missing.join(', ')}`]), ...(low.length === 0 ? [] : [`too low: ${low.join(', ')}`])].join('; ');
+  return [
+    ...(missing.length === 0 ? [] : [`no ${missing.join(', ')}`]),
+    ...(low.length === 0 ? [] : [`too low: ${low.join(', ')}`]),
+  ].join('; ');
 }
 
 function describeRecommendation(recommended: Recommendation): string {

@@ -31,5 +31,13 @@ function mtlsFindings(context: RuleContext): Finding[] {
     name === CONTROL_PLANE_CONFIGURATION
       ? 'in the control-plane namespace this turns off mTLS for every Dapr sidecar'
       : 'only daprsystem in the control-plane namespace takes effect, but disabled mTLS is refused everywhere';
-  return [{ message: fitMessage((clip) => `Configuration "${clip(name)}" sets spec.mtls.enabled: false (${effect}) — set spec.mtls.enabled to true`, BUDGET) }];
+  return [
+    {
+      message: fitMessage(
+        (clip) =>
+          `Configuration "${clip(name)}" sets spec.mtls.enabled: false (${effect}) — set spec.mtls.enabled to true`,
+        BUDGET,
+      ),
+    },
+  ];
 }

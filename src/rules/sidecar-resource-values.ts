@@ -25,7 +25,8 @@ export function sidecarResourceValuesRule(): ValidatingRule {
   return {
     id: SIDECAR_RESOURCE_VALUES_RULE_ID,
     type: 'validating',
-    description: 'Refuses Dapr sidecar cpu/memory annotations that are not Kubernetes quantities, are negative, or have a request above the limit.',
+    description:
+      'Refuses Dapr sidecar cpu/memory annotations that are not Kubernetes quantities, are negative, or have a request above the limit.',
     defaultMode: 'enforce',
     validate: findBadValues,
   };
@@ -53,7 +54,11 @@ interface ReadValue {
   readonly finding?: Finding;
 }
 
-function readValue(pair: SidecarResourcePair, resource: SidecarResource, annotations: Readonly<Record<string, string>>): ReadValue {
+function readValue(
+  pair: SidecarResourcePair,
+  resource: SidecarResource,
+  annotations: Readonly<Record<string, string>>,
+): ReadValue {
   const key = SIDECAR_RESOURCE_ANNOTATIONS[resource];
   const text = annotations[key];
   // Dapr treats an empty value as not set.

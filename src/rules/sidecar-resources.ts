@@ -21,17 +21,26 @@ export const SIDECAR_RESOURCES_OPTION_KEYS: readonly string[] = ['defaults'];
  * its limit (the sidecar-resource-values rule would refuse what this rule wrote). A default that is not
  * valid keeps the production value. Each problem names its key under `rules.sidecar-resources`.
  */
-export function readSidecarResourcesOptions(options: RuleOptions): { readonly defaults: SidecarResourceValues; readonly problems: readonly string[] } {
+export function readSidecarResourcesOptions(options: RuleOptions): {
+  readonly defaults: SidecarResourceValues;
+  readonly problems: readonly string[];
+} {
   const raw = options['defaults'];
   if (raw === undefined) return { defaults: PRODUCTION_SIDECAR_RESOURCES, problems: [] };
-  if (!isRecord(raw)) return { defaults: PRODUCTION_SIDECAR_RESOURCES, problems: [`defaults must be a mapping, got ${describeSetting(raw)}`] };
+  if (!isRecord(raw))
+    return {
+      defaults: PRODUCTION_SIDECAR_RESOURCES,
+      problems: [`defaults must be a mapping, got ${describeSetting(raw)}`],
+    };
   const problems: string[] = [];
   const keys = Object.keys(PRODUCTION_SIDECAR_RESOURCES) as SidecarResource[];
   const entries = keys.map((key): [SidecarResource, string] => {
     const value = raw[key] ?? PRODUCTION_SIDECAR_RESOURCES[key];
     const text = typeof value === 'number' ? String(value) : value;
     if (typeof text === 'string' && isQuantity(text) && !text.startsWith('-')) return [key, text];
-    problems.push(`defaults.${key} must be a non-negative Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describeSetting(value)}`);
+    problems.push(
+      `defaults.${key} must be a non-negative Kubernetes quantity such as ${PRODUCTION_SIDECAR_RESOURCES[key]}, got ${describeSetting(value)}`,
+    );
     return [key, PRODUCTION_SIDECAR_RESOURCES[key]];
   });
   const defaults = Object.fromEntries(entries) as Record<SidecarResource, string>;
@@ -43,7 +52,9 @@ function requestAboveLimitProblems(defaults: SidecarResourceValues): string[] {
   return SIDECAR_RESOURCE_PAIRS.flatMap((pair) => {
     const [request, limit] = [parseQuantity(defaults[pair.request]), parseQuantity(defaults[pair.limit])];
     if (request === undefined || limit === undefined || compareQuantities(request, limit) <= 0) return [];
-    return [`defaults.${pair.request} (${defaults[pair.request]}) must not be above ${pair.limit} (${defaults[pair.limit]})`];
+    return [
+      `defaults.${pair.request} (${defaults[pair.request]}) must not be above ${pair.limit} (${defaults[pair.limit]})`,
+    ];
   });
 }
 
@@ -92,13 +103,16 @@ function defaultConsistentWithUser(
   defaults: SidecarResourceValues,
 ): string {
   const fallback = defaults[resource];
-  const pair = SIDECAR_RESOURCE_PAIRS.find((candidate) => candidate.request === resource || candidate.limit === resource);
+  const pair = SIDECAR_RESOURCE_PAIRS.find(
+    (candidate) => candidate.request === resource || candidate.limit === resource,
+  );
   if (pair === undefined) return fallback;
   const isRequest = pair.request === resource;
   const userText = annotations[SIDECAR_RESOURCE_ANNOTATIONS[isRequest ? pair.limit : pair.request]];
   const userValue = userText === undefined ? undefined : parseQuantity(userText);
   const fallbackValue = parseQuantity(fallback);
-  if (userText === undefined || userValue === undefined || fallbackValue === undefined || userValue < 0) return fallback;
+  if (userText === undefined || userValue === undefined || fallbackValue === undefined || userValue < 0)
+    return fallback;
   const order = compareQuantities(fallbackValue, userValue);
   return (isRequest ? order > 0 : order < 0) ? userText : fallback;
 }

@@ -1,5 +1,10 @@
 import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { constants as http2Constants, type Http2SecureServer, type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
+import {
+  constants as http2Constants,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ENDPOINTS, type Endpoint } from '../admission/endpoint.ts';
@@ -80,17 +85,30 @@ interface Context {
 /** Builds the webhook application; server.ts only adds listening and shutdown. */
 export function buildApp(options: AppOptions): App {
   const limits = limitsOf(options);
-  const context: Context = { options, limits, budget: createBodyBudget(limits.maxInflightBodyBytes), states: new WeakMap() };
+  const context: Context = {
+    options,
+    limits,
+    budget: createBodyBudget(limits.maxInflightBodyBytes),
+    states: new WeakMap(),
+  };
   const app = createFastify(options, limits);
   app.removeAllContentTypeParsers();
   // Every body is read raw and parsed by the review core, so each bad-input case gets a review response.
   // application/json is named as well as the catch-all: Fastify finds an exact match without parsing the header.
-  const parser = (request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: Buffer) => void): void => parseBody(request, payload, done, context);
+  const parser = (
+    request: FastifyRequest,
+    payload: Readable,
+    done: (error: Error | null, body?: Buffer) => void,
+  ): void => parseBody(request, payload, done, context);
   app.addContentTypeParser('application/json', parser);
   app.addContentTypeParser('*', parser);
   app.setErrorHandler((error: FastifyError, request, reply) => replyWithTransportError(error, request, reply, context));
   for (const [path, endpoint] of ROUTES) {
-    app.post(path, { onRequest: (request, reply, done) => (trackRequest(request, reply, context), done()) }, (request, reply) => handleReview(request, reply, endpoint, context));
+    app.post(
+      path,
+      { onRequest: (request, reply, done) => (trackRequest(request, reply, context), done()) },
+      (request, reply) => handleReview(request, reply, endpoint, context),
+    );
   }
   app.get('/healthz', () => HEALTHY.body);
   app.get('/readyz', (_request, reply) => {
@@ -123,7 +141,10 @@ function createFastify(options: AppOptions, limits: ServerLimits): App {
   };
   if (options.tls === undefined) return withServerLimits(fastify(common), limits);
   const https = { allowHTTP1: true, ...servingTlsOptions(options.tls) };
-  const transport = { settings: { maxConcurrentStreams: limits.maxConcurrentStreams }, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS };
+  const transport = {
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams },
+    connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+  };
   const app = fastify({ ...common, http2: true, https: { ...https, ...transport } }) as unknown as App;
   withStreamDeadline(app.server as unknown as Http2SecureServer, limits.requestTimeoutSeconds * 1000 + BACKSTOP_MS);
   return withServerLimits(app, limits);
@@ -142,7 +163,10 @@ function withServerLimits(app: App, limits: ServerLimits): App {
 function withStreamDeadline(server: Http2SecureServer, deadlineMs: number): void {
   server.on('stream', (stream: ServerHttp2Stream) => {
     // After a reply (a refused body still arriving) the response is complete: NO_ERROR, not CANCEL.
-    const timer = setTimeout(() => stream.close(stream.headersSent ? http2Constants.NGHTTP2_NO_ERROR : http2Constants.NGHTTP2_CANCEL), deadlineMs);
+    const timer = setTimeout(
+      () => stream.close(stream.headersSent ? http2Constants.NGHTTP2_NO_ERROR : http2Constants.NGHTTP2_CANCEL),
+      deadlineMs,
+    );
     stream.once('close', () => clearTimeout(timer));
   });
 }
@@ -155,7 +179,12 @@ function trackRequest(request: FastifyRequest, reply: FastifyReply, context: Con
   reply.raw.once('close', state.ticket.release);
 }
 
-function parseBody(request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: Buffer) => void, context: Context): void {
+function parseBody(
+  request: FastifyRequest,
+  payload: Readable,
+  done: (error: Error | null, body?: Buffer) => void,
+  context: Context,
+): void {
   const state = context.states.get(request);
   // Not a review route (a 404): the body is discarded unread.
   if (state === undefined) return (payload.resume(), done(null));
@@ -173,15 +202,28 @@ function parseBody(request: FastifyRequest, payload: Readable, done: (error: Err
   );
 }
 
-function handleReview(request: FastifyRequest, reply: FastifyReply, endpoint: Endpoint, context: Context): FastifyReply {
+function handleReview(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  endpoint: Endpoint,
+  context: Context,
+): FastifyReply {
   const { options } = context;
   const started = process.hrtime.bigint();
   const body = request.body instanceof Uint8Array ? request.body : undefined;
   const outcome = reviewAdmission({ contentType: request.headers['content-type'], body }, options.policy, endpoint);
   const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   markCounted(request, context);
-  bestEffort(() => observe(outcome, endpoint, durationSeconds, options), options.logger, 'recording the review in the metrics');
-  bestEffort(() => logReview(options.logger, { outcome, endpoint, durationSeconds }), options.logger, 'logging the review');
+  bestEffort(
+    () => observe(outcome, endpoint, durationSeconds, options),
+    options.logger,
+    'recording the review in the metrics',
+  );
+  bestEffort(
+    () => logReview(options.logger, { outcome, endpoint, durationSeconds }),
+    options.logger,
+    'logging the review',
+  );
   // Always HTTP 200: the API server reads the decision from the review, as controller-runtime answers.
   return reply.code(200).send(outcome.review);
 }
@@ -200,7 +242,10 @@ function bestEffort(task: () => void, logger: Logger, what: string): void {
     task();
   } catch (error: unknown) {
     try {
-      logger.error({ err: { message: error instanceof Error ? error.message : String(error) } }, `${what} failed; the answer is unchanged`);
+      logger.error(
+        { err: { message: error instanceof Error ? error.message : String(error) } },
+        `${what} failed; the answer is unchanged`,
+      );
     } catch {
       // The logger is what failed; there is nowhere left to report it.
     }
@@ -214,19 +259,29 @@ function observe(outcome: ReviewOutcome, endpoint: Endpoint, durationSeconds: nu
     return;
   }
   const { evaluation } = outcome;
-  for (const violation of evaluation.violations) recordRuleOutcome(metrics.violations, violation.ruleId, violation.mode);
+  for (const violation of evaluation.violations)
+    recordRuleOutcome(metrics.violations, violation.ruleId, violation.mode);
   for (const mutation of evaluation.mutations) recordRuleOutcome(metrics.mutations, mutation.ruleId, mutation.mode);
   for (const exemption of evaluation.exemptions) metrics.exemptions.inc({ rule: exemption.ruleId });
   recordReview(metrics, { endpoint, decision: outcome.decision, mode: evaluation.scopeMode, durationSeconds });
 }
 
-function replyWithTransportError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, context: Context): FastifyReply {
+function replyWithTransportError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  context: Context,
+): FastifyReply {
   const { options } = context;
   const endpoint = ROUTES.get(request.routeOptions.url ?? '');
   const code = transportErrorCode(error);
   const message = transportErrorMessage(error, code, context);
   bestEffort(
-    () => options.logger.warn({ code, path: request.routeOptions.url, err: { code: error.code, message: clipHeader(error.message) } }, 'request rejected before review'),
+    () =>
+      options.logger.warn(
+        { code, path: request.routeOptions.url, err: { code: error.code, message: clipHeader(error.message) } },
+        'request rejected before review',
+      ),
     options.logger,
     'logging a rejected request',
   );

@@ -135,7 +135,10 @@ function chunkProblem(read: BodyRead, received: number, chunkBytes: number): Bod
 
 function extendHead(head: Buffer, chunk: Buffer, onHead: (head: Buffer) => void): Buffer {
   const needed = SNIFF_BYTES - head.byteLength;
-  const extended = head.byteLength === 0 && chunk.byteLength >= needed ? chunk.subarray(0, needed) : Buffer.concat([head, chunk.subarray(0, needed)]);
+  const extended =
+    head.byteLength === 0 && chunk.byteLength >= needed
+      ? chunk.subarray(0, needed)
+      : Buffer.concat([head, chunk.subarray(0, needed)]);
   if (extended.byteLength >= SNIFF_BYTES) onHead(extended);
   return extended;
 }

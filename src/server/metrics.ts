@@ -95,9 +95,17 @@ export function recordReview(metrics: Metrics, record: ReviewRecord): void {
 }
 
 /** A request that got no decision: counted in the errors by code and as a review with decision `error`. */
-export function recordError(metrics: Metrics, record: Omit<ReviewRecord, 'decision'> & { readonly code: number }): void {
+export function recordError(
+  metrics: Metrics,
+  record: Omit<ReviewRecord, 'decision'> & { readonly code: number },
+): void {
   metrics.errors.inc({ endpoint: record.endpoint, code: String(record.code) });
-  recordReview(metrics, { endpoint: record.endpoint, decision: 'error', mode: record.mode, durationSeconds: record.durationSeconds });
+  recordReview(metrics, {
+    endpoint: record.endpoint,
+    decision: 'error',
+    mode: record.mode,
+    durationSeconds: record.durationSeconds,
+  });
 }
 
 export function recordRuleOutcome(counter: Counter<'rule' | 'mode'>, rule: string, mode: Mode): void {
@@ -140,7 +148,9 @@ export function createMetricsServer(metrics: Metrics, readiness: () => Readiness
     if (path === '/metrics') return void serveMetrics(metrics, response);
     const probe = path === '/healthz' ? HEALTHY : path === '/readyz' ? readinessReply(readiness()) : undefined;
     if (probe === undefined) return void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    response.writeHead(probe.code, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(probe.body));
+    response
+      .writeHead(probe.code, { 'content-type': 'application/json; charset=utf-8' })
+      .end(JSON.stringify(probe.body));
   });
 }
 

@@ -16,7 +16,14 @@ export interface ReviewLogEntry {
 export function logReview(log: Logger, { outcome, endpoint, durationSeconds }: ReviewLogEntry): void {
   const durationMs = Math.round(durationSeconds * 1e6) / 1e3;
   if (!outcome.ok) {
-    const fields = { endpoint, uid: outcome.review.response?.uid, decision: outcome.decision, code: outcome.code, reason: outcome.message, durationMs };
+    const fields = {
+      endpoint,
+      uid: outcome.review.response?.uid,
+      decision: outcome.decision,
+      code: outcome.code,
+      reason: outcome.message,
+      durationMs,
+    };
     if (outcome.code >= 500) log.error({ ...fields, err: outcome.cause }, 'admission review failed');
     else log.warn(fields, 'admission review rejected: bad request');
     return;

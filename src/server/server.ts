@@ -32,20 +32,35 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   let shuttingDown = false;
   const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
-  const app = buildApp({ policy, logger, metrics, bodyLimitBytes: config.server.bodyLimitBytes, limits: config.server, readiness, tls: tls.initial });
+  const app = buildApp({
+    policy,
+    logger,
+    metrics,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    limits: config.server,
+    readiness,
+    tls: tls.initial,
+  });
   const connections = trackConnections(app.server);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, readiness) : undefined;
-  if (metricsServer !== undefined) await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
+  if (metricsServer !== undefined)
+    await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
   const port = (app.server.address() as AddressInfo).port;
   const metricsPort = metricsServer === undefined ? undefined : (metricsServer.address() as AddressInfo).port;
-  logger.info({ port, metricsPort, mode: config.mode, rules: policy.rules.map((rule) => rule.id) }, 'dapr-guard is serving');
+  logger.info(
+    { port, metricsPort, mode: config.mode, rules: policy.rules.map((rule) => rule.id) },
+    'dapr-guard is serving',
+  );
 
   const shutdown = async (): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    logger.info({ delaySeconds: config.server.shutdownDelaySeconds, graceSeconds: config.server.shutdownGracePeriodSeconds }, 'shutting down');
+    logger.info(
+      { delaySeconds: config.server.shutdownDelaySeconds, graceSeconds: config.server.shutdownGracePeriodSeconds },
+      'shutting down',
+    );
     await delay(config.server.shutdownDelaySeconds * 1000);
     tls.stop();
     await Promise.all([
@@ -64,16 +79,29 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
  * (only kube/ may import it: eslint.config.js OWNED_PACKAGES), so a local run without a cluster never
  * loads it (a quarter of a second and ~90 MiB).
  */
-async function startNamespaceModes(config: Config, logger: Logger, metrics: Metrics, env: NodeJS.ProcessEnv): Promise<NamespaceModes | undefined> {
+async function startNamespaceModes(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  env: NodeJS.ProcessEnv,
+): Promise<NamespaceModes | undefined> {
   metrics.namespaceModesSynced.set(0);
   const source = config.namespaceModes.source;
   if (source === 'off' || (source === 'auto' && !clusterConfigured(env))) {
-    logger.info({ mode: config.mode, source }, 'namespace mode labels are not watched (no cluster access); the global mode applies in every namespace');
+    logger.info(
+      { mode: config.mode, source },
+      'namespace mode labels are not watched (no cluster access); the global mode applies in every namespace',
+    );
     return undefined;
   }
   logger.info({ mode: config.mode }, 'watching namespace mode labels; the global mode applies until they sync');
-  const [{ watchNamespaceModes }, { loadKubeConfig }] = await Promise.all([import('../kube/namespace-modes.ts'), import('../kube/kube-config.ts')]);
-  return watchNamespaceModes(loadKubeConfig(), logger, { onSyncChanged: (synced) => metrics.namespaceModesSynced.set(synced ? 1 : 0) });
+  const [{ watchNamespaceModes }, { loadKubeConfig }] = await Promise.all([
+    import('../kube/namespace-modes.ts'),
+    import('../kube/kube-config.ts'),
+  ]);
+  return watchNamespaceModes(loadKubeConfig(), logger, {
+    onSyncChanged: (synced) => metrics.namespaceModesSynced.set(synced ? 1 : 0),
+  });
 }
 
 /** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */
@@ -82,7 +110,9 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
   if (!selfManaged.enabled) return fileServingTls(config.tls, logger, metrics);
   const namespace = selfManaged.secretNamespace !== '' ? selfManaged.secretNamespace : config.tls.serviceNamespace;
   if (namespace === '' || config.tls.serviceName === '') {
-    throw new Error('tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)');
+    throw new Error(
+      'tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)',
+    );
   }
   const [{ kubeCaBundlePublisher, kubeCertificateStore }, { loadKubeConfig }] = await Promise.all([
     import('../kube/self-managed-tls-client.ts'),
@@ -91,7 +121,10 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
   const kubeConfig = loadKubeConfig();
   return selfManagedServingTls(config.tls, logger, metrics, {
     store: kubeCertificateStore(kubeConfig, namespace, selfManaged.secretName),
-    publisher: kubeCaBundlePublisher(kubeConfig, { mutating: selfManaged.mutatingWebhookConfiguration, validating: selfManaged.validatingWebhookConfiguration }),
+    publisher: kubeCaBundlePublisher(kubeConfig, {
+      mutating: selfManaged.mutatingWebhookConfiguration,
+      validating: selfManaged.validatingWebhookConfiguration,
+    }),
     checkIntervalMs: selfManaged.checkIntervalSeconds * 1000,
   });
 }

@@ -29,9 +29,11 @@ test('when the scope does not exist yet, the anchor is its deepest existing pare
   const original = { metadata: { name: 'p' }, spec: {} };
   const { copy, anchor } = copyAlongPath(original, ['spec', 'template', 'metadata', 'annotations']);
   assert.deepEqual(anchor, ['spec']);
-  ((copy['spec'] as Json)['template'] = { metadata: { annotations: { x: 'y' } } });
+  (copy['spec'] as Json)['template'] = { metadata: { annotations: { x: 'y' } } };
   assert.deepEqual(original, { metadata: { name: 'p' }, spec: {} });
-  assert.deepEqual(diffAt(original, copy, anchor), [{ op: 'add', path: '/spec/template', value: { metadata: { annotations: { x: 'y' } } } }]);
+  assert.deepEqual(diffAt(original, copy, anchor), [
+    { op: 'add', path: '/spec/template', value: { metadata: { annotations: { x: 'y' } } } },
+  ]);
 });
 
 test('an empty scope copies the whole object deeply', () => {
@@ -48,7 +50,9 @@ test('diffAt gives the same operations as a whole-object diff, with escaped path
   const annotations = ((copy['spec'] as Json)['template'] as Json)['metadata'] as Json;
   (annotations['annotations'] as Json)['dapr.io/sidecar-cpu-limit'] = '4';
   const whole = cloneJson(recorded);
-  ((((whole['spec'] as Json)['template'] as Json)['metadata'] as Json)['annotations'] as Json)['dapr.io/sidecar-cpu-limit'] = '4';
+  ((((whole['spec'] as Json)['template'] as Json)['metadata'] as Json)['annotations'] as Json)[
+    'dapr.io/sidecar-cpu-limit'
+  ] = '4';
   const expected = [{ op: 'add', path: '/spec/template/metadata/annotations/dapr.io~1sidecar-cpu-limit', value: '4' }];
   assert.deepEqual(diffAt(recorded, copy, anchor), expected);
   assert.deepEqual(diffAt(recorded, whole, []), expected);

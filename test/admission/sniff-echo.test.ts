@@ -6,8 +6,12 @@ const text = (value: string): Uint8Array => Buffer.from(value);
 
 describe('sniffEcho', () => {
   test('reads uid and apiVersion from the start of a body as the API server writes it', () => {
-    const head = '{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1beta1","request":{"uid":"705ab4f5-6393-11e8","kind":{"group":"","version":"v1","kind":"Pod"}';
-    assert.deepEqual(sniffEcho(text(`${head}${' '.repeat(8 * 1024 * 1024)}`)), { uid: '705ab4f5-6393-11e8', apiVersion: 'admission.k8s.io/v1beta1' });
+    const head =
+      '{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1beta1","request":{"uid":"705ab4f5-6393-11e8","kind":{"group":"","version":"v1","kind":"Pod"}';
+    assert.deepEqual(sniffEcho(text(`${head}${' '.repeat(8 * 1024 * 1024)}`)), {
+      uid: '705ab4f5-6393-11e8',
+      apiVersion: 'admission.k8s.io/v1beta1',
+    });
   });
 
   test('an object apiVersion or a nested uid is not taken for the envelope', () => {

@@ -17,8 +17,21 @@ function problems(output: string): string[] {
 describe('helm lint', () => {
   const cases: readonly [string, Record<string, unknown>, string | undefined][] = [
     ['defaults', {}, undefined],
-    ...TLS_CHOICE_NAMES.map((choice): [string, Record<string, unknown>, undefined] => [`tls.mode ${choice}`, TLS_CHOICES[choice], undefined]),
-    ['HA, audit mode, every optional object', mergeValues({ ha: { enabled: true }, mode: 'audit', metrics: { serviceMonitor: { enabled: true } }, networkPolicy: { enabled: true, webhookFrom: [{ ipBlock: { cidr: '10.0.0.0/24' } }] } }), undefined],
+    ...TLS_CHOICE_NAMES.map((choice): [string, Record<string, unknown>, undefined] => [
+      `tls.mode ${choice}`,
+      TLS_CHOICES[choice],
+      undefined,
+    ]),
+    [
+      'HA, audit mode, every optional object',
+      mergeValues({
+        ha: { enabled: true },
+        mode: 'audit',
+        metrics: { serviceMonitor: { enabled: true } },
+        networkPolicy: { enabled: true, webhookFrom: [{ ipBlock: { cidr: '10.0.0.0/24' } }] },
+      }),
+      undefined,
+    ],
     ['Kubernetes 1.20', {}, '1.20.0'],
     ['Kubernetes 1.30', {}, '1.30.0'],
   ];
@@ -40,20 +53,52 @@ describe('helm lint', () => {
 describe('values.schema.json', () => {
   const rejected: readonly [string, Record<string, unknown>, RegExp][] = [
     ['an unknown mode', { mode: 'strict' }, /mode must be one of the following: "enforce", "warn", "audit"/],
-    ['a string replica count', { replicaCount: 'two' }, /replicaCount: Invalid type\. Expected: integer, given: string/],
+    [
+      'a string replica count',
+      { replicaCount: 'two' },
+      /replicaCount: Invalid type\. Expected: integer, given: string/,
+    ],
     ['a number for a boolean', { ha: { enabled: 1 } }, /ha\.enabled: Invalid type\. Expected: boolean/],
     ['an unknown TLS mode', { tls: { mode: 'vault' } }, /tls\.mode must be one of the following/],
-    ['an unknown failurePolicy', { webhooks: { mutating: { failurePolicy: 'Maybe' } } }, /failurePolicy must be one of the following: "Ignore", "Fail"/],
-    ['a timeout above 30 s', { webhooks: { workloads: { timeoutSeconds: 31 } } }, /timeoutSeconds: Must be less than or equal to 30/],
-    ['an unknown rule', { rules: { 'no-such-rule': { mode: 'warn' } } }, /Additional property no-such-rule is not allowed/],
+    [
+      'an unknown failurePolicy',
+      { webhooks: { mutating: { failurePolicy: 'Maybe' } } },
+      /failurePolicy must be one of the following: "Ignore", "Fail"/,
+    ],
+    [
+      'a timeout above 30 s',
+      { webhooks: { workloads: { timeoutSeconds: 31 } } },
+      /timeoutSeconds: Must be less than or equal to 30/,
+    ],
+    [
+      'an unknown rule',
+      { rules: { 'no-such-rule': { mode: 'warn' } } },
+      /Additional property no-such-rule is not allowed/,
+    ],
     ['an unknown rule mode', { rules: { 'api-token': { mode: 'block' } } }, /mode must be one of the following/],
-    ['a bad sidecar quantity', { rules: { 'sidecar-resources': { defaults: { cpuLimit: 'lots' } } } }, /cpuLimit: Does not match pattern/],
-    ['an unknown namespace mode source', { namespaceModes: { source: 'labels' } }, /source must be one of the following: "kubernetes", "auto", "off"/],
+    [
+      'a bad sidecar quantity',
+      { rules: { 'sidecar-resources': { defaults: { cpuLimit: 'lots' } } } },
+      /cpuLimit: Does not match pattern/,
+    ],
+    [
+      'an unknown namespace mode source',
+      { namespaceModes: { source: 'labels' } },
+      /source must be one of the following: "kubernetes", "auto", "off"/,
+    ],
     ['an unknown log level', { logLevel: 'verbose' }, /logLevel must be one of the following/],
     ['a misspelt top-level key', { replicas: 3 }, /Additional property replicas is not allowed/],
-    ['a misspelt nested key', { webhooks: { mutating: { failurepolicy: 'Fail' } } }, /Additional property failurepolicy is not allowed/],
+    [
+      'a misspelt nested key',
+      { webhooks: { mutating: { failurepolicy: 'Fail' } } },
+      /Additional property failurepolicy is not allowed/,
+    ],
     ['an image digest without algorithm', { image: { digest: 'abc' } }, /digest: Does not match pattern/],
-    ['a matchCondition without expression', { webhooks: { mutating: { matchConditions: [{ name: 'x' }] } } }, /expression is required/],
+    [
+      'a matchCondition without expression',
+      { webhooks: { mutating: { matchConditions: [{ name: 'x' }] } } },
+      /expression is required/,
+    ],
   ];
   for (const [label, values, message] of rejected) {
     it(`rejects ${label}`, () => {
@@ -86,7 +131,8 @@ describe('documentation', () => {
   it('README lists every value in its table', () => {
     const missing = valuePaths(values).filter((path) => !tableKeys.includes(path));
     assert.deepEqual(missing, []);
-    for (const key of Object.keys(values)) assert.ok(tableKeys.includes(key) || tableKeys.some((row) => row.startsWith(`${key}.`)), key);
+    for (const key of Object.keys(values))
+      assert.ok(tableKeys.includes(key) || tableKeys.some((row) => row.startsWith(`${key}.`)), key);
   });
 
   it('README lists no value that does not exist', () => {
@@ -96,7 +142,9 @@ describe('documentation', () => {
   });
 
   it('README gives the one-command install', () => {
-    assert.ok(readme.includes('helm install dapr-guard charts/dapr-guard --namespace dapr-guard-system --create-namespace'));
+    assert.ok(
+      readme.includes('helm install dapr-guard charts/dapr-guard --namespace dapr-guard-system --create-namespace'),
+    );
   });
 
   it('values.yaml comments every key of the first two levels', () => {
@@ -118,7 +166,9 @@ describe('documentation', () => {
 
   it('Chart.yaml appVersion is the server version', () => {
     const chart = parseYaml(chartFile('Chart.yaml')) as { appVersion: string };
-    const manifest = JSON.parse(readFileSync(join(CHART_DIR, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const manifest = JSON.parse(readFileSync(join(CHART_DIR, '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
     assert.equal(chart.appVersion, manifest.version);
   });
 });

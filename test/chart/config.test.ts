@@ -22,13 +22,18 @@ describe('rendered server configuration', () => {
   it('is accepted by the server for the defaults, with in-cluster settings', () => {
     const config = serverConfig();
     assert.equal(config.mode, 'enforce');
-    assert.deepEqual(config.server, { host: '0.0.0.0', port: 8443, bodyLimitBytes: 5 * 1024 * 1024,
+    assert.deepEqual(config.server, {
+      host: '0.0.0.0',
+      port: 8443,
+      bodyLimitBytes: 5 * 1024 * 1024,
       maxInflightBodyBytes: 10 * 1024 * 1024,
       requestTimeoutSeconds: 30,
       headersTimeoutSeconds: 10,
       maxConcurrentStreams: 128,
       maxConnections: 1024,
-      shutdownDelaySeconds: 5, shutdownGracePeriodSeconds: 20 });
+      shutdownDelaySeconds: 5,
+      shutdownGracePeriodSeconds: 20,
+    });
     assert.deepEqual(config.metrics, { enabled: true, host: '0.0.0.0', port: 9090 });
     assert.equal(config.tls.generateIfMissing, false);
     assert.equal(config.tls.serviceName, 'dapr-guard');
@@ -78,7 +83,14 @@ describe('rendered server configuration', () => {
   }
 
   it('passes self-managed TLS settings through', () => {
-    const config = serverConfig({ values: { tls: { mode: 'selfManaged', selfManaged: { secretName: 'pki', validityDays: 90, renewBeforeDays: 15, checkIntervalSeconds: 20 } } } });
+    const config = serverConfig({
+      values: {
+        tls: {
+          mode: 'selfManaged',
+          selfManaged: { secretName: 'pki', validityDays: 90, renewBeforeDays: 15, checkIntervalSeconds: 20 },
+        },
+      },
+    });
     assert.deepEqual(config.tls.selfManaged, {
       enabled: true,
       secretName: 'pki',
@@ -92,7 +104,13 @@ describe('rendered server configuration', () => {
   });
 
   it('passes the transport limits through', () => {
-    const limits = { maxInflightBodyBytes: 8 * 1024 * 1024, requestTimeoutSeconds: 12, headersTimeoutSeconds: 4, maxConcurrentStreams: 64, maxConnections: 300 };
+    const limits = {
+      maxInflightBodyBytes: 8 * 1024 * 1024,
+      requestTimeoutSeconds: 12,
+      headersTimeoutSeconds: 4,
+      maxConcurrentStreams: 64,
+      maxConnections: 300,
+    };
     const config = serverConfig({ values: { server: limits } });
     assert.deepEqual(
       {
@@ -104,17 +122,33 @@ describe('rendered server configuration', () => {
       },
       limits,
     );
-    const layer = parseYaml(configText(helmTemplate({ values: { server: limits } }))) as { server: Record<string, unknown> };
-    assert.deepEqual(
-      Object.keys(layer.server).sort(),
-      ['bodyLimitBytes', 'headersTimeoutSeconds', 'host', 'maxConcurrentStreams', 'maxConnections', 'maxInflightBodyBytes', 'port', 'requestTimeoutSeconds', 'shutdownDelaySeconds', 'shutdownGracePeriodSeconds'],
-    );
+    const layer = parseYaml(configText(helmTemplate({ values: { server: limits } }))) as {
+      server: Record<string, unknown>;
+    };
+    assert.deepEqual(Object.keys(layer.server).sort(), [
+      'bodyLimitBytes',
+      'headersTimeoutSeconds',
+      'host',
+      'maxConcurrentStreams',
+      'maxConnections',
+      'maxInflightBodyBytes',
+      'port',
+      'requestTimeoutSeconds',
+      'shutdownDelaySeconds',
+      'shutdownGracePeriodSeconds',
+    ]);
   });
 
   it('refuses transport limits the server would refuse, at render time', () => {
     const cases = [
-      [{ maxInflightBodyBytes: 4096, bodyLimitBytes: 8192 }, /server\.maxInflightBodyBytes \(4096\) must be at least server\.bodyLimitBytes \(8192\)/],
-      [{ headersTimeoutSeconds: 20, requestTimeoutSeconds: 10 }, /server\.headersTimeoutSeconds \(20\) must not be above server\.requestTimeoutSeconds \(10\)/],
+      [
+        { maxInflightBodyBytes: 4096, bodyLimitBytes: 8192 },
+        /server\.maxInflightBodyBytes \(4096\) must be at least server\.bodyLimitBytes \(8192\)/,
+      ],
+      [
+        { headersTimeoutSeconds: 20, requestTimeoutSeconds: 10 },
+        /server\.headersTimeoutSeconds \(20\) must not be above server\.requestTimeoutSeconds \(10\)/,
+      ],
       [{ requestTimeoutSeconds: 301 }, /server\.requestTimeoutSeconds: Must be less than or equal to 300/],
       [{ maxConnections: 0 }, /server\.maxConnections: Must be greater than or equal to 1/],
       [{ maxConcurrentStreams: 65_536 }, /server\.maxConcurrentStreams: Must be less than or equal to 65535/],
@@ -134,8 +168,21 @@ describe('rendered server configuration', () => {
   });
 
   it('passes custom sidecar defaults through, numbers included', () => {
-    const config = serverConfig({ values: { rules: { 'sidecar-resources': { defaults: { cpuRequest: '250m', cpuLimit: 2, memoryRequest: '512Mi', memoryLimit: '2Gi' } } } } });
-    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '250m', cpuLimit: '2', memoryRequest: '512Mi', memoryLimit: '2Gi' });
+    const config = serverConfig({
+      values: {
+        rules: {
+          'sidecar-resources': {
+            defaults: { cpuRequest: '250m', cpuLimit: 2, memoryRequest: '512Mi', memoryLimit: '2Gi' },
+          },
+        },
+      },
+    });
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '250m',
+      cpuLimit: '2',
+      memoryRequest: '512Mi',
+      memoryLimit: '2Gi',
+    });
   });
 
   it('writes only the rule settings that are set (rules the server does not know yet are not rendered)', () => {
@@ -144,7 +191,10 @@ describe('rendered server configuration', () => {
   });
 
   it('lets values.schema.json accept every rule the server has', () => {
-    const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as { properties: { rules: { properties: Record<string, unknown> } } };
-    for (const id of RULE_IDS) assert.ok(id in schema.properties.rules.properties, `values.schema.json has no rules.${id}`);
+    const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as {
+      properties: { rules: { properties: Record<string, unknown> } };
+    };
+    for (const id of RULE_IDS)
+      assert.ok(id in schema.properties.rules.properties, `values.schema.json has no rules.${id}`);
   });
 });

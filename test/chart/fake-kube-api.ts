@@ -66,7 +66,8 @@ export async function startFakeKubeApi(secrets: readonly FakeSecret[]): Promise<
   const requests = (): string[] => [...stderr.matchAll(/^request (.*)$/gm)].map((match) => match[1] ?? '');
   const served = async (request: string): Promise<boolean> => {
     const deadline = Date.now() + 5000;
-    while (!requests().includes(request) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (!requests().includes(request) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     return requests().includes(request);
   };
   return {
@@ -97,13 +98,32 @@ function serve(secrets: readonly FakeSecret[]): void {
         kind: 'APIResourceList',
         apiVersion: 'v1',
         groupVersion: 'v1',
-        resources: [{ name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: ['get', 'list', 'watch'] }],
+        resources: [
+          {
+            name: 'secrets',
+            singularName: 'secret',
+            namespaced: true,
+            kind: 'Secret',
+            verbs: ['get', 'list', 'watch'],
+          },
+        ],
       });
     }
     const secret = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(path);
-    const found = secret === null ? undefined : secrets.find((s) => s.metadata.namespace === secret[1] && s.metadata.name === secret[2]);
-    if (found !== undefined) return json(response, 200, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', ...found });
-    return json(response, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `${path} not found` });
+    const found =
+      secret === null
+        ? undefined
+        : secrets.find((s) => s.metadata.namespace === secret[1] && s.metadata.name === secret[2]);
+    if (found !== undefined)
+      return json(response, 200, { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', ...found });
+    return json(response, 404, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      reason: 'NotFound',
+      code: 404,
+      message: `${path} not found`,
+    });
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`));
 }

@@ -73,7 +73,9 @@ function alertNamed(alerts: readonly AlertRule[], name: string): AlertRule {
 }
 
 function dashboardConfigMap(objects: readonly KubeObject[]): KubeObject {
-  const found = objects.filter((object) => object.kind === 'ConfigMap' && object.metadata?.labels?.['grafana_dashboard'] !== undefined);
+  const found = objects.filter(
+    (object) => object.kind === 'ConfigMap' && object.metadata?.labels?.['grafana_dashboard'] !== undefined,
+  );
   assert.equal(found.length, 1, 'one dashboard ConfigMap');
   const [configMap] = found;
   assert.ok(configMap !== undefined);
@@ -99,22 +101,39 @@ describe('monitoring: what the chart renders', () => {
   it('renders neither the PrometheusRule nor the dashboard by default', () => {
     const objects = render({});
     assert.ok(objects.length > 0);
-    assert.deepEqual(objects.filter((object) => object.kind === 'PrometheusRule'), []);
-    assert.deepEqual(objects.filter((object) => object.metadata?.labels?.['grafana_dashboard'] !== undefined), []);
+    assert.deepEqual(
+      objects.filter((object) => object.kind === 'PrometheusRule'),
+      [],
+    );
+    assert.deepEqual(
+      objects.filter((object) => object.metadata?.labels?.['grafana_dashboard'] !== undefined),
+      [],
+    );
   });
 
   it('renders the six alerts in the release namespace, with the extra labels', () => {
-    const rule = prometheusRule(render({ monitoring: { prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } } } }));
+    const rule = prometheusRule(
+      render({ monitoring: { prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } } } }),
+    );
     assert.equal(rule.apiVersion, 'monitoring.coreos.com/v1');
     assert.equal(rule.metadata?.namespace, NAMESPACE);
     assert.equal(rule.metadata?.labels?.['release'], 'kube-prometheus-stack');
     const alerts = groupsOf(rule).flatMap((group) => group.rules);
     assert.equal(alerts.length, ALERTS.length);
-    assert.deepEqual(alerts.map((alert) => alert.alert), ALERTS);
+    assert.deepEqual(
+      alerts.map((alert) => alert.alert),
+      ALERTS,
+    );
     for (const alert of alerts) {
       assert.ok(alert.expr.includes(`namespace="${NAMESPACE}"`), `${alert.alert} selects the release namespace`);
-      assert.ok(['info', 'warning', 'critical'].includes(alert.labels['severity'] ?? ''), `${alert.alert} has a severity`);
-      assert.ok((alert.annotations['summary'] ?? '') !== '' && (alert.annotations['description'] ?? '') !== '', `${alert.alert} says what and why`);
+      assert.ok(
+        ['info', 'warning', 'critical'].includes(alert.labels['severity'] ?? ''),
+        `${alert.alert} has a severity`,
+      );
+      assert.ok(
+        (alert.annotations['summary'] ?? '') !== '' && (alert.annotations['description'] ?? '') !== '',
+        `${alert.alert} says what and why`,
+      );
     }
   });
 
@@ -129,18 +148,35 @@ describe('monitoring: what the chart renders', () => {
     // 2 s mutating: 1 s is exactly half. 3 s validating: 1.5 s; the largest bucket at or below it is 1 s.
     assert.match(alertNamed(defaults, 'DaprGuardMutateLatencyHigh').expr, /endpoint="mutate",le=~"1\(\\\\\.0\)\?"/);
     assert.match(alertNamed(defaults, 'DaprGuardValidateLatencyHigh').expr, /endpoint="validate",le=~"1\(\\\\\.0\)\?"/);
-    const faster = alertsOf({ ...BOTH, webhooks: { mutating: { timeoutSeconds: 1 }, controlPlane: { timeoutSeconds: 1 } } });
+    const faster = alertsOf({
+      ...BOTH,
+      webhooks: { mutating: { timeoutSeconds: 1 }, controlPlane: { timeoutSeconds: 1 } },
+    });
     assert.match(alertNamed(faster, 'DaprGuardMutateLatencyHigh').expr, /endpoint="mutate",le="0\.5"/);
     assert.match(alertNamed(faster, 'DaprGuardValidateLatencyHigh').expr, /endpoint="validate",le="0\.5"/);
-    assert.equal(alertNamed(faster, 'DaprGuardValidateLatencyHigh').annotations['summary'], 'p99 of dapr-guard /validate reviews is above 0.5s');
+    assert.equal(
+      alertNamed(faster, 'DaprGuardValidateLatencyHigh').annotations['summary'],
+      'p99 of dapr-guard /validate reviews is above 0.5s',
+    );
   });
 
   it('sets the error, certificate and denial thresholds from values', () => {
     const alerts = alertsOf({
-      monitoring: { prometheusRule: { enabled: true, errorRatioThreshold: 0.2, certificateExpiryDays: 30, denialsSpikeMinimum: 50, denialsSpikeFactor: 5 } },
+      monitoring: {
+        prometheusRule: {
+          enabled: true,
+          errorRatioThreshold: 0.2,
+          certificateExpiryDays: 30,
+          denialsSpikeMinimum: 50,
+          denialsSpikeFactor: 5,
+        },
+      },
     });
     assert.match(alertNamed(alerts, 'DaprGuardAdmissionErrors').expr, /> 0\.2\n$/);
-    assert.equal(alertNamed(alerts, 'DaprGuardAdmissionErrors').annotations['summary'], 'dapr-guard answers more than 20% of admission reviews with an error');
+    assert.equal(
+      alertNamed(alerts, 'DaprGuardAdmissionErrors').annotations['summary'],
+      'dapr-guard answers more than 20% of admission reviews with an error',
+    );
     assert.match(alertNamed(alerts, 'DaprGuardCertificateExpiresSoon').expr, /< 30 \* 86400/);
     assert.match(alertNamed(alerts, 'DaprGuardDenialsSpike').expr, />= 50\n/);
     assert.match(alertNamed(alerts, 'DaprGuardDenialsSpike').expr, /> 5 \* \(sum/);
@@ -161,8 +197,14 @@ describe('monitoring: what the chart renders', () => {
 
   it('values.schema.json refuses bad monitoring values', () => {
     const cases: readonly [Record<string, unknown>, RegExp][] = [
-      [{ monitoring: { prometheusRule: { errorRatioThreshold: 5 } } }, /errorRatioThreshold: Must be less than or equal to 1/],
-      [{ monitoring: { prometheusRule: { certificateExpiryDays: 0 } } }, /certificateExpiryDays: Must be greater than or equal to 1/],
+      [
+        { monitoring: { prometheusRule: { errorRatioThreshold: 5 } } },
+        /errorRatioThreshold: Must be less than or equal to 1/,
+      ],
+      [
+        { monitoring: { prometheusRule: { certificateExpiryDays: 0 } } },
+        /certificateExpiryDays: Must be greater than or equal to 1/,
+      ],
       [{ monitoring: { grafanaDashboard: { enable: true } } }, /Additional property enable is not allowed/],
     ];
     assert.equal(cases.length, 3);
@@ -180,11 +222,15 @@ describe('monitoring: what the chart renders', () => {
   });
 
   it('ships the dashboard as a ConfigMap for the Grafana sidecar', () => {
-    const configMap = dashboardConfigMap(render({ monitoring: { grafanaDashboard: { enabled: true, annotations: { grafana_folder: 'Dapr' } } } }));
+    const configMap = dashboardConfigMap(
+      render({ monitoring: { grafanaDashboard: { enabled: true, annotations: { grafana_folder: 'Dapr' } } } }),
+    );
     assert.equal(configMap.metadata?.labels?.['grafana_dashboard'], '1');
     assert.equal(configMap.metadata?.namespace, NAMESPACE);
     assert.equal(configMap.metadata?.annotations?.['grafana_folder'], 'Dapr');
-    const elsewhere = dashboardConfigMap(render({ monitoring: { grafanaDashboard: { enabled: true, namespace: 'monitoring' } } }));
+    const elsewhere = dashboardConfigMap(
+      render({ monitoring: { grafanaDashboard: { enabled: true, namespace: 'monitoring' } } }),
+    );
     assert.equal(elsewhere.metadata?.namespace, 'monitoring');
   });
 
@@ -193,12 +239,26 @@ describe('monitoring: what the chart renders', () => {
     assert.equal(dashboard.uid, 'dapr-guard');
     assert.equal(dashboard.panels.length, 12);
     const titles = dashboard.panels.map((panel) => panel.title);
-    for (const title of ['Reviews by decision', 'Violations by rule and mode', 'Review latency', 'Errors by endpoint and code', 'Serving certificate expires in']) {
+    for (const title of [
+      'Reviews by decision',
+      'Violations by rule and mode',
+      'Review latency',
+      'Errors by endpoint and code',
+      'Serving certificate expires in',
+    ]) {
       assert.ok(titles.includes(title), title);
     }
-    assert.equal(new Set(dashboard.panels.map((panel) => panel.id)).size, dashboard.panels.length, 'panel ids are unique');
-    for (const panel of dashboard.panels) assert.ok(panel.targets.length > 0 && panel.targets.every((target) => target.expr.trim() !== ''), panel.title);
-    assert.deepEqual(dashboard.templating.list.map((variable) => variable.name), ['datasource', 'namespace']);
+    assert.equal(
+      new Set(dashboard.panels.map((panel) => panel.id)).size,
+      dashboard.panels.length,
+      'panel ids are unique',
+    );
+    for (const panel of dashboard.panels)
+      assert.ok(panel.targets.length > 0 && panel.targets.every((target) => target.expr.trim() !== ''), panel.title);
+    assert.deepEqual(
+      dashboard.templating.list.map((variable) => variable.name),
+      ['datasource', 'namespace'],
+    );
   });
 
   it('the ConfigMap holds the dashboard file unchanged', () => {
@@ -211,7 +271,9 @@ describe('monitoring: what the chart renders', () => {
 
 const PROMTOOL = process.env['PROMTOOL'] ?? 'promtool';
 const promtoolMissing = spawnSync(PROMTOOL, ['--version'], { encoding: 'utf8' }).error !== undefined;
-const SKIP_PROMTOOL = promtoolMissing ? `promtool not found (${PROMTOOL}); install it with: apt-get install -y prometheus (Debian), or set PROMTOOL` : false;
+const SKIP_PROMTOOL = promtoolMissing
+  ? `promtool not found (${PROMTOOL}); install it with: apt-get install -y prometheus (Debian), or set PROMTOOL`
+  : false;
 
 function promtool(args: readonly string[], cwd: string): { ok: boolean; output: string } {
   const result = spawnSync(PROMTOOL, [...args], { cwd, encoding: 'utf8' });
@@ -231,7 +293,9 @@ function withRulesFile<T>(groups: readonly RuleGroup[], run: (directory: string)
 }
 
 const series = (name: string, labels: Record<string, string>): string =>
-  `${name}{${Object.entries({ namespace: NAMESPACE, ...labels }).map(([key, value]) => `${key}="${value}"`).join(',')}}`;
+  `${name}{${Object.entries({ namespace: NAMESPACE, ...labels })
+    .map(([key, value]) => `${key}="${value}"`)
+    .join(',')}}`;
 
 describe('monitoring: promtool', { skip: SKIP_PROMTOOL }, () => {
   it('check rules accepts the rendered rules, with and without the namespace-modes alert', () => {
@@ -257,20 +321,54 @@ describe('monitoring: promtool', { skip: SKIP_PROMTOOL }, () => {
         name: 'errors: 6 of 66 reviews per minute fail (9%), above 5%',
         interval: '1m',
         input_series: [
-          { series: series('dapr_guard_admission_reviews_total', { endpoint: 'validate', decision: 'allowed', mode: 'enforce' }), values: '0+60x40' },
-          { series: series('dapr_guard_admission_reviews_total', { endpoint: 'validate', decision: 'error', mode: 'enforce' }), values: '0+6x40' },
+          {
+            series: series('dapr_guard_admission_reviews_total', {
+              endpoint: 'validate',
+              decision: 'allowed',
+              mode: 'enforce',
+            }),
+            values: '0+60x40',
+          },
+          {
+            series: series('dapr_guard_admission_reviews_total', {
+              endpoint: 'validate',
+              decision: 'error',
+              mode: 'enforce',
+            }),
+            values: '0+6x40',
+          },
         ],
         alert_rule_test: [
           { eval_time: '10m', alertname: 'DaprGuardAdmissionErrors', exp_alerts: [] },
-          { eval_time: '25m', alertname: 'DaprGuardAdmissionErrors', exp_alerts: [{ exp_labels: { severity: 'warning' }, exp_annotations: annotations('DaprGuardAdmissionErrors') }] },
+          {
+            eval_time: '25m',
+            alertname: 'DaprGuardAdmissionErrors',
+            exp_alerts: [
+              { exp_labels: { severity: 'warning' }, exp_annotations: annotations('DaprGuardAdmissionErrors') },
+            ],
+          },
         ],
       },
       {
         name: 'errors: 1 of 101 (1%) stays quiet',
         interval: '1m',
         input_series: [
-          { series: series('dapr_guard_admission_reviews_total', { endpoint: 'mutate', decision: 'patched', mode: 'enforce' }), values: '0+100x40' },
-          { series: series('dapr_guard_admission_reviews_total', { endpoint: 'mutate', decision: 'error', mode: 'enforce' }), values: '0+1x40' },
+          {
+            series: series('dapr_guard_admission_reviews_total', {
+              endpoint: 'mutate',
+              decision: 'patched',
+              mode: 'enforce',
+            }),
+            values: '0+100x40',
+          },
+          {
+            series: series('dapr_guard_admission_reviews_total', {
+              endpoint: 'mutate',
+              decision: 'error',
+              mode: 'enforce',
+            }),
+            values: '0+1x40',
+          },
         ],
         alert_rule_test: [{ eval_time: '30m', alertname: 'DaprGuardAdmissionErrors', exp_alerts: [] }],
       },
@@ -278,13 +376,31 @@ describe('monitoring: promtool', { skip: SKIP_PROMTOOL }, () => {
         name: 'latency: 3% of /mutate reviews above 1 s fire; /validate with 0.5% stays quiet',
         interval: '1m',
         input_series: [
-          { series: series('dapr_guard_admission_review_duration_seconds_count', { endpoint: 'mutate' }), values: '0+100x40' },
-          { series: series('dapr_guard_admission_review_duration_seconds_bucket', { endpoint: 'mutate', le: '1' }), values: '0+97x40' },
-          { series: series('dapr_guard_admission_review_duration_seconds_count', { endpoint: 'validate' }), values: '0+200x40' },
-          { series: series('dapr_guard_admission_review_duration_seconds_bucket', { endpoint: 'validate', le: '1' }), values: '0+199x40' },
+          {
+            series: series('dapr_guard_admission_review_duration_seconds_count', { endpoint: 'mutate' }),
+            values: '0+100x40',
+          },
+          {
+            series: series('dapr_guard_admission_review_duration_seconds_bucket', { endpoint: 'mutate', le: '1' }),
+            values: '0+97x40',
+          },
+          {
+            series: series('dapr_guard_admission_review_duration_seconds_count', { endpoint: 'validate' }),
+            values: '0+200x40',
+          },
+          {
+            series: series('dapr_guard_admission_review_duration_seconds_bucket', { endpoint: 'validate', le: '1' }),
+            values: '0+199x40',
+          },
         ],
         alert_rule_test: [
-          { eval_time: '25m', alertname: 'DaprGuardMutateLatencyHigh', exp_alerts: [{ exp_labels: { severity: 'warning' }, exp_annotations: annotations('DaprGuardMutateLatencyHigh') }] },
+          {
+            eval_time: '25m',
+            alertname: 'DaprGuardMutateLatencyHigh',
+            exp_alerts: [
+              { exp_labels: { severity: 'warning' }, exp_annotations: annotations('DaprGuardMutateLatencyHigh') },
+            ],
+          },
           { eval_time: '25m', alertname: 'DaprGuardValidateLatencyHigh', exp_alerts: [] },
         ],
       },
@@ -293,7 +409,10 @@ describe('monitoring: promtool', { skip: SKIP_PROMTOOL }, () => {
         interval: '1m',
         input_series: [
           { series: series('dapr_guard_certificate_expiry_timestamp_seconds', { pod }), values: '1000000x30' },
-          { series: series('dapr_guard_certificate_expiry_timestamp_seconds', { pod: 'healthy' }), values: '2000000x30' },
+          {
+            series: series('dapr_guard_certificate_expiry_timestamp_seconds', { pod: 'healthy' }),
+            values: '2000000x30',
+          },
         ],
         alert_rule_test: [
           {
@@ -305,7 +424,9 @@ describe('monitoring: promtool', { skip: SKIP_PROMTOOL }, () => {
                 exp_annotations: {
                   summary: certificate['summary'],
                   // 1000000 s - 900 s at 15 minutes = 11d 13h 31m 40s
-                  description: (certificate['description'] ?? '').replace('{{ $labels.pod }}', pod).replace('{{ $value | humanizeDuration }}', '11d 13h 31m 40s'),
+                  description: (certificate['description'] ?? '')
+                    .replace('{{ $labels.pod }}', pod)
+                    .replace('{{ $value | humanizeDuration }}', '11d 13h 31m 40s'),
                 },
               },
             ],
@@ -329,7 +450,10 @@ describe('monitoring: promtool', { skip: SKIP_PROMTOOL }, () => {
                 exp_labels: { severity: 'warning', namespace: NAMESPACE, pod },
                 exp_annotations: {
                   summary: annotations('DaprGuardNamespaceModesNotSynced')['summary'],
-                  description: (annotations('DaprGuardNamespaceModesNotSynced')['description'] ?? '').replace('{{ $labels.pod }}', pod),
+                  description: (annotations('DaprGuardNamespaceModesNotSynced')['description'] ?? '').replace(
+                    '{{ $labels.pod }}',
+                    pod,
+                  ),
                 },
               },
             ],
@@ -340,25 +464,48 @@ describe('monitoring: promtool', { skip: SKIP_PROMTOOL }, () => {
         name: 'denials: a burst after a quiet day fires; a steady rate does not',
         interval: '1m',
         input_series: [
-          { series: series('dapr_guard_admission_reviews_total', { endpoint: 'validate', decision: 'denied', mode: 'enforce' }), values: '0x20 0+5x15' },
+          {
+            series: series('dapr_guard_admission_reviews_total', {
+              endpoint: 'validate',
+              decision: 'denied',
+              mode: 'enforce',
+            }),
+            values: '0x20 0+5x15',
+          },
         ],
         alert_rule_test: [
           { eval_time: '15m', alertname: 'DaprGuardDenialsSpike', exp_alerts: [] },
-          { eval_time: '30m', alertname: 'DaprGuardDenialsSpike', exp_alerts: [{ exp_labels: { severity: 'info' }, exp_annotations: annotations('DaprGuardDenialsSpike') }] },
+          {
+            eval_time: '30m',
+            alertname: 'DaprGuardDenialsSpike',
+            exp_alerts: [{ exp_labels: { severity: 'info' }, exp_annotations: annotations('DaprGuardDenialsSpike') }],
+          },
         ],
       },
       {
         // The baseline is the day before: a steady rate needs a day of history to be seen as steady.
         name: 'denials: a steady 5 per minute for a day stays quiet',
         interval: '5m',
-        input_series: [{ series: series('dapr_guard_admission_reviews_total', { endpoint: 'validate', decision: 'denied', mode: 'enforce' }), values: '0+25x320' }],
+        input_series: [
+          {
+            series: series('dapr_guard_admission_reviews_total', {
+              endpoint: 'validate',
+              decision: 'denied',
+              mode: 'enforce',
+            }),
+            values: '0+25x320',
+          },
+        ],
         alert_rule_test: [{ eval_time: '26h', alertname: 'DaprGuardDenialsSpike', exp_alerts: [] }],
       },
     ];
     const alertsTested = new Set(tests.flatMap((test) => test.alert_rule_test.map((check) => check.alertname)));
     assert.deepEqual([...alertsTested].sort(), [...ALERTS].sort(), 'every alert has a unit test');
     const result = withRulesFile(groups, (directory) => {
-      writeFileSync(join(directory, 'tests.json'), JSON.stringify({ rule_files: ['rules.json'], evaluation_interval: '1m', tests }));
+      writeFileSync(
+        join(directory, 'tests.json'),
+        JSON.stringify({ rule_files: ['rules.json'], evaluation_interval: '1m', tests }),
+      );
       return promtool(['test', 'rules', 'tests.json'], directory);
     });
     assert.ok(result.ok, result.output);
@@ -373,7 +520,9 @@ function scrape(port: number | undefined): Promise<string> {
     httpGet(`http://127.0.0.1:${port ?? 0}/metrics`, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => (response.statusCode === 200 ? resolve(body) : reject(new Error(`/metrics answered ${response.statusCode}`))));
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve(body) : reject(new Error(`/metrics answered ${response.statusCode}`)),
+      );
     }).on('error', reject);
   });
 }
@@ -417,26 +566,46 @@ describe('monitoring: every metric an alert or a panel reads is on /metrics', ()
     for (const alert of alerts) {
       const names = metricNamesIn(alert.expr);
       assert.ok(names.length > 0, `${alert.alert} reads a metric`);
-      assert.deepEqual(names.filter((name) => !exported.has(name)), [], `${alert.alert} reads only exported metrics`);
+      assert.deepEqual(
+        names.filter((name) => !exported.has(name)),
+        [],
+        `${alert.alert} reads only exported metrics`,
+      );
     }
   });
 
   it('dashboard queries and variables', () => {
     const dashboard = dashboardOf(dashboardConfigMap(render(BOTH)));
     const queries = [
-      ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => ({ where: panel.title, expression: target.expr }))),
-      ...dashboard.templating.list.flatMap((variable) => (variable.definition === undefined ? [] : [{ where: `variable ${variable.name}`, expression: variable.definition }])),
+      ...dashboard.panels.flatMap((panel) =>
+        panel.targets.map((target) => ({ where: panel.title, expression: target.expr })),
+      ),
+      ...dashboard.templating.list.flatMap((variable) =>
+        variable.definition === undefined
+          ? []
+          : [{ where: `variable ${variable.name}`, expression: variable.definition }],
+      ),
     ];
     assert.equal(queries.length, 14);
     for (const { where, expression } of queries) {
       const names = metricNamesIn(expression);
       assert.ok(names.length > 0, `${where} reads a metric`);
-      assert.deepEqual(names.filter((name) => !exported.has(name)), [], `${where} reads only exported metrics`);
+      assert.deepEqual(
+        names.filter((name) => !exported.has(name)),
+        [],
+        `${where} reads only exported metrics`,
+      );
     }
   });
 
   it('would notice a metric the server does not export', () => {
-    assert.deepEqual(metricNamesIn('rate(dapr_guard_reviews_total[5m])').filter((name) => !exported.has(name)), ['dapr_guard_reviews_total']);
-    assert.deepEqual(metricNamesIn('up{job="x"}').filter((name) => !exported.has(name)), ['up']);
+    assert.deepEqual(
+      metricNamesIn('rate(dapr_guard_reviews_total[5m])').filter((name) => !exported.has(name)),
+      ['dapr_guard_reviews_total'],
+    );
+    assert.deepEqual(
+      metricNamesIn('up{job="x"}').filter((name) => !exported.has(name)),
+      ['up'],
+    );
   });
 });

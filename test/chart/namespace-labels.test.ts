@@ -21,14 +21,28 @@ const unchanged = (label: string): string =>
   ` && (!(has(object.metadata.labels) && '${label}' in object.metadata.labels) || object.metadata.labels['${label}'] == oldObject.metadata.labels['${label}']))`;
 const LABELS_UNCHANGED = `${unchanged('dapr-guard.io/ignore')} && ${unchanged('dapr-guard.io/mode')}`;
 
-function policyObjects(objects: readonly KubeObject[]): { policy: KubeObject | undefined; binding: KubeObject | undefined } {
-  return { policy: findAll(objects, 'ValidatingAdmissionPolicy')[0], binding: findAll(objects, 'ValidatingAdmissionPolicyBinding')[0] };
+function policyObjects(objects: readonly KubeObject[]): {
+  policy: KubeObject | undefined;
+  binding: KubeObject | undefined;
+} {
+  return {
+    policy: findAll(objects, 'ValidatingAdmissionPolicy')[0],
+    binding: findAll(objects, 'ValidatingAdmissionPolicyBinding')[0],
+  };
 }
 
 describe('namespace-labels webhook entry', () => {
-  it('sends Namespace CREATE and UPDATE to /validate, with no selector that the Namespace\'s own labels could satisfy', () => {
+  it("sends Namespace CREATE and UPDATE to /validate, with no selector that the Namespace's own labels could satisfy", () => {
     const entry = webhookNamed(helmTemplate(), 'ValidatingWebhookConfiguration', ENTRY);
-    assert.deepEqual(entry.rules, [{ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' }]);
+    assert.deepEqual(entry.rules, [
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        resources: ['namespaces'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Cluster',
+      },
+    ]);
     assert.equal(entry.clientConfig.service.path, '/validate');
     assert.equal(entry.namespaceSelector, undefined);
     assert.equal(entry.objectSelector, undefined);
@@ -37,17 +51,26 @@ describe('namespace-labels webhook entry', () => {
 
   it('on 1.28+ only sends the changes of a guarded label, with the CEL the policy uses', () => {
     const entry = webhookNamed(helmTemplate({ kubeVersion: '1.28.0' }), 'ValidatingWebhookConfiguration', ENTRY);
-    assert.deepEqual(entry.matchConditions, [{ name: 'guarded-namespace-label-changes', expression: `!(${LABELS_UNCHANGED})` }]);
-    assert.equal(webhookNamed(helmTemplate({ kubeVersion: '1.27.9' }), 'ValidatingWebhookConfiguration', ENTRY).matchConditions, undefined);
+    assert.deepEqual(entry.matchConditions, [
+      { name: 'guarded-namespace-label-changes', expression: `!(${LABELS_UNCHANGED})` },
+    ]);
+    assert.equal(
+      webhookNamed(helmTemplate({ kubeVersion: '1.27.9' }), 'ValidatingWebhookConfiguration', ENTRY).matchConditions,
+      undefined,
+    );
   });
 
   it('follows webhooks.namespaceLabels', () => {
-    const objects = helmTemplate({ values: { webhooks: { namespaceLabels: { failurePolicy: 'Fail', timeoutSeconds: 7 } } } });
+    const objects = helmTemplate({
+      values: { webhooks: { namespaceLabels: { failurePolicy: 'Fail', timeoutSeconds: 7 } } },
+    });
     const entry = webhookNamed(objects, 'ValidatingWebhookConfiguration', ENTRY);
     assert.equal(entry.failurePolicy, 'Fail');
     assert.equal(entry.timeoutSeconds, 7);
     const off = helmTemplate({ values: { webhooks: { namespaceLabels: { enabled: false } } } });
-    const names = findAll(off, 'ValidatingWebhookConfiguration').flatMap((object) => (object['webhooks'] as { name: string }[]).map((webhook) => webhook.name));
+    const names = findAll(off, 'ValidatingWebhookConfiguration').flatMap((object) =>
+      (object['webhooks'] as { name: string }[]).map((webhook) => webhook.name),
+    );
     assert.equal(names.length, 4);
     assert.ok(!names.includes(ENTRY));
   });
@@ -73,12 +96,22 @@ describe('namespace-labels ValidatingAdmissionPolicy', () => {
     assert.deepEqual(policy?.metadata?.name, 'dapr-guard-namespace-labels');
     assert.deepEqual(policy?.['spec'], {
       failurePolicy: 'Fail',
-      matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'] }] },
+      matchConstraints: {
+        resourceRules: [
+          { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'] },
+        ],
+      },
       variables: [
         { name: 'allowedUser', expression: 'request.userInfo.groups.exists(group, group in ["system:masters"])' },
         { name: 'guardedLabelsUnchanged', expression: LABELS_UNCHANGED },
       ],
-      validations: [{ expression: 'variables.allowedUser || variables.guardedLabelsUnchanged', message: MESSAGE, reason: 'Forbidden' }],
+      validations: [
+        {
+          expression: 'variables.allowedUser || variables.guardedLabelsUnchanged',
+          message: MESSAGE,
+          reason: 'Forbidden',
+        },
+      ],
     });
     assert.deepEqual(binding?.['spec'], { policyName: 'dapr-guard-namespace-labels', validationActions: ['Deny'] });
   });
@@ -87,18 +120,33 @@ describe('namespace-labels ValidatingAdmissionPolicy', () => {
     const values = { exemptions: { allowedGroups: ['platform-operators', 'oidc:sre'] } };
     const { policy } = policyObjects(helmTemplate({ kubeVersion: '1.33.0', apiVersions: [VAP_API], values }));
     const variables = (policy?.['spec'] as { variables: { name: string; expression: string }[] }).variables;
-    assert.deepEqual(variables[0], { name: 'allowedUser', expression: 'request.userInfo.groups.exists(group, group in ["platform-operators","oidc:sre"])' });
+    assert.deepEqual(variables[0], {
+      name: 'allowedUser',
+      expression: 'request.userInfo.groups.exists(group, group in ["platform-operators","oidc:sre"])',
+    });
   });
 
-  for (const [mode, action] of [['enforce', 'Deny'], ['warn', 'Warn'], ['audit', 'Audit']] as const) {
+  for (const [mode, action] of [
+    ['enforce', 'Deny'],
+    ['warn', 'Warn'],
+    ['audit', 'Audit'],
+  ] as const) {
     it(`binds with ${action} in mode ${mode}`, () => {
-      const { binding } = policyObjects(helmTemplate({ kubeVersion: '1.30.0', apiVersions: [VAP_API], values: { mode } }));
+      const { binding } = policyObjects(
+        helmTemplate({ kubeVersion: '1.30.0', apiVersions: [VAP_API], values: { mode } }),
+      );
       assert.deepEqual((binding?.['spec'] as { validationActions: string[] }).validationActions, [action]);
     });
   }
 
   it('is left out with webhooks.namespaceLabels.admissionPolicy false', () => {
-    const { policy, binding } = policyObjects(helmTemplate({ kubeVersion: '1.30.0', apiVersions: [VAP_API], values: { webhooks: { namespaceLabels: { admissionPolicy: false } } } }));
+    const { policy, binding } = policyObjects(
+      helmTemplate({
+        kubeVersion: '1.30.0',
+        apiVersions: [VAP_API],
+        values: { webhooks: { namespaceLabels: { admissionPolicy: false } } },
+      }),
+    );
     assert.equal(policy, undefined);
     assert.equal(binding, undefined);
   });
@@ -113,6 +161,10 @@ describe('exemptions values reach the server', () => {
   it('configured groups and namespaces', () => {
     const values = { exemptions: { allowedGroups: ['platform-operators'], namespaces: ['legacy-apps'] } };
     const config = buildConfig([parseYaml(configText(helmTemplate({ values }))) as ConfigLayer], RULE_IDS);
-    assert.deepEqual(config.exemptions, { enabled: true, allowedGroups: ['platform-operators'], namespaces: ['legacy-apps'] });
+    assert.deepEqual(config.exemptions, {
+      enabled: true,
+      allowedGroups: ['platform-operators'],
+      namespaces: ['legacy-apps'],
+    });
   });
 });

@@ -13,7 +13,9 @@ export const FAKE_CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfakefakefake\n-----
 export const TLS_CHOICES = {
   generate: {},
   certManager: { tls: { mode: 'certManager' } },
-  existingSecret: { tls: { mode: 'existingSecret', existingSecret: { name: 'my-webhook-tls', caBundle: FAKE_CA_PEM } } },
+  existingSecret: {
+    tls: { mode: 'existingSecret', existingSecret: { name: 'my-webhook-tls', caBundle: FAKE_CA_PEM } },
+  },
   selfManaged: { tls: { mode: 'selfManaged' } },
 } as const satisfies Record<string, Record<string, unknown>>;
 
@@ -49,7 +51,12 @@ export interface Webhook {
   readonly timeoutSeconds: number;
   readonly clientConfig: {
     readonly caBundle?: string;
-    readonly service: { readonly name: string; readonly namespace: string; readonly path: string; readonly port: number };
+    readonly service: {
+      readonly name: string;
+      readonly namespace: string;
+      readonly path: string;
+      readonly port: number;
+    };
   };
   readonly rules: readonly WebhookRule[];
   readonly namespaceSelector?: LabelSelector;
@@ -69,9 +76,16 @@ export interface Container {
   readonly image: string;
   readonly env?: readonly { readonly name: string; readonly value?: string }[];
   readonly ports?: readonly { readonly name: string; readonly containerPort: number }[];
-  readonly livenessProbe?: { readonly httpGet?: { readonly path: string; readonly port: string | number; readonly scheme?: string } };
-  readonly readinessProbe?: { readonly httpGet?: { readonly path: string; readonly port: string | number; readonly scheme?: string } };
-  readonly resources?: { readonly requests?: Readonly<Record<string, string>>; readonly limits?: Readonly<Record<string, string>> };
+  readonly livenessProbe?: {
+    readonly httpGet?: { readonly path: string; readonly port: string | number; readonly scheme?: string };
+  };
+  readonly readinessProbe?: {
+    readonly httpGet?: { readonly path: string; readonly port: string | number; readonly scheme?: string };
+  };
+  readonly resources?: {
+    readonly requests?: Readonly<Record<string, string>>;
+    readonly limits?: Readonly<Record<string, string>>;
+  };
   readonly securityContext?: Readonly<Record<string, unknown>>;
   readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string; readonly readOnly?: boolean }[];
 }
@@ -88,7 +102,11 @@ export interface PodSpec {
   readonly automountServiceAccountToken?: boolean;
   readonly terminationGracePeriodSeconds?: number;
   readonly securityContext?: Readonly<Record<string, unknown>>;
-  readonly topologySpreadConstraints?: readonly { readonly topologyKey: string; readonly whenUnsatisfiable: string; readonly maxSkew: number }[];
+  readonly topologySpreadConstraints?: readonly {
+    readonly topologyKey: string;
+    readonly whenUnsatisfiable: string;
+    readonly maxSkew: number;
+  }[];
   readonly containers: readonly Container[];
   readonly volumes?: readonly Volume[];
 }
@@ -96,16 +114,33 @@ export interface PodSpec {
 export interface Deployment extends KubeObject {
   readonly spec: {
     readonly replicas: number;
-    readonly strategy: { readonly type: string; readonly rollingUpdate: { readonly maxUnavailable: number | string; readonly maxSurge: number | string } };
+    readonly strategy: {
+      readonly type: string;
+      readonly rollingUpdate: { readonly maxUnavailable: number | string; readonly maxSurge: number | string };
+    };
     readonly selector: { readonly matchLabels: Readonly<Record<string, string>> };
-    readonly template: { readonly metadata: { readonly labels: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> }; readonly spec: PodSpec };
+    readonly template: {
+      readonly metadata: {
+        readonly labels: Readonly<Record<string, string>>;
+        readonly annotations?: Readonly<Record<string, string>>;
+      };
+      readonly spec: PodSpec;
+    };
   };
 }
 
 /** The one object of this kind (and name, when given); fails the test when there is not exactly one. */
-export function findOne<T extends KubeObject = KubeObject>(objects: readonly KubeObject[], kind: string, name?: string): T {
+export function findOne<T extends KubeObject = KubeObject>(
+  objects: readonly KubeObject[],
+  kind: string,
+  name?: string,
+): T {
   const found = findAll<T>(objects, kind).filter((object) => name === undefined || object.metadata?.name === name);
-  assert.equal(found.length, 1, `expected one ${kind}${name === undefined ? '' : ` ${name}`}, found ${found.length}: ${found.map((o) => o.metadata?.name).join(', ')}`);
+  assert.equal(
+    found.length,
+    1,
+    `expected one ${kind}${name === undefined ? '' : ` ${name}`}, found ${found.length}: ${found.map((o) => o.metadata?.name).join(', ')}`,
+  );
   return found[0] as T;
 }
 
@@ -118,12 +153,19 @@ export function kinds(objects: readonly KubeObject[]): string[] {
 }
 
 /** The webhooks of the (single) configuration of this kind. */
-export function webhooksOf(objects: readonly KubeObject[], kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration'): Webhook[] {
+export function webhooksOf(
+  objects: readonly KubeObject[],
+  kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration',
+): Webhook[] {
   const configuration = findOne(objects, kind);
   return [...((configuration['webhooks'] ?? []) as Webhook[])];
 }
 
-export function webhookNamed(objects: readonly KubeObject[], kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration', name: string): Webhook {
+export function webhookNamed(
+  objects: readonly KubeObject[],
+  kind: 'MutatingWebhookConfiguration' | 'ValidatingWebhookConfiguration',
+  name: string,
+): Webhook {
   const webhook = webhooksOf(objects, kind).find((candidate) => candidate.name === name);
   assert.ok(webhook, `${kind} has no webhook ${name}`);
   return webhook;
@@ -131,7 +173,10 @@ export function webhookNamed(objects: readonly KubeObject[], kind: 'MutatingWebh
 
 /** Every webhook entry of both configurations. */
 export function allWebhooks(objects: readonly KubeObject[]): Webhook[] {
-  return [...webhooksOf(objects, 'MutatingWebhookConfiguration'), ...webhooksOf(objects, 'ValidatingWebhookConfiguration')];
+  return [
+    ...webhooksOf(objects, 'MutatingWebhookConfiguration'),
+    ...webhooksOf(objects, 'ValidatingWebhookConfiguration'),
+  ];
 }
 
 export function deploymentOf(objects: readonly KubeObject[]): Deployment {
@@ -150,7 +195,9 @@ export function rulesOf(object: KubeObject): PolicyRule[] {
 
 /** The config.yaml text of the ConfigMap <fullname>-config (tls.clientCA adds another ConfigMap). */
 export function configText(objects: readonly KubeObject[]): string {
-  const configMaps = findAll(objects, 'ConfigMap').filter((object) => object.metadata?.name?.endsWith('-config') === true);
+  const configMaps = findAll(objects, 'ConfigMap').filter(
+    (object) => object.metadata?.name?.endsWith('-config') === true,
+  );
   assert.equal(configMaps.length, 1, 'one <fullname>-config ConfigMap');
   const configMap = configMaps[0] as KubeObject;
   const data = configMap['data'] as Readonly<Record<string, string>> | undefined;

@@ -16,7 +16,9 @@ const OWN_SECRET_RULES: readonly PolicyRule[] = [
 const SUBJECTS = [{ kind: 'ServiceAccount', name: 'dapr-guard', namespace: NAMESPACE }];
 
 function rbacKinds(objects: readonly KubeObject[]): string[] {
-  return objects.filter((object) => ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(object.kind ?? '')).map((object) => `${object.kind}/${object.metadata?.name}`);
+  return objects
+    .filter((object) => ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(object.kind ?? ''))
+    .map((object) => `${object.kind}/${object.metadata?.name}`);
 }
 
 describe('RBAC', () => {
@@ -25,13 +27,22 @@ describe('RBAC', () => {
     assert.deepEqual(rbacKinds(objects), ['ClusterRole/dapr-guard', 'ClusterRoleBinding/dapr-guard']);
     assert.deepEqual(rulesOf(findOne(objects, 'ClusterRole')), [NAMESPACES_RULE]);
     const binding = findOne(objects, 'ClusterRoleBinding');
-    assert.deepEqual(binding['roleRef'], { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'dapr-guard' });
+    assert.deepEqual(binding['roleRef'], {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'dapr-guard',
+    });
     assert.deepEqual(binding['subjects'], SUBJECTS);
   });
 
   it('with self-managed TLS adds patch of its own two configurations and its own Secret, by name', () => {
     const objects = helmTemplate({ values: TLS_CHOICES.selfManaged });
-    assert.deepEqual(rbacKinds(objects), ['ClusterRole/dapr-guard', 'ClusterRoleBinding/dapr-guard', 'Role/dapr-guard', 'RoleBinding/dapr-guard']);
+    assert.deepEqual(rbacKinds(objects), [
+      'ClusterRole/dapr-guard',
+      'ClusterRoleBinding/dapr-guard',
+      'Role/dapr-guard',
+      'RoleBinding/dapr-guard',
+    ]);
     assert.deepEqual(rulesOf(findOne(objects, 'ClusterRole')), [NAMESPACES_RULE, WEBHOOK_CONFIGURATIONS_RULE]);
     const role = findOne(objects, 'Role');
     assert.equal(role.metadata?.namespace, NAMESPACE);
@@ -45,7 +56,10 @@ describe('RBAC', () => {
   it('names the configurations and Secret the server is told about', () => {
     const objects = helmTemplate({
       releaseName: 'guard',
-      values: { tls: { mode: 'selfManaged', selfManaged: { secretName: 'guard-pki' } }, webhooks: { configurationName: 'dapr-guard-prod' } },
+      values: {
+        tls: { mode: 'selfManaged', selfManaged: { secretName: 'guard-pki' } },
+        webhooks: { configurationName: 'dapr-guard-prod' },
+      },
     });
     assert.deepEqual(rulesOf(findOne(objects, 'ClusterRole'))[1]?.resourceNames, ['dapr-guard-prod']);
     assert.deepEqual(rulesOf(findOne(objects, 'Role'))[0]?.resourceNames, ['guard-pki']);
@@ -70,7 +84,10 @@ describe('RBAC', () => {
   });
 
   it('renders none with rbac.create=false', () => {
-    assert.deepEqual(rbacKinds(helmTemplate({ values: { rbac: { create: false }, tls: { mode: 'selfManaged' } } })), []);
+    assert.deepEqual(
+      rbacKinds(helmTemplate({ values: { rbac: { create: false }, tls: { mode: 'selfManaged' } } })),
+      [],
+    );
   });
 
   for (const choice of TLS_CHOICE_NAMES) {
@@ -81,11 +98,15 @@ describe('RBAC', () => {
           assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), JSON.stringify(rule));
           assert.ok(!rule.verbs.includes('create'), `no create: ${JSON.stringify(rule)}`);
           const writes = rule.verbs.filter((verb) => !['get', 'list', 'watch'].includes(verb));
-          if (writes.length > 0) assert.ok(rule.resourceNames !== undefined && rule.resourceNames.length > 0, JSON.stringify(rule));
+          if (writes.length > 0)
+            assert.ok(rule.resourceNames !== undefined && rule.resourceNames.length > 0, JSON.stringify(rule));
         }
       }
       for (const clusterRole of findAll(objects, 'ClusterRole')) {
-        assert.ok(!rulesOf(clusterRole).some((rule) => rule.resources.includes('secrets')), 'no Secret access cluster-wide');
+        assert.ok(
+          !rulesOf(clusterRole).some((rule) => rule.resources.includes('secrets')),
+          'no Secret access cluster-wide',
+        );
       }
     });
   }

@@ -17,14 +17,21 @@ import {
   type Volume,
 } from './objects.ts';
 
-const SERVICE_DNS_NAMES = ['dapr-guard', `dapr-guard.${NAMESPACE}`, `dapr-guard.${NAMESPACE}.svc`, `dapr-guard.${NAMESPACE}.svc.cluster.local`];
+const SERVICE_DNS_NAMES = [
+  'dapr-guard',
+  `dapr-guard.${NAMESPACE}`,
+  `dapr-guard.${NAMESPACE}.svc`,
+  `dapr-guard.${NAMESPACE}.svc.cluster.local`,
+];
 const TLS_DIR = '/var/run/dapr-guard/tls';
 
 function secretData(objects: readonly KubeObject[], name: string): Record<string, string> {
   const secret = findOne(objects, 'Secret', name);
   assert.equal(secret['type'], 'kubernetes.io/tls');
   const data = secret['data'] as Record<string, string>;
-  return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+  return Object.fromEntries(
+    Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]),
+  );
 }
 
 /** The caBundle of every webhook entry (decoded); all must be the same. */
@@ -51,7 +58,9 @@ function serverTlsConfig(objects: readonly KubeObject[]): Record<string, unknown
 }
 
 function injectAnnotations(objects: readonly KubeObject[]): (string | undefined)[] {
-  return ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].map((kind) => findOne(objects, kind).metadata?.annotations?.['cert-manager.io/inject-ca-from']);
+  return ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].map(
+    (kind) => findOne(objects, kind).metadata?.annotations?.['cert-manager.io/inject-ca-from'],
+  );
 }
 
 describe('TLS choice 1 (default): chart-generated CA and serving certificate', () => {
@@ -94,7 +103,10 @@ describe('TLS choice 1 (default): chart-generated CA and serving certificate', (
 
   it('mounts the Secret read-only where the configuration points', () => {
     assert.deepEqual(tlsVolume(objects).secret, { secretName: 'dapr-guard-tls', defaultMode: 0o440 });
-    assert.deepEqual(containerOf(objects).volumeMounts?.find((mount) => mount.name === 'tls'), { name: 'tls', mountPath: TLS_DIR, readOnly: true });
+    assert.deepEqual(
+      containerOf(objects).volumeMounts?.find((mount) => mount.name === 'tls'),
+      { name: 'tls', mountPath: TLS_DIR, readOnly: true },
+    );
     const tls = serverTlsConfig(objects);
     assert.equal(tls['certFile'], `${TLS_DIR}/tls.crt`);
     assert.equal(tls['keyFile'], `${TLS_DIR}/tls.key`);
@@ -114,7 +126,10 @@ describe('TLS choice 1: the CA and certificate survive helm upgrade (lookup of t
   const encoded = (values: Record<string, string>): Record<string, string> =>
     Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
   const existing: FakeSecret = { metadata: { name: 'dapr-guard-tls', namespace: NAMESPACE }, data: encoded(first) };
-  const incomplete: FakeSecret = { metadata: { name: 'dapr-guard-tls', namespace: 'other' }, data: encoded({ 'ca.crt': first['ca.crt'] ?? '', 'tls.crt': first['tls.crt'] ?? '' }) };
+  const incomplete: FakeSecret = {
+    metadata: { name: 'dapr-guard-tls', namespace: 'other' },
+    data: encoded({ 'ca.crt': first['ca.crt'] ?? '', 'tls.crt': first['tls.crt'] ?? '' }),
+  };
 
   before(async () => {
     api = await startFakeKubeApi([existing, incomplete]);
@@ -125,7 +140,10 @@ describe('TLS choice 1: the CA and certificate survive helm upgrade (lookup of t
 
   it('reuses the existing CA, certificate and key, and keeps the caBundle on that CA', async () => {
     const objects = helmTemplate({ kubeconfig: api.kubeconfig });
-    assert.ok(await api.served(`GET /api/v1/namespaces/${NAMESPACE}/secrets/dapr-guard-tls`), api.requests().join('\n'));
+    assert.ok(
+      await api.served(`GET /api/v1/namespaces/${NAMESPACE}/secrets/dapr-guard-tls`),
+      api.requests().join('\n'),
+    );
     assert.deepEqual(secretData(objects, 'dapr-guard-tls'), first);
     assert.equal(caBundle(objects).trim(), first['ca.crt']?.trim());
   });
@@ -139,7 +157,9 @@ describe('TLS choice 1: the CA and certificate survive helm upgrade (lookup of t
     assert.equal(bundle.length, 2);
     assert.equal(bundle[0]?.trim(), renewed['ca.crt']?.trim(), 'the new CA first');
     assert.equal(bundle[1]?.trim(), first['ca.crt']?.trim(), 'the previous CA still trusted');
-    assert.ok(new X509Certificate(renewed['tls.crt'] ?? '').verify(new X509Certificate(renewed['ca.crt'] ?? '').publicKey));
+    assert.ok(
+      new X509Certificate(renewed['tls.crt'] ?? '').verify(new X509Certificate(renewed['ca.crt'] ?? '').publicKey),
+    );
   });
 
   it('generates a new pair when the existing Secret is incomplete', () => {
@@ -154,12 +174,20 @@ describe('TLS choice 2: cert-manager', () => {
   const objects = helmTemplate({ values: TLS_CHOICES.certManager });
 
   it('builds a CA chain: self-signed Issuer, CA Certificate, CA Issuer, serving Certificate', () => {
-    assert.deepEqual(findAll(objects, 'Issuer').map((issuer) => issuer.metadata?.name), ['dapr-guard-selfsigned', 'dapr-guard-ca']);
-    assert.deepEqual(findAll(objects, 'Certificate').map((certificate) => certificate.metadata?.name), ['dapr-guard-ca', 'dapr-guard-serving']);
+    assert.deepEqual(
+      findAll(objects, 'Issuer').map((issuer) => issuer.metadata?.name),
+      ['dapr-guard-selfsigned', 'dapr-guard-ca'],
+    );
+    assert.deepEqual(
+      findAll(objects, 'Certificate').map((certificate) => certificate.metadata?.name),
+      ['dapr-guard-ca', 'dapr-guard-serving'],
+    );
     const ca = findOne(objects, 'Certificate', 'dapr-guard-ca')['spec'] as Record<string, unknown>;
     assert.equal(ca['isCA'], true);
     assert.deepEqual(ca['issuerRef'], { name: 'dapr-guard-selfsigned', kind: 'Issuer', group: 'cert-manager.io' });
-    assert.deepEqual((findOne(objects, 'Issuer', 'dapr-guard-ca')['spec'] as Record<string, unknown>)['ca'], { secretName: 'dapr-guard-ca' });
+    assert.deepEqual((findOne(objects, 'Issuer', 'dapr-guard-ca')['spec'] as Record<string, unknown>)['ca'], {
+      secretName: 'dapr-guard-ca',
+    });
   });
 
   it('issues the serving certificate into dapr-guard-tls for the Service DNS names', () => {
@@ -172,7 +200,10 @@ describe('TLS choice 2: cert-manager', () => {
   });
 
   it('has cainjector fill the caBundle of both configurations, and renders no Secret', () => {
-    assert.deepEqual(injectAnnotations(objects), [`${NAMESPACE}/dapr-guard-serving`, `${NAMESPACE}/dapr-guard-serving`]);
+    assert.deepEqual(injectAnnotations(objects), [
+      `${NAMESPACE}/dapr-guard-serving`,
+      `${NAMESPACE}/dapr-guard-serving`,
+    ]);
     for (const webhook of allWebhooks(objects)) assert.equal(webhook.clientConfig.caBundle, undefined, webhook.name);
     assert.equal(findAll(objects, 'Secret').length, 0);
     assert.equal(tlsVolume(objects).secret?.secretName, 'dapr-guard-tls');
@@ -182,7 +213,10 @@ describe('TLS choice 2: cert-manager', () => {
     const issuerRef = { name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' };
     const custom = helmTemplate({ values: { tls: { mode: 'certManager', certManager: { issuerRef } } } });
     assert.equal(findAll(custom, 'Issuer').length, 0);
-    assert.deepEqual(findAll(custom, 'Certificate').map((certificate) => certificate.metadata?.name), ['dapr-guard-serving']);
+    assert.deepEqual(
+      findAll(custom, 'Certificate').map((certificate) => certificate.metadata?.name),
+      ['dapr-guard-serving'],
+    );
     assert.deepEqual((findOne(custom, 'Certificate')['spec'] as Record<string, unknown>)['issuerRef'], issuerRef);
   });
 });
@@ -199,7 +233,9 @@ describe('TLS choice 3: an existing Secret plus its CA', () => {
   });
 
   it('requires the Secret name and the CA, with a clear message', () => {
-    const noName = helmTemplateResult({ values: { tls: { mode: 'existingSecret', existingSecret: { caBundle: FAKE_CA_PEM } } } });
+    const noName = helmTemplateResult({
+      values: { tls: { mode: 'existingSecret', existingSecret: { caBundle: FAKE_CA_PEM } } },
+    });
     assert.equal(noName.ok, false);
     assert.match(noName.stderr, /tls\.existingSecret\.name is required/);
     const noCa = helmTemplateResult({ values: { tls: { mode: 'existingSecret', existingSecret: { name: 'x' } } } });
@@ -212,7 +248,10 @@ describe('TLS choice 4: self-managed by the server', () => {
   const objects = helmTemplate({ values: TLS_CHOICES.selfManaged });
 
   it('renders only the empty Secret the server fills, no Secret volume, no caBundle and no cainjector annotation', () => {
-    assert.deepEqual(findAll(objects, 'Secret').map((secret) => [secret.metadata?.name, secret['data']]), [['dapr-guard-server-tls', undefined]]);
+    assert.deepEqual(
+      findAll(objects, 'Secret').map((secret) => [secret.metadata?.name, secret['data']]),
+      [['dapr-guard-server-tls', undefined]],
+    );
     const volume = tlsVolume(objects);
     assert.equal(volume.secret, undefined);
     assert.deepEqual(volume.emptyDir, { medium: 'Memory', sizeLimit: '1Mi' });
@@ -237,17 +276,32 @@ describe('TLS choice 4: self-managed by the server', () => {
   it('restarts the pods when the webhook configurations change, so new entries get the caBundle', () => {
     const annotations = deploymentOf(objects).spec.template.metadata.annotations ?? {};
     assert.match(annotations['checksum/webhooks'] ?? '', /^[0-9a-f]{64}$/);
-    const changed = helmTemplate({ values: { tls: { mode: 'selfManaged' }, webhooks: { workloads: { timeoutSeconds: 9 } } } });
-    assert.notEqual(deploymentOf(changed).spec.template.metadata.annotations?.['checksum/webhooks'], annotations['checksum/webhooks']);
+    const changed = helmTemplate({
+      values: { tls: { mode: 'selfManaged' }, webhooks: { workloads: { timeoutSeconds: 9 } } },
+    });
+    assert.notEqual(
+      deploymentOf(changed).spec.template.metadata.annotations?.['checksum/webhooks'],
+      annotations['checksum/webhooks'],
+    );
   });
 
   it('takes the Secret name and validity from values and refuses renewBeforeDays >= validityDays', () => {
-    const custom = helmTemplate({ values: { tls: { mode: 'selfManaged', selfManaged: { secretName: 'guard-pki', validityDays: 90, renewBeforeDays: 10 } } } });
+    const custom = helmTemplate({
+      values: {
+        tls: { mode: 'selfManaged', selfManaged: { secretName: 'guard-pki', validityDays: 90, renewBeforeDays: 10 } },
+      },
+    });
     assert.deepEqual(
-      [serverTlsConfig(custom)['selfManaged']].map((s) => [(s as Record<string, unknown>)['secretName'], (s as Record<string, unknown>)['validityDays'], (s as Record<string, unknown>)['renewBeforeDays']]),
+      [serverTlsConfig(custom)['selfManaged']].map((s) => [
+        (s as Record<string, unknown>)['secretName'],
+        (s as Record<string, unknown>)['validityDays'],
+        (s as Record<string, unknown>)['renewBeforeDays'],
+      ]),
       [['guard-pki', 90, 10]],
     );
-    const bad = helmTemplateResult({ values: { tls: { mode: 'selfManaged', selfManaged: { validityDays: 30, renewBeforeDays: 30 } } } });
+    const bad = helmTemplateResult({
+      values: { tls: { mode: 'selfManaged', selfManaged: { validityDays: 30, renewBeforeDays: 30 } } },
+    });
     assert.equal(bad.ok, false);
     assert.match(bad.stderr, /renewBeforeDays must be less than tls\.selfManaged\.validityDays/);
   });
@@ -263,9 +317,14 @@ describe('tls.clientCA: the API server authenticates with a client certificate',
 
   it('puts the CA in the ConfigMap dapr-guard-client-ca, mounted read-only where tls.clientCAFile points', () => {
     assert.deepEqual(findOne(objects, 'ConfigMap', 'dapr-guard-client-ca')['data'], { 'ca.crt': FAKE_CA_PEM });
-    const volume = deploymentOf(objects).spec.template.spec.volumes?.find((candidate) => candidate.name === 'client-ca');
+    const volume = deploymentOf(objects).spec.template.spec.volumes?.find(
+      (candidate) => candidate.name === 'client-ca',
+    );
     assert.deepEqual(volume, { name: 'client-ca', configMap: { name: 'dapr-guard-client-ca' } });
-    assert.deepEqual(containerOf(objects).volumeMounts?.find((mount) => mount.name === 'client-ca'), { name: 'client-ca', mountPath: CLIENT_CA_DIR, readOnly: true });
+    assert.deepEqual(
+      containerOf(objects).volumeMounts?.find((mount) => mount.name === 'client-ca'),
+      { name: 'client-ca', mountPath: CLIENT_CA_DIR, readOnly: true },
+    );
     assert.equal(serverTlsConfig(objects)['clientCAFile'], `${CLIENT_CA_DIR}/ca.crt`);
   });
 
@@ -279,7 +338,10 @@ describe('tls.clientCA: the API server authenticates with a client certificate',
   it('without it: no ConfigMap, volume or clientCAFile, and the probes stay on HTTPS', () => {
     const plain = helmTemplate();
     assert.equal(findAll(plain, 'ConfigMap').filter((map) => map.metadata?.name === 'dapr-guard-client-ca').length, 0);
-    assert.equal(deploymentOf(plain).spec.template.spec.volumes?.some((volume) => volume.name === 'client-ca'), false);
+    assert.equal(
+      deploymentOf(plain).spec.template.spec.volumes?.some((volume) => volume.name === 'client-ca'),
+      false,
+    );
     assert.equal(serverTlsConfig(plain)['clientCAFile'], undefined);
     assert.deepEqual(probes(plain), [
       { path: '/healthz', port: 'https', scheme: 'HTTPS' },
@@ -291,7 +353,9 @@ describe('tls.clientCA: the API server authenticates with a client certificate',
     const choices = Object.entries(TLS_CHOICES);
     assert.equal(choices.length, 4);
     for (const [choice, values] of choices) {
-      const rendered = helmTemplate({ values: { ...values, tls: { ...(values as { tls?: object }).tls, clientCA: FAKE_CA_PEM } } });
+      const rendered = helmTemplate({
+        values: { ...values, tls: { ...(values as { tls?: object }).tls, clientCA: FAKE_CA_PEM } },
+      });
       assert.equal(serverTlsConfig(rendered)['clientCAFile'], `${CLIENT_CA_DIR}/ca.crt`, choice);
       assert.deepEqual(probes(rendered)[1], { path: '/readyz', port: 'metrics', scheme: 'HTTP' }, choice);
     }
@@ -308,7 +372,10 @@ describe('tls.clientCA: the API server authenticates with a client certificate',
   it('refuses to render without metrics.enabled, since the probes need the metrics port', () => {
     const result = helmTemplateResult({ values: { tls: { clientCA: FAKE_CA_PEM }, metrics: { enabled: false } } });
     assert.equal(result.ok, false);
-    assert.match(result.stderr, /tls\.clientCA needs metrics\.enabled: the HTTPS port then requires client certificates, so the kubelet probes \/healthz and \/readyz on the plain metrics port/);
+    assert.match(
+      result.stderr,
+      /tls\.clientCA needs metrics\.enabled: the HTTPS port then requires client certificates, so the kubelet probes \/healthz and \/readyz on the plain metrics port/,
+    );
   });
 
   it('refuses a value that is not a PEM certificate', () => {

@@ -19,32 +19,83 @@ const DAPR_INJECTOR_CONFIGURATION = 'dapr-sidecar-injector';
 
 const WORKLOAD_RULES: readonly WebhookRule[] = [
   { apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-  { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-  { apiGroups: ['batch'], apiVersions: ['v1'], resources: ['jobs', 'cronjobs'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+  {
+    apiGroups: ['apps'],
+    apiVersions: ['v1'],
+    resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
+  {
+    apiGroups: ['batch'],
+    apiVersions: ['v1'],
+    resources: ['jobs', 'cronjobs'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
 ];
 
 const DAPR_RESOURCE_RULES: readonly WebhookRule[] = [
-  { apiGroups: ['dapr.io'], apiVersions: ['v1alpha1'], resources: ['components', 'configurations', 'httpendpoints'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+  {
+    apiGroups: ['dapr.io'],
+    apiVersions: ['v1alpha1'],
+    resources: ['components', 'configurations', 'httpendpoints'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
 ];
 
 const CONTROL_PLANE_RULES: readonly WebhookRule[] = [
-  { apiGroups: [''], apiVersions: ['v1'], resources: ['services', 'configmaps', 'secrets', 'serviceaccounts'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-  { apiGroups: ['rbac.authorization.k8s.io'], apiVersions: ['v1'], resources: ['roles', 'rolebindings'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
-  { apiGroups: ['policy'], apiVersions: ['v1'], resources: ['poddisruptionbudgets'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+  {
+    apiGroups: [''],
+    apiVersions: ['v1'],
+    resources: ['services', 'configmaps', 'secrets', 'serviceaccounts'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
+  {
+    apiGroups: ['rbac.authorization.k8s.io'],
+    apiVersions: ['v1'],
+    resources: ['roles', 'rolebindings'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
+  {
+    apiGroups: ['policy'],
+    apiVersions: ['v1'],
+    resources: ['poddisruptionbudgets'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
 ];
 
 const CLUSTER_RULES: readonly WebhookRule[] = [
-  { apiGroups: ['rbac.authorization.k8s.io'], apiVersions: ['v1'], resources: ['clusterrolebindings'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' },
+  {
+    apiGroups: ['rbac.authorization.k8s.io'],
+    apiVersions: ['v1'],
+    resources: ['clusterrolebindings'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Cluster',
+  },
 ];
 
 const NAMESPACE_LABELS_ENTRY = 'namespace-labels.validate.dapr-guard.io';
 const NAMESPACE_RULES: readonly WebhookRule[] = [
-  { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['CREATE', 'UPDATE'], scope: 'Cluster' },
+  {
+    apiGroups: [''],
+    apiVersions: ['v1'],
+    resources: ['namespaces'],
+    operations: ['CREATE', 'UPDATE'],
+    scope: 'Cluster',
+  },
 ];
 
 const defaults = helmTemplate();
 
-function configurationName(objects: ReturnType<typeof helmTemplate>, kind: typeof MUTATING | typeof VALIDATING): string {
+function configurationName(
+  objects: ReturnType<typeof helmTemplate>,
+  kind: typeof MUTATING | typeof VALIDATING,
+): string {
   return findOne(objects, kind).metadata?.name ?? '';
 }
 
@@ -83,7 +134,10 @@ describe('mutating webhook', () => {
   const webhooks = webhooksOf(defaults, MUTATING);
 
   it('has one entry, for Pods and the workload kinds, CREATE and UPDATE', () => {
-    assert.deepEqual(webhooks.map((webhook) => webhook.name), ['mutate.dapr-guard.io']);
+    assert.deepEqual(
+      webhooks.map((webhook) => webhook.name),
+      ['mutate.dapr-guard.io'],
+    );
     assert.deepEqual(webhooks[0]?.rules, WORKLOAD_RULES);
   });
 
@@ -98,7 +152,12 @@ describe('mutating webhook', () => {
   });
 
   it('calls /mutate on the Service port 443', () => {
-    assert.deepEqual(webhooks[0]?.clientConfig.service, { name: 'dapr-guard', namespace: NAMESPACE, path: '/mutate', port: 443 });
+    assert.deepEqual(webhooks[0]?.clientConfig.service, {
+      name: 'dapr-guard',
+      namespace: NAMESPACE,
+      path: '/mutate',
+      port: 443,
+    });
   });
 
   it('takes failurePolicy and timeoutSeconds from values', () => {
@@ -125,8 +184,14 @@ describe('validating webhook', () => {
 
   it('gives each entry exactly the kinds its rules need', () => {
     assert.deepEqual(webhookNamed(defaults, VALIDATING, 'workloads.validate.dapr-guard.io').rules, WORKLOAD_RULES);
-    assert.deepEqual(webhookNamed(defaults, VALIDATING, 'dapr-resources.validate.dapr-guard.io').rules, DAPR_RESOURCE_RULES);
-    assert.deepEqual(webhookNamed(defaults, VALIDATING, 'control-plane.validate.dapr-guard.io').rules, CONTROL_PLANE_RULES);
+    assert.deepEqual(
+      webhookNamed(defaults, VALIDATING, 'dapr-resources.validate.dapr-guard.io').rules,
+      DAPR_RESOURCE_RULES,
+    );
+    assert.deepEqual(
+      webhookNamed(defaults, VALIDATING, 'control-plane.validate.dapr-guard.io').rules,
+      CONTROL_PLANE_RULES,
+    );
     assert.deepEqual(webhookNamed(defaults, VALIDATING, 'cluster.validate.dapr-guard.io').rules, CLUSTER_RULES);
     assert.deepEqual(webhookNamed(defaults, VALIDATING, NAMESPACE_LABELS_ENTRY).rules, NAMESPACE_RULES);
   });
@@ -137,12 +202,18 @@ describe('validating webhook', () => {
       assert.deepEqual(webhook.admissionReviewVersions, ['v1'], webhook.name);
       assert.equal(webhook.timeoutSeconds, 3, webhook.name);
       assert.equal(webhook.reinvocationPolicy, undefined, webhook.name);
-      assert.deepEqual(webhook.clientConfig.service, { name: 'dapr-guard', namespace: NAMESPACE, path: '/validate', port: 443 }, webhook.name);
+      assert.deepEqual(
+        webhook.clientConfig.service,
+        { name: 'dapr-guard', namespace: NAMESPACE, path: '/validate', port: 443 },
+        webhook.name,
+      );
     }
   });
 
   it('fails open for workloads and the control plane, closed for Dapr resources in enforce mode', () => {
-    const policies = Object.fromEntries(webhooksOf(defaults, VALIDATING).map((webhook) => [webhook.name, webhook.failurePolicy]));
+    const policies = Object.fromEntries(
+      webhooksOf(defaults, VALIDATING).map((webhook) => [webhook.name, webhook.failurePolicy]),
+    );
     assert.deepEqual(policies, {
       'workloads.validate.dapr-guard.io': 'Ignore',
       'dapr-resources.validate.dapr-guard.io': 'Fail',
@@ -157,7 +228,11 @@ describe('validating webhook', () => {
     ['warn', { mode: 'warn' }, 'Ignore'],
     ['audit', { mode: 'audit' }, 'Ignore'],
     ['audit with an explicit Fail', { mode: 'audit', webhooks: { daprResources: { failurePolicy: 'Fail' } } }, 'Fail'],
-    ['enforce with an explicit Ignore', { mode: 'enforce', webhooks: { daprResources: { failurePolicy: 'Ignore' } } }, 'Ignore'],
+    [
+      'enforce with an explicit Ignore',
+      { mode: 'enforce', webhooks: { daprResources: { failurePolicy: 'Ignore' } } },
+      'Ignore',
+    ],
   ];
   for (const [label, values, expected] of cases) {
     it(`sets the Dapr resources failurePolicy to ${expected} in ${label}`, () => {
@@ -167,9 +242,15 @@ describe('validating webhook', () => {
     });
   }
 
-  it('takes each entry\'s failurePolicy and timeout from values', () => {
+  it("takes each entry's failurePolicy and timeout from values", () => {
     const objects = helmTemplate({
-      values: { webhooks: { workloads: { failurePolicy: 'Fail', timeoutSeconds: 7 }, daprResources: { timeoutSeconds: 8 }, controlPlane: { failurePolicy: 'Fail', timeoutSeconds: 9 } } },
+      values: {
+        webhooks: {
+          workloads: { failurePolicy: 'Fail', timeoutSeconds: 7 },
+          daprResources: { timeoutSeconds: 8 },
+          controlPlane: { failurePolicy: 'Fail', timeoutSeconds: 9 },
+        },
+      },
     });
     const byName = (name: string): Webhook => webhookNamed(objects, VALIDATING, name);
     assert.equal(byName('workloads.validate.dapr-guard.io').failurePolicy, 'Fail');
@@ -181,7 +262,10 @@ describe('validating webhook', () => {
 
   it('drops the control-plane entries when webhooks.controlPlane.enabled is false', () => {
     const objects = helmTemplate({ values: { webhooks: { controlPlane: { enabled: false } } } });
-    assert.deepEqual(webhooksOf(objects, VALIDATING).map((webhook) => webhook.name), ['workloads.validate.dapr-guard.io', 'dapr-resources.validate.dapr-guard.io', NAMESPACE_LABELS_ENTRY]);
+    assert.deepEqual(
+      webhooksOf(objects, VALIDATING).map((webhook) => webhook.name),
+      ['workloads.validate.dapr-guard.io', 'dapr-resources.validate.dapr-guard.io', NAMESPACE_LABELS_ENTRY],
+    );
   });
 });
 
@@ -204,28 +288,46 @@ describe('what is never reviewed', () => {
   });
 
   it('only the control-plane entry sees Secrets and ConfigMaps, and only in namespace default', () => {
-    const withSecrets = allWebhooks(defaults).filter((webhook) => webhook.rules.some((rule) => rule.resources.includes('secrets') || rule.resources.includes('configmaps')));
-    assert.deepEqual(withSecrets.map((webhook) => webhook.name), ['control-plane.validate.dapr-guard.io']);
+    const withSecrets = allWebhooks(defaults).filter((webhook) =>
+      webhook.rules.some((rule) => rule.resources.includes('secrets') || rule.resources.includes('configmaps')),
+    );
+    assert.deepEqual(
+      withSecrets.map((webhook) => webhook.name),
+      ['control-plane.validate.dapr-guard.io'],
+    );
     const expressions = withSecrets[0]?.namespaceSelector?.matchExpressions ?? [];
-    assert.ok(expressions.some((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'In' && JSON.stringify(e.values) === '["default"]'));
+    assert.ok(
+      expressions.some(
+        (e) =>
+          e.key === 'kubernetes.io/metadata.name' && e.operator === 'In' && JSON.stringify(e.values) === '["default"]',
+      ),
+    );
   });
 });
 
 describe('namespaceSelector', () => {
   const clusterScoped = ['cluster.validate.dapr-guard.io', NAMESPACE_LABELS_ENTRY];
-  const namespaced = (objects: ReturnType<typeof helmTemplate>): Webhook[] => allWebhooks(objects).filter((webhook) => !clusterScoped.includes(webhook.name));
+  const namespaced = (objects: ReturnType<typeof helmTemplate>): Webhook[] =>
+    allWebhooks(objects).filter((webhook) => !clusterScoped.includes(webhook.name));
 
   it('always excludes kube-system, the release namespace and dapr-guard.io/ignore namespaces', () => {
     for (const webhook of namespaced(defaults)) {
       const expressions = webhook.namespaceSelector?.matchExpressions ?? [];
-      assert.deepEqual(expressions[0], { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NAMESPACE] }, webhook.name);
+      assert.deepEqual(
+        expressions[0],
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NAMESPACE] },
+        webhook.name,
+      );
       assert.deepEqual(expressions[1], { key: 'dapr-guard.io/ignore', operator: 'DoesNotExist' }, webhook.name);
     }
   });
 
   it('follows the release namespace, adds excludeNamespaces and extra expressions', () => {
     const extra = { key: 'environment', operator: 'In', values: ['production'] };
-    const objects = helmTemplate({ namespace: 'policy', values: { webhooks: { namespaceSelector: { excludeNamespaces: ['monitoring'], matchExpressions: [extra] } } } });
+    const objects = helmTemplate({
+      namespace: 'policy',
+      values: { webhooks: { namespaceSelector: { excludeNamespaces: ['monitoring'], matchExpressions: [extra] } } },
+    });
     for (const webhook of namespaced(objects)) {
       const expressions = webhook.namespaceSelector?.matchExpressions ?? [];
       assert.deepEqual(expressions[0]?.values, ['kube-system', 'policy', 'monitoring'], webhook.name);
@@ -236,8 +338,14 @@ describe('namespaceSelector', () => {
 
   it('selects only webhooks.controlPlane.namespaces for the control-plane entry', () => {
     const objects = helmTemplate({ values: { webhooks: { controlPlane: { namespaces: ['default', 'apps'] } } } });
-    const expressions = webhookNamed(objects, VALIDATING, 'control-plane.validate.dapr-guard.io').namespaceSelector?.matchExpressions ?? [];
-    assert.deepEqual(expressions[2], { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['default', 'apps'] });
+    const expressions =
+      webhookNamed(objects, VALIDATING, 'control-plane.validate.dapr-guard.io').namespaceSelector?.matchExpressions ??
+      [];
+    assert.deepEqual(expressions[2], {
+      key: 'kubernetes.io/metadata.name',
+      operator: 'In',
+      values: ['default', 'apps'],
+    });
   });
 
   it('is absent on the cluster-scoped entry (it would not apply)', () => {
@@ -251,11 +359,16 @@ describe('objectSelector', () => {
     for (const webhook of allWebhooks(defaults)) assert.equal(webhook.objectSelector, undefined, webhook.name);
   });
 
-  it('applies webhooks.objectSelector to every entry but namespace-labels (a Namespace\'s own labels must not exempt it)', () => {
+  it("applies webhooks.objectSelector to every entry but namespace-labels (a Namespace's own labels must not exempt it)", () => {
     const selector = { matchExpressions: [{ key: 'dapr-guard.io/skip', operator: 'DoesNotExist' }] };
     const webhooks = allWebhooks(helmTemplate({ values: { webhooks: { objectSelector: selector } } }));
     assert.equal(webhooks.length, 6);
-    for (const webhook of webhooks) assert.deepEqual(webhook.objectSelector, webhook.name === NAMESPACE_LABELS_ENTRY ? undefined : selector, webhook.name);
+    for (const webhook of webhooks)
+      assert.deepEqual(
+        webhook.objectSelector,
+        webhook.name === NAMESPACE_LABELS_ENTRY ? undefined : selector,
+        webhook.name,
+      );
   });
 });
 
@@ -265,7 +378,10 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
   for (const kubeVersion of ['1.20.0', '1.25.3', '1.27.9']) {
     it(`are not rendered for Kubernetes ${kubeVersion}, even when asked for`, () => {
       const extra = [{ name: 'not-bots', expression: "request.userInfo.username != 'bot'" }];
-      const objects = helmTemplate({ kubeVersion, values: { webhooks: { mutating: { matchConditions: extra }, daprResources: { matchConditions: extra } } } });
+      const objects = helmTemplate({
+        kubeVersion,
+        values: { webhooks: { mutating: { matchConditions: extra }, daprResources: { matchConditions: extra } } },
+      });
       assert.equal(allWebhooks(objects).length, 6);
       for (const webhook of allWebhooks(objects)) assert.equal(webhook.matchConditions, undefined, webhook.name);
     });
@@ -277,14 +393,28 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
       assert.equal(allWebhooks(objects).length, 6);
       for (const webhook of allWebhooks(objects)) {
         const names = (webhook.matchConditions ?? []).map((condition) => condition.name);
-        assert.deepEqual(names, filtered.includes(webhook.name) ? ['dapr-objects-only'] : webhook.name === NAMESPACE_LABELS_ENTRY ? ['guarded-namespace-label-changes'] : [], webhook.name);
+        assert.deepEqual(
+          names,
+          filtered.includes(webhook.name)
+            ? ['dapr-objects-only']
+            : webhook.name === NAMESPACE_LABELS_ENTRY
+              ? ['guarded-namespace-label-changes']
+              : [],
+          webhook.name,
+        );
       }
     });
   }
 
-  it('look for dapr.io/ annotations on the object, the pod template and a CronJob\'s pod template, guarded by has()', () => {
-    const expression = webhookNamed(helmTemplate({ kubeVersion: '1.30.0' }), MUTATING, 'mutate.dapr-guard.io').matchConditions?.[0]?.expression ?? '';
-    for (const path of ['object.metadata.annotations', 'object.spec.template.metadata.annotations', 'object.spec.jobTemplate.spec.template.metadata.annotations']) {
+  it("look for dapr.io/ annotations on the object, the pod template and a CronJob's pod template, guarded by has()", () => {
+    const expression =
+      webhookNamed(helmTemplate({ kubeVersion: '1.30.0' }), MUTATING, 'mutate.dapr-guard.io').matchConditions?.[0]
+        ?.expression ?? '';
+    for (const path of [
+      'object.metadata.annotations',
+      'object.spec.template.metadata.annotations',
+      'object.spec.jobTemplate.spec.template.metadata.annotations',
+    ]) {
       assert.ok(expression.includes(`has(${path}) && ${path}.exists(k, k.startsWith('dapr.io/'))`), path);
     }
   });
@@ -293,11 +423,19 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
     const extra = { name: 'not-bots', expression: "request.userInfo.username != 'bot'" };
     const objects = helmTemplate({
       kubeVersion: '1.30.0',
-      values: { webhooks: { daprObjectsOnly: false, workloads: { matchConditions: [extra] }, controlPlane: { matchConditions: [extra] } } },
+      values: {
+        webhooks: {
+          daprObjectsOnly: false,
+          workloads: { matchConditions: [extra] },
+          controlPlane: { matchConditions: [extra] },
+        },
+      },
     });
     assert.equal(webhookNamed(objects, MUTATING, 'mutate.dapr-guard.io').matchConditions, undefined);
     assert.deepEqual(webhookNamed(objects, VALIDATING, 'workloads.validate.dapr-guard.io').matchConditions, [extra]);
-    assert.deepEqual(webhookNamed(objects, VALIDATING, 'control-plane.validate.dapr-guard.io').matchConditions, [extra]);
+    assert.deepEqual(webhookNamed(objects, VALIDATING, 'control-plane.validate.dapr-guard.io').matchConditions, [
+      extra,
+    ]);
     assert.deepEqual(webhookNamed(objects, VALIDATING, 'cluster.validate.dapr-guard.io').matchConditions, [extra]);
     assert.equal(webhookNamed(objects, VALIDATING, 'dapr-resources.validate.dapr-guard.io').matchConditions, undefined);
   });

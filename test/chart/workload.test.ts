@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { helmTemplate, helmTemplateResult, type KubeObject } from '../support/helm.ts';
-import { containerOf, deploymentOf, findAll, findOne, kinds, NAMESPACE, TLS_CHOICE_NAMES, TLS_CHOICES } from './objects.ts';
+import {
+  containerOf,
+  deploymentOf,
+  findAll,
+  findOne,
+  kinds,
+  NAMESPACE,
+  TLS_CHOICE_NAMES,
+  TLS_CHOICES,
+} from './objects.ts';
 
 const defaults = helmTemplate();
 const SELECTOR = { 'app.kubernetes.io/name': 'dapr-guard', 'app.kubernetes.io/instance': 'dapr-guard' };
@@ -23,9 +32,18 @@ describe('default install', () => {
   });
 
   it('puts every namespaced object in the release namespace', () => {
-    const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    const clusterScoped = new Set([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'MutatingWebhookConfiguration',
+      'ValidatingWebhookConfiguration',
+    ]);
     for (const object of defaults) {
-      assert.equal(object.metadata?.namespace, clusterScoped.has(object.kind ?? '') ? undefined : NAMESPACE, `${object.kind}/${object.metadata?.name}`);
+      assert.equal(
+        object.metadata?.namespace,
+        clusterScoped.has(object.kind ?? '') ? undefined : NAMESPACE,
+        `${object.kind}/${object.metadata?.name}`,
+      );
     }
   });
 });
@@ -43,35 +61,61 @@ describe('Deployment', () => {
   });
 
   it('rolls out without ever removing a serving replica first', () => {
-    assert.deepEqual(deployment.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    assert.deepEqual(deployment.spec.strategy, {
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+    });
   });
 
   it('spreads replicas across nodes, and across zones with ha.enabled', () => {
     const spread = (objects: readonly KubeObject[]): string[] =>
-      (deploymentOf(objects).spec.template.spec.topologySpreadConstraints ?? []).map((c) => `${c.topologyKey}/${c.whenUnsatisfiable}/${c.maxSkew}`);
+      (deploymentOf(objects).spec.template.spec.topologySpreadConstraints ?? []).map(
+        (c) => `${c.topologyKey}/${c.whenUnsatisfiable}/${c.maxSkew}`,
+      );
     assert.deepEqual(spread(defaults), ['kubernetes.io/hostname/ScheduleAnyway/1']);
-    assert.deepEqual(spread(helmTemplate({ values: { ha: { enabled: true }, spread: { whenUnsatisfiable: 'DoNotSchedule' } } })), [
-      'kubernetes.io/hostname/DoNotSchedule/1',
-      'topology.kubernetes.io/zone/DoNotSchedule/1',
-    ]);
-    const custom = [{ maxSkew: 2, topologyKey: 'rack', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: SELECTOR } }];
-    assert.deepEqual(deploymentOf(helmTemplate({ values: { topologySpreadConstraints: custom } })).spec.template.spec.topologySpreadConstraints, custom);
+    assert.deepEqual(
+      spread(helmTemplate({ values: { ha: { enabled: true }, spread: { whenUnsatisfiable: 'DoNotSchedule' } } })),
+      ['kubernetes.io/hostname/DoNotSchedule/1', 'topology.kubernetes.io/zone/DoNotSchedule/1'],
+    );
+    const custom = [
+      {
+        maxSkew: 2,
+        topologyKey: 'rack',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: SELECTOR },
+      },
+    ];
+    assert.deepEqual(
+      deploymentOf(helmTemplate({ values: { topologySpreadConstraints: custom } })).spec.template.spec
+        .topologySpreadConstraints,
+      custom,
+    );
   });
 
   it('selects its pods by the release labels', () => {
     assert.deepEqual(deployment.spec.selector.matchLabels, SELECTOR);
-    for (const [key, value] of Object.entries(SELECTOR)) assert.equal(deployment.spec.template.metadata.labels[key], value);
+    for (const [key, value] of Object.entries(SELECTOR))
+      assert.equal(deployment.spec.template.metadata.labels[key], value);
   });
 
   it('runs the chart appVersion image, or a pinned digest', () => {
     assert.equal(container.image, 'ghcr.io/dapr-guard/dapr-guard:0.1.0');
     const digest = `sha256:${'a'.repeat(64)}`;
-    assert.equal(containerOf(helmTemplate({ values: { image: { digest } } })).image, `ghcr.io/dapr-guard/dapr-guard:0.1.0@${digest}`);
-    assert.equal(containerOf(helmTemplate({ values: { image: { repository: 'registry.local/guard', tag: 'dev' } } })).image, 'registry.local/guard:dev');
+    assert.equal(
+      containerOf(helmTemplate({ values: { image: { digest } } })).image,
+      `ghcr.io/dapr-guard/dapr-guard:0.1.0@${digest}`,
+    );
+    assert.equal(
+      containerOf(helmTemplate({ values: { image: { repository: 'registry.local/guard', tag: 'dev' } } })).image,
+      'registry.local/guard:dev',
+    );
   });
 
   it('requests and limits resources', () => {
-    assert.deepEqual(container.resources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } });
+    assert.deepEqual(container.resources, {
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '1', memory: '512Mi' },
+    });
   });
 
   it('caps the V8 heap under the memory limit: 3/4 of it, or server.maxOldSpaceSizeMiB', () => {
@@ -96,11 +140,23 @@ describe('Deployment', () => {
   it('probes liveness on /healthz and readiness on /readyz over HTTPS', () => {
     assert.deepEqual(container.livenessProbe?.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
     assert.deepEqual(container.readinessProbe?.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
-    assert.deepEqual(container.ports?.map((port) => [port.name, port.containerPort]), [['https', 8443], ['metrics', 9090]]);
+    assert.deepEqual(
+      container.ports?.map((port) => [port.name, port.containerPort]),
+      [
+        ['https', 8443],
+        ['metrics', 9090],
+      ],
+    );
   });
 
   it('is locked down: non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp', () => {
-    assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    assert.deepEqual(pod.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      fsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     assert.deepEqual(container.securityContext, {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -118,26 +174,36 @@ describe('Deployment', () => {
     assert.equal((container as unknown as Record<string, unknown>)['command'], undefined);
     assert.equal((container as unknown as Record<string, unknown>)['args'], undefined);
     assert.deepEqual(pod.volumes?.find((volume) => volume.name === 'config')?.configMap, { name: 'dapr-guard-config' });
-    assert.deepEqual(container.volumeMounts?.find((mount) => mount.name === 'config'), { name: 'config', mountPath: '/etc/dapr-guard', readOnly: true });
-    assert.deepEqual(container.volumeMounts?.find((mount) => mount.name === 'tmp'), { name: 'tmp', mountPath: '/tmp' });
+    assert.deepEqual(
+      container.volumeMounts?.find((mount) => mount.name === 'config'),
+      { name: 'config', mountPath: '/etc/dapr-guard', readOnly: true },
+    );
+    assert.deepEqual(
+      container.volumeMounts?.find((mount) => mount.name === 'tmp'),
+      { name: 'tmp', mountPath: '/tmp' },
+    );
   });
 
   it('rolls the pods when the configuration changes', () => {
-    const checksum = (objects: readonly KubeObject[]): string | undefined => deploymentOf(objects).spec.template.metadata.annotations?.['checksum/config'];
+    const checksum = (objects: readonly KubeObject[]): string | undefined =>
+      deploymentOf(objects).spec.template.metadata.annotations?.['checksum/config'];
     assert.match(checksum(defaults) ?? '', /^[0-9a-f]{64}$/);
     assert.notEqual(checksum(helmTemplate({ values: { mode: 'audit' } })), checksum(defaults));
   });
 
   it('gives the server time to drain: shutdown delay + grace < terminationGracePeriodSeconds', () => {
     assert.equal(pod.terminationGracePeriodSeconds, 30);
-    const result = helmTemplateResult({ values: { server: { shutdownDelaySeconds: 10, shutdownGracePeriodSeconds: 20 } } });
+    const result = helmTemplateResult({
+      values: { server: { shutdownDelaySeconds: 10, shutdownGracePeriodSeconds: 20 } },
+    });
     assert.equal(result.ok, false);
     assert.match(result.stderr, /must be less than terminationGracePeriodSeconds \(30\)/);
   });
 });
 
 describe('ServiceAccount token', () => {
-  const automount = (values: Record<string, unknown>): boolean | undefined => deploymentOf(helmTemplate({ values })).spec.template.spec.automountServiceAccountToken;
+  const automount = (values: Record<string, unknown>): boolean | undefined =>
+    deploymentOf(helmTemplate({ values })).spec.template.spec.automountServiceAccountToken;
 
   it('is not automounted by the ServiceAccount itself', () => {
     assert.equal(findOne(defaults, 'ServiceAccount')['automountServiceAccountToken'], false);
@@ -162,7 +228,11 @@ describe('PodDisruptionBudget', () => {
   it('allows one voluntary disruption at a time, for the dapr-guard pods', () => {
     const pdb = findOne(defaults, 'PodDisruptionBudget');
     assert.equal(pdb.apiVersion, 'policy/v1');
-    assert.deepEqual(pdb['spec'], { maxUnavailable: 1, selector: { matchLabels: SELECTOR }, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+    assert.deepEqual(pdb['spec'], {
+      maxUnavailable: 1,
+      selector: { matchLabels: SELECTOR },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    });
   });
 
   it('uses policy/v1beta1 before Kubernetes 1.21 and drops unhealthyPodEvictionPolicy before 1.27', () => {
@@ -175,7 +245,10 @@ describe('PodDisruptionBudget', () => {
   });
 
   it('can be turned off', () => {
-    assert.equal(findAll(helmTemplate({ values: { podDisruptionBudget: { enabled: false } } }), 'PodDisruptionBudget').length, 0);
+    assert.equal(
+      findAll(helmTemplate({ values: { podDisruptionBudget: { enabled: false } } }), 'PodDisruptionBudget').length,
+      0,
+    );
   });
 });
 
@@ -193,16 +266,27 @@ describe('Service and metrics', () => {
   it('drops the metrics port when metrics are disabled', () => {
     const objects = helmTemplate({ values: { metrics: { enabled: false, serviceMonitor: { enabled: true } } } });
     const ports = (findOne(objects, 'Service')['spec'] as { ports: { name: string }[] }).ports;
-    assert.deepEqual(ports.map((port) => port.name), ['https']);
-    assert.deepEqual(containerOf(objects).ports?.map((port) => port.name), ['https']);
+    assert.deepEqual(
+      ports.map((port) => port.name),
+      ['https'],
+    );
+    assert.deepEqual(
+      containerOf(objects).ports?.map((port) => port.name),
+      ['https'],
+    );
     assert.equal(findAll(objects, 'ServiceMonitor').length, 0);
   });
 
   it('renders a ServiceMonitor on request', () => {
     assert.equal(findAll(defaults, 'ServiceMonitor').length, 0);
-    const monitor = findOne(helmTemplate({ values: { metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' } } } } }), 'ServiceMonitor');
+    const monitor = findOne(
+      helmTemplate({ values: { metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' } } } } }),
+      'ServiceMonitor',
+    );
     assert.equal(monitor.metadata?.labels?.['release'], 'prom');
-    assert.deepEqual((monitor['spec'] as { endpoints: unknown }).endpoints, [{ port: 'metrics', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s' }]);
+    assert.deepEqual((monitor['spec'] as { endpoints: unknown }).endpoints, [
+      { port: 'metrics', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s' },
+    ]);
   });
 });
 
@@ -214,25 +298,49 @@ describe('NetworkPolicy', () => {
   it('admits the webhook and metrics ports, from the given peers, and restricts egress only when asked', () => {
     const webhookFrom = [{ ipBlock: { cidr: '10.0.0.0/24' } }];
     const metricsFrom = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }];
-    const open = findOne(helmTemplate({ values: { networkPolicy: { enabled: true, webhookFrom, metricsFrom } } }), 'NetworkPolicy')['spec'] as Record<string, unknown>;
+    const open = findOne(
+      helmTemplate({ values: { networkPolicy: { enabled: true, webhookFrom, metricsFrom } } }),
+      'NetworkPolicy',
+    )['spec'] as Record<string, unknown>;
     assert.deepEqual(open['policyTypes'], ['Ingress']);
-    assert.deepEqual(open['ingress'], [{ ports: [{ port: 8443, protocol: 'TCP' }], from: webhookFrom }, { ports: [{ port: 9090, protocol: 'TCP' }], from: metricsFrom }]);
-    const egress = [{ ports: [{ port: 443, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }] }];
-    const closed = findOne(helmTemplate({ values: { networkPolicy: { enabled: true, webhookFrom, egress } } }), 'NetworkPolicy')['spec'] as Record<string, unknown>;
+    assert.deepEqual(open['ingress'], [
+      { ports: [{ port: 8443, protocol: 'TCP' }], from: webhookFrom },
+      { ports: [{ port: 9090, protocol: 'TCP' }], from: metricsFrom },
+    ]);
+    const egress = [
+      {
+        ports: [
+          { port: 443, protocol: 'TCP' },
+          { port: 53, protocol: 'UDP' },
+        ],
+      },
+    ];
+    const closed = findOne(
+      helmTemplate({ values: { networkPolicy: { enabled: true, webhookFrom, egress } } }),
+      'NetworkPolicy',
+    )['spec'] as Record<string, unknown>;
     assert.deepEqual(closed['policyTypes'], ['Ingress', 'Egress']);
     assert.deepEqual(closed['egress'], egress);
   });
 
   it('enabled without webhookFrom is refused, not rendered as an allow-all rule', () => {
     for (const webhookFrom of [undefined, []]) {
-      const result = helmTemplateResult({ values: { networkPolicy: { enabled: true, ...(webhookFrom === undefined ? {} : { webhookFrom }) } } });
+      const result = helmTemplateResult({
+        values: { networkPolicy: { enabled: true, ...(webhookFrom === undefined ? {} : { webhookFrom }) } },
+      });
       assert.equal(result.ok, false);
       assert.match(result.stderr, /networkPolicy/);
       assert.match(result.stderr, /webhookFrom/);
     }
-    const unchecked = helmTemplateResult({ values: { networkPolicy: { enabled: true } }, extraArgs: ['--skip-schema-validation'] });
+    const unchecked = helmTemplateResult({
+      values: { networkPolicy: { enabled: true } },
+      extraArgs: ['--skip-schema-validation'],
+    });
     assert.equal(unchecked.ok, false);
-    assert.match(unchecked.stderr, /networkPolicy\.enabled needs networkPolicy\.webhookFrom: an empty list would let any pod reach the webhook port/);
+    assert.match(
+      unchecked.stderr,
+      /networkPolicy\.enabled needs networkPolicy\.webhookFrom: an empty list would let any pod reach the webhook port/,
+    );
   });
 });
 
@@ -242,7 +350,9 @@ describe('every TLS choice', () => {
       const objects = helmTemplate({ values: TLS_CHOICES[choice] });
       const container = containerOf(objects);
       assert.equal(container.securityContext?.['readOnlyRootFilesystem'], true);
-      assert.ok(container.volumeMounts?.some((mount) => mount.name === 'tls' && mount.mountPath === '/var/run/dapr-guard/tls'));
+      assert.ok(
+        container.volumeMounts?.some((mount) => mount.name === 'tls' && mount.mountPath === '/var/run/dapr-guard/tls'),
+      );
     });
   }
 });

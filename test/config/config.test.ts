@@ -39,15 +39,30 @@ describe('configuration', () => {
     assert.equal(config.mode, 'enforce');
     assert.deepEqual([config.server.host, config.server.port, config.metrics.port], ['127.0.0.1', 8443, 9090]);
     assert.equal(config.server.bodyLimitBytes, 5 * 1024 * 1024);
-    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '250Mi', memoryLimit: '4000Mi' });
-    assert.deepEqual([config.tls.certFile, config.tls.keyFile, config.tls.caFile], ['certs/tls.crt', 'certs/tls.key', 'certs/ca.crt']);
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '100m',
+      cpuLimit: '4',
+      memoryRequest: '250Mi',
+      memoryLimit: '4000Mi',
+    });
+    assert.deepEqual(
+      [config.tls.certFile, config.tls.keyFile, config.tls.caFile],
+      ['certs/tls.crt', 'certs/tls.key', 'certs/ca.crt'],
+    );
     assert.ok(Object.values(config.rules).every((rule) => rule.enabled && rule.mode === undefined));
   });
 
   test('file < environment < flags', () => {
     const file = configFile('mode: audit\nserver:\n  port: 9000\nmetrics:\n  port: 9100\nlog:\n  level: debug\n');
-    const config = run(['--config', file, '--port', '9443'], { DAPR_GUARD_PORT: '9001', DAPR_GUARD_METRICS_PORT: '9200', DAPR_GUARD_MODE: 'warn' });
-    assert.deepEqual([config.mode, config.server.port, config.metrics.port, config.log.level], ['warn', 9443, 9200, 'debug']);
+    const config = run(['--config', file, '--port', '9443'], {
+      DAPR_GUARD_PORT: '9001',
+      DAPR_GUARD_METRICS_PORT: '9200',
+      DAPR_GUARD_MODE: 'warn',
+    });
+    assert.deepEqual(
+      [config.mode, config.server.port, config.metrics.port, config.log.level],
+      ['warn', 9443, 9200, 'debug'],
+    );
   });
 
   test('DAPR_GUARD_CONFIG names the file when --config is absent', () => {
@@ -59,10 +74,17 @@ describe('configuration', () => {
     const file = configFile(
       'rules:\n  api-token:\n    mode: enforce\n  sidecar-resources:\n    enabled: true\n    defaults:\n      cpuLimit: "2"\n      memoryLimit: 2Gi\n',
     );
-    const config = run(['--config', file, '--rule-mode', 'sidecar-resources=audit'], { DAPR_GUARD_RULE_MODES: 'api-token=warn' });
+    const config = run(['--config', file, '--rule-mode', 'sidecar-resources=audit'], {
+      DAPR_GUARD_RULE_MODES: 'api-token=warn',
+    });
     assert.equal(config.rules['api-token']?.mode, 'warn');
     assert.equal(config.rules['sidecar-resources']?.mode, 'audit');
-    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '100m', cpuLimit: '2', memoryRequest: '250Mi', memoryLimit: '2Gi' });
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '100m',
+      cpuLimit: '2',
+      memoryRequest: '250Mi',
+      memoryLimit: '2Gi',
+    });
   });
 
   test('every problem is reported at once, naming the key and the accepted values', () => {
@@ -84,16 +106,28 @@ describe('configuration', () => {
   test('bad flags, a missing file and broken YAML are refused with a clear message', () => {
     assert.match(problems(['--mode']), /Option '--mode <value>' argument missing \(see --help\)/);
     assert.match(problems(['--no-such-flag']), /Unknown option '--no-such-flag'/);
-    assert.equal(problems(['--config', '/nonexistent/config.yaml']), 'cannot read the configuration file /nonexistent/config.yaml: ENOENT');
+    assert.equal(
+      problems(['--config', '/nonexistent/config.yaml']),
+      'cannot read the configuration file /nonexistent/config.yaml: ENOENT',
+    );
     assert.match(problems(['--config', configFile('mode: [')]), /^the configuration file .* is not valid YAML: /);
     assert.match(problems(['--config', configFile('- a\n- b\n')]), /must hold a mapping$/);
     assert.equal(problems(['--rule-mode', 'api-token']), '--rule-mode takes <rule-id>=<mode> pairs, got "api-token"');
-    assert.match(problems(['--rule-mode', 'api-token=strict']), /rules\.api-token\.mode must be one of enforce, warn, audit, got "strict"/);
-    assert.match(problems([], { DAPR_GUARD_TLS_DNS_NAMES: 'a,b', DAPR_GUARD_BODY_LIMIT_BYTES: '10' }), /server\.bodyLimitBytes must be an integer from 1024 to 67108864, got "10"/);
+    assert.match(
+      problems(['--rule-mode', 'api-token=strict']),
+      /rules\.api-token\.mode must be one of enforce, warn, audit, got "strict"/,
+    );
+    assert.match(
+      problems([], { DAPR_GUARD_TLS_DNS_NAMES: 'a,b', DAPR_GUARD_BODY_LIMIT_BYTES: '10' }),
+      /server\.bodyLimitBytes must be an integer from 1024 to 67108864, got "10"/,
+    );
   });
 
   test('a section given as a scalar is refused', () => {
-    assert.throws(() => buildConfig([{ tls: { selfManaged: 'yes' } }], RULE_IDS), /tls\.selfManaged must be a mapping with keys enabled, /);
+    assert.throws(
+      () => buildConfig([{ tls: { selfManaged: 'yes' } }], RULE_IDS),
+      /tls\.selfManaged must be a mapping with keys enabled, /,
+    );
   });
 
   test('--help and --version are commands, not configurations', () => {
@@ -110,7 +144,14 @@ describe('configuration', () => {
       if (spec.env !== undefined) assert.ok(help.includes(spec.env), `--help lacks ${spec.env}`);
     }
     for (const id of RULE_IDS) assert.ok(help.includes(`  ${id} (`), `--help lacks rule ${id}`);
-    for (const meta of ['--config', 'DAPR_GUARD_CONFIG', '--rule-mode', 'DAPR_GUARD_RULE_MODES', 'dapr-guard.io/mode', 'dapr-guard.io/exempt-reason']) {
+    for (const meta of [
+      '--config',
+      'DAPR_GUARD_CONFIG',
+      '--rule-mode',
+      'DAPR_GUARD_RULE_MODES',
+      'dapr-guard.io/mode',
+      'dapr-guard.io/exempt-reason',
+    ]) {
       assert.ok(help.includes(meta), `--help lacks ${meta}`);
     }
   });
@@ -120,13 +161,23 @@ describe('server limits', () => {
   test('defaults: 30 s deadline, 10 s for headers, 10 MiB of bodies at once, 128 streams, 1024 connections', () => {
     const { server } = buildConfig([], RULE_IDS);
     assert.deepEqual(
-      [server.requestTimeoutSeconds, server.headersTimeoutSeconds, server.maxInflightBodyBytes, server.maxConcurrentStreams, server.maxConnections],
+      [
+        server.requestTimeoutSeconds,
+        server.headersTimeoutSeconds,
+        server.maxInflightBodyBytes,
+        server.maxConcurrentStreams,
+        server.maxConnections,
+      ],
       [30, 10, 10 * 1024 * 1024, 128, 1024],
     );
   });
 
   test('from the environment, and limits that contradict each other stop startup', () => {
-    const env = { DAPR_GUARD_REQUEST_TIMEOUT_SECONDS: '5', DAPR_GUARD_HEADERS_TIMEOUT_SECONDS: '6', DAPR_GUARD_MAX_INFLIGHT_BODY_BYTES: '2048' };
+    const env = {
+      DAPR_GUARD_REQUEST_TIMEOUT_SECONDS: '5',
+      DAPR_GUARD_HEADERS_TIMEOUT_SECONDS: '6',
+      DAPR_GUARD_MAX_INFLIGHT_BODY_BYTES: '2048',
+    };
     assert.throws(
       () => loadConfig([], env, RULE_IDS),
       (error: unknown) =>
@@ -140,7 +191,11 @@ describe('server limits', () => {
 describe('sidecar defaults', () => {
   test('a negative default or a request above its limit is refused at startup', () => {
     assert.throws(
-      () => buildConfig([{ rules: { 'sidecar-resources': { defaults: { cpuRequest: '2', cpuLimit: '1', memoryLimit: '-1Gi' } } } }], RULE_IDS),
+      () =>
+        buildConfig(
+          [{ rules: { 'sidecar-resources': { defaults: { cpuRequest: '2', cpuLimit: '1', memoryLimit: '-1Gi' } } } }],
+          RULE_IDS,
+        ),
       (error: unknown) =>
         error instanceof ConfigError &&
         error.message ===
@@ -149,7 +204,15 @@ describe('sidecar defaults', () => {
   });
 
   test('numbers are taken as quantities and fractions with binary suffixes are understood', () => {
-    const config = buildConfig([{ rules: { 'sidecar-resources': { defaults: { cpuLimit: 2, memoryRequest: '0.5Gi', memoryLimit: '1.5Gi' } } } }], RULE_IDS);
-    assert.deepEqual(config.sidecarDefaults, { cpuRequest: '100m', cpuLimit: '2', memoryRequest: '0.5Gi', memoryLimit: '1.5Gi' });
+    const config = buildConfig(
+      [{ rules: { 'sidecar-resources': { defaults: { cpuLimit: 2, memoryRequest: '0.5Gi', memoryLimit: '1.5Gi' } } } }],
+      RULE_IDS,
+    );
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '100m',
+      cpuLimit: '2',
+      memoryRequest: '0.5Gi',
+      memoryLimit: '1.5Gi',
+    });
   });
 });

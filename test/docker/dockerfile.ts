@@ -26,7 +26,11 @@ export function parseDockerfile(text: string): Stage[] {
     const rawArgs = line.slice(keyword.length).trim();
     if (upper === 'FROM') {
       const [base = '', as, name] = rest;
-      stages.push({ base, name: as?.toUpperCase() === 'AS' && name !== undefined ? name : String(stages.length), instructions: [] });
+      stages.push({
+        base,
+        name: as?.toUpperCase() === 'AS' && name !== undefined ? name : String(stages.length),
+        instructions: [],
+      });
       continue;
     }
     const stage = stages.at(-1);
@@ -39,7 +43,9 @@ export function parseDockerfile(text: string): Stage[] {
 function parseInstruction(keyword: string, rawArgs: string): Instruction {
   if (rawArgs.startsWith('[')) return { keyword, args: JSON.parse(rawArgs) as string[], flags: {} };
   const words = rawArgs.split(/\s+/);
-  const flags = Object.fromEntries(words.filter((word) => word.startsWith('--')).map((word) => word.slice(2).split('=') as [string, string]));
+  const flags = Object.fromEntries(
+    words.filter((word) => word.startsWith('--')).map((word) => word.slice(2).split('=') as [string, string]),
+  );
   return { keyword, args: keyword === 'RUN' ? [rawArgs] : words.filter((word) => !word.startsWith('--')), flags };
 }
 
@@ -105,7 +111,12 @@ function replayStage(stage: Stage, context: string, earlier: ReadonlyMap<string,
   return { root, workdir, env, user, exposed, entrypoint };
 }
 
-function copy(instruction: Instruction, context: string, earlier: ReadonlyMap<string, ReplayedStage>, inRoot: (path: string) => string): void {
+function copy(
+  instruction: Instruction,
+  context: string,
+  earlier: ReadonlyMap<string, ReplayedStage>,
+  inRoot: (path: string) => string,
+): void {
   const sources = instruction.args.slice(0, -1);
   const destination = instruction.args.at(-1) ?? '.';
   const from = instruction.flags['from'];
@@ -113,7 +124,9 @@ function copy(instruction: Instruction, context: string, earlier: ReadonlyMap<st
   if (from !== undefined && sourceStage === undefined) throw new Error(`COPY --from=${from}: no such stage`);
   for (const source of sources) {
     const sourcePath = sourceStage === undefined ? join(context, source) : join(sourceStage.root, source);
-    const target = destination.endsWith('/') ? join(inRoot(destination), source.split('/').at(-1) ?? source) : inRoot(destination);
+    const target = destination.endsWith('/')
+      ? join(inRoot(destination), source.split('/').at(-1) ?? source)
+      : inRoot(destination);
     cpSync(sourcePath, target, { recursive: true, dereference: false });
   }
 }

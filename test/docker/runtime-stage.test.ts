@@ -24,11 +24,16 @@ describe('Dockerfile', () => {
       ],
     );
     const runtime = stages.at(-1);
-    const keywords = (keyword: string): string[][] => (runtime?.instructions ?? []).filter((i) => i.keyword === keyword).map((i) => [...i.args]);
+    const keywords = (keyword: string): string[][] =>
+      (runtime?.instructions ?? []).filter((i) => i.keyword === keyword).map((i) => [...i.args]);
     assert.deepEqual(keywords('USER'), [['65532:65532']]);
     assert.deepEqual(keywords('EXPOSE'), [['8443', '9090']]);
     assert.deepEqual(keywords('ENTRYPOINT'), [[IMAGE_NODE, 'dist/main.js']]);
-    assert.ok(stages.find((stage) => stage.name === 'deps')?.instructions.some((i) => i.keyword === 'RUN' && i.args[0]?.startsWith('npm ci --omit=dev')));
+    assert.ok(
+      stages
+        .find((stage) => stage.name === 'deps')
+        ?.instructions.some((i) => i.keyword === 'RUN' && i.args[0]?.startsWith('npm ci --omit=dev')),
+    );
   });
 
   describe('the runtime stage, replayed without a Docker engine', () => {
@@ -53,7 +58,15 @@ describe('Dockerfile', () => {
       const app = join(runtime.root, runtime.workdir);
       chmodSync(app, 0o555);
       const certs = mkdtempSync(join(tmpdir(), 'dapr-guard-mounted-tls-'));
-      writeServingBundle({ caFile: join(certs, 'ca.crt'), certFile: join(certs, 'tls.crt'), keyFile: join(certs, 'tls.key'), dnsNames: [], serviceName: '', serviceNamespace: '', validityDays: 1 });
+      writeServingBundle({
+        caFile: join(certs, 'ca.crt'),
+        certFile: join(certs, 'tls.crt'),
+        keyFile: join(certs, 'tls.key'),
+        dnsNames: [],
+        serviceName: '',
+        serviceNamespace: '',
+        validityDays: 1,
+      });
       const [command, ...args] = runtime.entrypoint;
       assert.equal(command, IMAGE_NODE);
       const port = await freePort();

@@ -46,7 +46,9 @@ function section(page: string, heading: Heading): string {
 
 /** The code fences of one language in a piece of Markdown, in order. */
 function fences(markdown: string, language: string): string[] {
-  return [...markdown.matchAll(new RegExp('^```' + language + '\\n([\\s\\S]*?)^```$', 'gm'))].map((match) => match[1] ?? '');
+  return [...markdown.matchAll(new RegExp('^```' + language + '\\n([\\s\\S]*?)^```$', 'gm'))].map(
+    (match) => match[1] ?? '',
+  );
 }
 
 function onlyFence(markdown: string, language: string, where: string): string {
@@ -66,12 +68,19 @@ const rules: readonly Rule[] = configuredRules(buildConfig([{}], RULE_IDS));
 function review(rule: Rule, object: KubeObject): Evaluation {
   const phase: Endpoint = rule.type === 'mutating' ? 'mutate' : 'validate';
   // All eight rules, as the server runs them, so that a page's example shows only its own rule's findings.
-  return evaluate(admissionRequest(object), testPolicy(rules.filter((candidate) => candidate.type === rule.type)), phase);
+  return evaluate(
+    admissionRequest(object),
+    testPolicy(rules.filter((candidate) => candidate.type === rule.type)),
+    phase,
+  );
 }
 
 /** What the user sees for this rule: the messages (validating) or the annotations added (mutating). */
 function seen(rule: Rule, evaluation: Evaluation): string[] {
-  if (rule.type === 'mutating') return evaluation.mutations.filter((mutation) => mutation.ruleId === rule.id).flatMap((mutation) => [...mutation.changes]);
+  if (rule.type === 'mutating')
+    return evaluation.mutations
+      .filter((mutation) => mutation.ruleId === rule.id)
+      .flatMap((mutation) => [...mutation.changes]);
   return evaluation.violations.filter((violation) => violation.ruleId === rule.id).map(formatMessage);
 }
 
@@ -84,7 +93,9 @@ describe('docs/rules', () => {
   it('the registry has the eight rules, one page each and no page for a rule that does not exist', () => {
     assert.equal(RULE_IDS.length, 8);
     assert.equal(rules.length, RULE_IDS.length);
-    const pages = readdirSync(DOCS).filter((name) => name.endsWith('.md') && name !== 'README.md').map((name) => name.slice(0, -3));
+    const pages = readdirSync(DOCS)
+      .filter((name) => name.endsWith('.md') && name !== 'README.md')
+      .map((name) => name.slice(0, -3));
     assert.deepEqual([...pages].sort(), [...RULE_IDS].sort());
   });
 
@@ -111,7 +122,11 @@ describe('docs/rules', () => {
         const positions = HEADINGS.map((heading) => page.indexOf(`\n${heading}\n`));
         assert.equal(positions.length, 7);
         for (const [index, position] of positions.entries()) assert.ok(position > 0, `${HEADINGS[index]} is there`);
-        assert.deepEqual([...positions].sort((a, b) => a - b), positions, 'sections in order');
+        assert.deepEqual(
+          [...positions].sort((a, b) => a - b),
+          positions,
+          'sections in order',
+        );
       });
 
       it('quotes the production guidelines and links the page', () => {
@@ -151,7 +166,10 @@ describe('docs/rules', () => {
         const failing = yamlObject(onlyFence(section(page, '## Failing example'), 'yaml', 'Failing example'));
         const evaluation = review(rule, withExemption(failing, exemption));
         assert.deepEqual(seen(rule, evaluation), []);
-        assert.deepEqual(evaluation.exemptions.map((used) => used.ruleId), [rule.id]);
+        assert.deepEqual(
+          evaluation.exemptions.map((used) => used.ruleId),
+          [rule.id],
+        );
         assert.ok(exempt.includes('`exemptions.allowedGroups` (default `system:masters`)'));
       });
     });

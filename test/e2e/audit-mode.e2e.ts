@@ -8,7 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import { auditEventOf } from './support/audit-log.ts';
 import { apiTokenMessage, plaintextSecretMessage } from './support/expected.ts';
 import { describeResult } from './support/kubectl.ts';
-import { daprApp, deployment, pick, podTemplateAnnotations, redisWithPlaintextPassword, secretValue, SIDECAR_ANNOTATION_KEYS } from './support/objects.ts';
+import {
+  daprApp,
+  deployment,
+  pick,
+  podTemplateAnnotations,
+  redisWithPlaintextPassword,
+  secretValue,
+  SIDECAR_ANNOTATION_KEYS,
+} from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
 import { WEBHOOK } from './support/webhooks.ts';
 
@@ -36,7 +44,10 @@ describe('audit mode: nothing blocks, nothing warns, the audit log records', { t
       assert.equal(result.stderr, '');
       assert.equal(await scenario.kubectl.exists(['-n', namespace, 'component', 'statestore']), true);
       const review = (await scenario.guard.reviews({ name: 'statestore', namespace }))[0];
-      assert.deepEqual([review?.decision, review?.mode, review?.rules], ['allowed', 'audit', ['component-plaintext-secrets']]);
+      assert.deepEqual(
+        [review?.decision, review?.mode, review?.rules],
+        ['allowed', 'audit', ['component-plaintext-secrets']],
+      );
     }),
   );
 
@@ -51,7 +62,9 @@ describe('audit mode: nothing blocks, nothing warns, the audit log records', { t
       assert.equal(result.stderr, '');
       const stored = await scenario.kubectl.getJson(['-n', namespace, 'get', 'deployment', 'orders']);
       assert.deepEqual(pick(podTemplateAnnotations(stored), SIDECAR_ANNOTATION_KEYS), {});
-      const mutation = (await scenario.guard.reviews({ name: 'orders', namespace })).find((review) => review.endpoint === 'mutate');
+      const mutation = (await scenario.guard.reviews({ name: 'orders', namespace })).find(
+        (review) => review.endpoint === 'mutate',
+      );
       assert.deepEqual([mutation?.decision, mutation?.mutated], ['allowed', ['sidecar-resources']]);
     }),
   );
@@ -65,14 +78,24 @@ describe('audit mode: nothing blocks, nothing warns, the audit log records', { t
         return;
       }
       const namespace = scenario.namespace('app');
-      const component = await auditEventOf(auditLog, { verb: 'create', resource: 'components', namespace, name: 'statestore' });
+      const component = await auditEventOf(auditLog, {
+        verb: 'create',
+        resource: 'components',
+        namespace,
+        name: 'statestore',
+      });
       assert.equal(component.event.responseStatus?.code, 201);
       assert.deepEqual(daprGuardAnnotations(component.event.annotations), {
         [`${WEBHOOK.daprResources}/component-plaintext-secrets`]: plaintextSecretMessage('statestore', 'redisPassword'),
       });
       assert.equal(component.line.includes(PASSWORD), false, 'the password is in the audit log');
 
-      const orders = await auditEventOf(auditLog, { verb: 'create', resource: 'deployments', namespace, name: 'orders' });
+      const orders = await auditEventOf(auditLog, {
+        verb: 'create',
+        resource: 'deployments',
+        namespace,
+        name: 'orders',
+      });
       assert.equal(orders.event.responseStatus?.code, 201);
       const annotations = daprGuardAnnotations(orders.event.annotations);
       assert.deepEqual(annotations, {
@@ -82,13 +105,19 @@ describe('audit mode: nothing blocks, nothing warns, the audit log records', { t
       });
       for (const key of Object.keys(annotations)) {
         const [webhook, ruleId, ...rest] = key.split('/');
-        assert.ok(WEBHOOK_NAMES.has(webhook ?? '') && ruleId !== undefined && rest.length === 0, `audit annotation key ${key} is not <webhook name>/<rule-id>`);
+        assert.ok(
+          WEBHOOK_NAMES.has(webhook ?? '') && ruleId !== undefined && rest.length === 0,
+          `audit annotation key ${key} is not <webhook name>/<rule-id>`,
+        );
       }
       // The API server's own record of the call: dapr-guard answered without a patch.
       const calls = Object.entries(orders.event.annotations ?? {})
         .filter(([key]) => key.startsWith('mutation.webhook.admission.k8s.io/'))
         .map(([, value]) => JSON.parse(value) as { webhook?: string; mutated?: boolean });
-      assert.deepEqual(calls.filter((call) => call.webhook === WEBHOOK.mutate).map((call) => call.mutated), [false]);
+      assert.deepEqual(
+        calls.filter((call) => call.webhook === WEBHOOK.mutate).map((call) => call.mutated),
+        [false],
+      );
     }),
   );
 });

@@ -14,7 +14,11 @@ import { WEBHOOK } from './support/webhooks.ts';
 
 const scenario = new Scenario({ name: 'secrets', guard: { mode: 'enforce' }, namespaces: { app: {} } });
 const PASSWORD = secretValue();
-const DENIAL = deniedCreateLine(WEBHOOK.daprResources, 'component-plaintext-secrets', plaintextSecretMessage('statestore', 'redisPassword'));
+const DENIAL = deniedCreateLine(
+  WEBHOOK.daprResources,
+  'component-plaintext-secrets',
+  plaintextSecretMessage('statestore', 'redisPassword'),
+);
 
 interface StoredComponent {
   readonly spec: { readonly metadata: readonly Record<string, unknown>[] };
@@ -36,10 +40,21 @@ describe('component-plaintext-secrets: kubectl apply of Dapr Components', { time
       assert.equal(await scenario.kubectl.exists(['-n', namespace, 'component', 'statestore']), false);
       const reviews = await scenario.guard.reviews({ name: 'statestore', namespace });
       assert.deepEqual(
-        reviews.map((review) => [review.endpoint, review.kind, review.operation, review.dryRun, review.decision, review.rules]),
+        reviews.map((review) => [
+          review.endpoint,
+          review.kind,
+          review.operation,
+          review.dryRun,
+          review.decision,
+          review.rules,
+        ]),
         [['validate', 'dapr.io/v1alpha1/Component', 'CREATE', false, 'denied', ['component-plaintext-secrets']]],
       );
-      assert.equal(readFileSync(scenario.guard.logFile, 'utf8').includes(PASSWORD), false, 'the password is in dapr-guard log');
+      assert.equal(
+        readFileSync(scenario.guard.logFile, 'utf8').includes(PASSWORD),
+        false,
+        'the password is in dapr-guard log',
+      );
     }),
   );
 
@@ -52,7 +67,13 @@ describe('component-plaintext-secrets: kubectl apply of Dapr Components', { time
       assert.equal(result.code, 0, describeResult('kubectl apply', result));
       assert.equal(result.stdout, 'component.dapr.io/statestore created\n');
       assert.equal(result.stderr, '');
-      const stored = await scenario.kubectl.getJson<StoredComponent>(['-n', namespace, 'get', 'component', 'statestore']);
+      const stored = await scenario.kubectl.getJson<StoredComponent>([
+        '-n',
+        namespace,
+        'get',
+        'component',
+        'statestore',
+      ]);
       assert.deepEqual(stored.spec.metadata, [
         { name: 'redisHost', value: 'redis-master:6379' },
         { name: 'redisPassword', secretKeyRef: { name: 'redis', key: 'redis-password' } },
@@ -74,9 +95,20 @@ describe('component-plaintext-secrets: kubectl apply of Dapr Components', { time
         denial?.replace(/^.*?admission webhook/, 'admission webhook'),
         `admission webhook "${WEBHOOK.daprResources}" denied the request: [component-plaintext-secrets] ${plaintextSecretMessage('statestore', 'redisPassword')}`,
       );
-      const stored = await scenario.kubectl.getJson<StoredComponent>(['-n', namespace, 'get', 'component', 'statestore']);
-      assert.deepEqual(stored.spec.metadata[1], { name: 'redisPassword', secretKeyRef: { name: 'redis', key: 'redis-password' } });
-      const update = (await scenario.guard.reviews({ name: 'statestore', namespace })).find((review) => review.operation === 'UPDATE');
+      const stored = await scenario.kubectl.getJson<StoredComponent>([
+        '-n',
+        namespace,
+        'get',
+        'component',
+        'statestore',
+      ]);
+      assert.deepEqual(stored.spec.metadata[1], {
+        name: 'redisPassword',
+        secretKeyRef: { name: 'redis', key: 'redis-password' },
+      });
+      const update = (await scenario.guard.reviews({ name: 'statestore', namespace })).find(
+        (review) => review.operation === 'UPDATE',
+      );
       assert.deepEqual([update?.decision, update?.rules], ['denied', ['component-plaintext-secrets']]);
     }),
   );
@@ -85,15 +117,25 @@ describe('component-plaintext-secrets: kubectl apply of Dapr Components', { time
     'kubectl apply --dry-run=server: the plaintext password is refused the same way',
     scenario.check(async () => {
       const namespace = scenario.namespace('app');
-      const result = await scenario.kubectl.apply(redisWithPlaintextPassword('statestore-preview', namespace, PASSWORD), ['--dry-run=server']);
+      const result = await scenario.kubectl.apply(
+        redisWithPlaintextPassword('statestore-preview', namespace, PASSWORD),
+        ['--dry-run=server'],
+      );
 
       assert.equal(result.code, 1, describeResult('kubectl apply --dry-run=server', result));
       assert.equal(result.stdout, '');
       assert.deepEqual(lines(result.stderr), [
-        deniedCreateLine(WEBHOOK.daprResources, 'component-plaintext-secrets', plaintextSecretMessage('statestore-preview', 'redisPassword')),
+        deniedCreateLine(
+          WEBHOOK.daprResources,
+          'component-plaintext-secrets',
+          plaintextSecretMessage('statestore-preview', 'redisPassword'),
+        ),
       ]);
       const reviews = await scenario.guard.reviews({ name: 'statestore-preview', namespace });
-      assert.deepEqual(reviews.map((review) => [review.dryRun, review.decision]), [[true, 'denied']]);
+      assert.deepEqual(
+        reviews.map((review) => [review.dryRun, review.decision]),
+        [[true, 'denied']],
+      );
     }),
   );
 
@@ -101,14 +143,22 @@ describe('component-plaintext-secrets: kubectl apply of Dapr Components', { time
     'kubectl apply --dry-run=server: with secretKeyRef it passes and nothing is stored',
     scenario.check(async () => {
       const namespace = scenario.namespace('app');
-      const result = await scenario.kubectl.apply(redisWithSecretKeyRef('statestore-preview', namespace), ['--dry-run=server']);
+      const result = await scenario.kubectl.apply(redisWithSecretKeyRef('statestore-preview', namespace), [
+        '--dry-run=server',
+      ]);
 
       assert.equal(result.code, 0, describeResult('kubectl apply --dry-run=server', result));
       assert.equal(result.stdout, 'component.dapr.io/statestore-preview created (server dry run)\n');
       assert.equal(result.stderr, '');
       assert.equal(await scenario.kubectl.exists(['-n', namespace, 'component', 'statestore-preview']), false);
       const reviews = await scenario.guard.reviews({ name: 'statestore-preview', namespace });
-      assert.deepEqual(reviews.map((review) => [review.dryRun, review.decision]), [[true, 'denied'], [true, 'allowed']]);
+      assert.deepEqual(
+        reviews.map((review) => [review.dryRun, review.decision]),
+        [
+          [true, 'denied'],
+          [true, 'allowed'],
+        ],
+      );
     }),
   );
 });

@@ -11,7 +11,13 @@ import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { parseManifests } from '../support/helm.ts';
 import { DAPR_MANIFESTS, serves } from './support/cluster.ts';
-import { controlPlaneBindingMessage, controlPlaneInDefaultMessage, deniedCreateLine, lines, warningLine } from './support/expected.ts';
+import {
+  controlPlaneBindingMessage,
+  controlPlaneInDefaultMessage,
+  deniedCreateLine,
+  lines,
+  warningLine,
+} from './support/expected.ts';
 import { describeResult, toManifest } from './support/kubectl.ts';
 import { namespaceObject, resourceOf } from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
@@ -23,19 +29,34 @@ const DAPR_SYSTEM = 'dapr-system';
 
 type Outcome = { readonly refusedBy: string; readonly message: string } | { readonly accepted: string };
 
-const inDefault = (webhook: string, kind: string, name: string): Outcome => ({ refusedBy: webhook, message: controlPlaneInDefaultMessage(kind, name) });
-const binding = (name: string, serviceAccount: string): Outcome => ({ refusedBy: WEBHOOK.cluster, message: controlPlaneBindingMessage(name, serviceAccount) });
+const inDefault = (webhook: string, kind: string, name: string): Outcome => ({
+  refusedBy: webhook,
+  message: controlPlaneInDefaultMessage(kind, name),
+});
+const binding = (name: string, serviceAccount: string): Outcome => ({
+  refusedBy: WEBHOOK.cluster,
+  message: controlPlaneBindingMessage(name, serviceAccount),
+});
 
 /** Every object of rendered/default-ns.yaml and what must happen to it, in file order. */
 const DEFAULT_NS_EXPECTED: ReadonlyArray<readonly [string, string, Outcome]> = [
-  ['PodDisruptionBudget', 'dapr-scheduler-server-disruption-budget', inDefault(WEBHOOK.controlPlane, 'PodDisruptionBudget', 'dapr-scheduler-server-disruption-budget')],
+  [
+    'PodDisruptionBudget',
+    'dapr-scheduler-server-disruption-budget',
+    inDefault(WEBHOOK.controlPlane, 'PodDisruptionBudget', 'dapr-scheduler-server-disruption-budget'),
+  ],
   ...['dapr-injector', 'dapr-operator', 'dapr-placement', 'dapr-scheduler', 'dapr-sentry'].map(
     (name) => ['ServiceAccount', name, inDefault(WEBHOOK.controlPlane, 'ServiceAccount', name)] as const,
   ),
   ['Secret', 'dapr-trust-bundle', inDefault(WEBHOOK.controlPlane, 'Secret', 'dapr-trust-bundle')],
   ['ConfigMap', 'dapr-trust-bundle', inDefault(WEBHOOK.controlPlane, 'ConfigMap', 'dapr-trust-bundle')],
   ...['dapr-injector', 'dapr-operator-admin', 'dapr-placement', 'dapr-scheduler', 'dapr-sentry'].map(
-    (name) => ['ClusterRole', name, { accepted: 'no webhook rule covers ClusterRoles (they grant nothing without a binding)' }] as const,
+    (name) =>
+      [
+        'ClusterRole',
+        name,
+        { accepted: 'no webhook rule covers ClusterRoles (they grant nothing without a binding)' },
+      ] as const,
   ),
   ['ClusterRoleBinding', 'dapr-injector', binding('dapr-injector', 'dapr-injector')],
   ['ClusterRoleBinding', 'dapr-operator-admin', binding('dapr-operator-admin', 'dapr-operator')],
@@ -44,19 +65,41 @@ const DEFAULT_NS_EXPECTED: ReadonlyArray<readonly [string, string, Outcome]> = [
   ['ClusterRoleBinding', 'dapr-sentry', binding('dapr-sentry', 'dapr-sentry')],
   ['Role', 'dapr-injector', inDefault(WEBHOOK.controlPlane, 'Role', 'dapr-injector')],
   ['Role', 'dapr-operator', inDefault(WEBHOOK.controlPlane, 'Role', 'dapr-operator')],
-  ['Role', 'secret-reader', { accepted: 'the Dapr chart puts it in default in every install (dapr_rbac.secretReader)' }],
+  [
+    'Role',
+    'secret-reader',
+    { accepted: 'the Dapr chart puts it in default in every install (dapr_rbac.secretReader)' },
+  ],
   ['Role', 'dapr-sentry', inDefault(WEBHOOK.controlPlane, 'Role', 'dapr-sentry')],
   ['RoleBinding', 'dapr-injector', inDefault(WEBHOOK.controlPlane, 'RoleBinding', 'dapr-injector')],
   ['RoleBinding', 'dapr-operator', inDefault(WEBHOOK.controlPlane, 'RoleBinding', 'dapr-operator')],
-  ['RoleBinding', 'dapr-secret-reader', { accepted: 'the Dapr chart puts it in default in every install (dapr_rbac.secretReader)' }],
+  [
+    'RoleBinding',
+    'dapr-secret-reader',
+    { accepted: 'the Dapr chart puts it in default in every install (dapr_rbac.secretReader)' },
+  ],
   ['RoleBinding', 'dapr-sentry', inDefault(WEBHOOK.controlPlane, 'RoleBinding', 'dapr-sentry')],
-  ...['dapr-api', 'dapr-webhook', 'dapr-placement-server', 'dapr-scheduler-server-a', 'dapr-scheduler-server', 'dapr-sentry', 'dapr-sidecar-injector'].map(
-    (name) => ['Service', name, inDefault(WEBHOOK.controlPlane, 'Service', name)] as const,
+  ...[
+    'dapr-api',
+    'dapr-webhook',
+    'dapr-placement-server',
+    'dapr-scheduler-server-a',
+    'dapr-scheduler-server',
+    'dapr-sentry',
+    'dapr-sidecar-injector',
+  ].map((name) => ['Service', name, inDefault(WEBHOOK.controlPlane, 'Service', name)] as const),
+  ...['dapr-operator', 'dapr-sentry', 'dapr-sidecar-injector'].map(
+    (name) => ['Deployment', name, inDefault(WEBHOOK.workloads, 'Deployment', name)] as const,
   ),
-  ...['dapr-operator', 'dapr-sentry', 'dapr-sidecar-injector'].map((name) => ['Deployment', name, inDefault(WEBHOOK.workloads, 'Deployment', name)] as const),
-  ...['dapr-placement-server', 'dapr-scheduler-server'].map((name) => ['StatefulSet', name, inDefault(WEBHOOK.workloads, 'StatefulSet', name)] as const),
+  ...['dapr-placement-server', 'dapr-scheduler-server'].map(
+    (name) => ['StatefulSet', name, inDefault(WEBHOOK.workloads, 'StatefulSet', name)] as const,
+  ),
   ['Configuration', 'daprsystem', inDefault(WEBHOOK.daprResources, 'Configuration', 'daprsystem')],
-  ['MutatingWebhookConfiguration', 'dapr-sidecar-injector', { accepted: 'the API server never sends webhook configurations to webhooks' }],
+  [
+    'MutatingWebhookConfiguration',
+    'dapr-sidecar-injector',
+    { accepted: 'the API server never sends webhook configurations to webhooks' },
+  ],
 ];
 
 /** The objects of a rendering that this API server can take: Kubernetes 1.20 has no policy/v1 (PodDisruptionBudget). */
@@ -83,10 +126,14 @@ describe('control-plane-namespace: the Dapr install rendered by its Helm chart',
     'rendered into default: kubectl apply refuses every control-plane object, each with the rule message of its webhook entry',
     scenario.check(async () => {
       const objects = rendering('default-ns.yaml');
-      const expectedNames = DEFAULT_NS_EXPECTED.filter(([kind]) => kind !== 'PodDisruptionBudget' || serves(scenario.cluster, 'policy/v1')).map(
-        ([kind, name]) => `${kind}/${name}`,
+      const expectedNames = DEFAULT_NS_EXPECTED.filter(
+        ([kind]) => kind !== 'PodDisruptionBudget' || serves(scenario.cluster, 'policy/v1'),
+      ).map(([kind, name]) => `${kind}/${name}`);
+      assert.deepEqual(
+        objects.map((object) => `${object.kind ?? ''}/${object.metadata?.name ?? ''}`),
+        expectedNames,
+        'the rendering is the one described',
       );
-      assert.deepEqual(objects.map((object) => `${object.kind ?? ''}/${object.metadata?.name ?? ''}`), expectedNames, 'the rendering is the one described');
       await scenario.waitUntilReviewed('default');
 
       const refused: KubeObject[] = [];
@@ -104,7 +151,11 @@ describe('control-plane-namespace: the Dapr install rendered by its Helm chart',
           // Accepted objects only through a server-side dry run: installing a second, dead Dapr
           // injector webhook would slow every later Pod create in the cluster.
           const result = await scenario.kubectl.apply(object, ['--dry-run=server']);
-          assert.equal(result.code, 0, describeResult(`kubectl apply --dry-run=server of ${what} (${outcome.accepted})`, result));
+          assert.equal(
+            result.code,
+            0,
+            describeResult(`kubectl apply --dry-run=server of ${what} (${outcome.accepted})`, result),
+          );
           assert.equal(result.stdout, `${nameOf(object)} created (server dry run)\n`, what);
           assert.doesNotMatch(result.stderr, /\[control-plane-namespace\]/, what);
         }
@@ -115,7 +166,11 @@ describe('control-plane-namespace: the Dapr install rendered by its Helm chart',
       // Reviewed and allowed, not merely unselected: the control-plane entry selects default.
       for (const name of ['secret-reader', 'dapr-secret-reader']) {
         const reviews = await scenario.guard.reviews({ name, namespace: 'default' });
-        assert.deepEqual(reviews.map((review) => [review.endpoint, review.dryRun, review.decision]), [['validate', true, 'allowed']], name);
+        assert.deepEqual(
+          reviews.map((review) => [review.endpoint, review.dryRun, review.decision]),
+          [['validate', true, 'allowed']],
+          name,
+        );
       }
     }),
   );
@@ -130,7 +185,10 @@ describe('control-plane-namespace: the Dapr install rendered by its Helm chart',
       assert.equal(result.code, 1, describeResult('kubectl apply --dry-run=server', result));
       const denials = lines(result.stderr).filter((line) => line.includes(`denied the request: [${RULE}]`));
       assert.equal(denials.length, refused.length, describeResult('kubectl apply --dry-run=server', result));
-      assert.equal(lines(result.stdout).filter((line) => line.endsWith(' created (server dry run)')).length, objects.length - refused.length);
+      assert.equal(
+        lines(result.stdout).filter((line) => line.endsWith(' created (server dry run)')).length,
+        objects.length - refused.length,
+      );
     }),
   );
 
@@ -156,19 +214,38 @@ describe('control-plane-namespace: the Dapr install rendered by its Helm chart',
 
       assert.equal(install.code, 0, describeResult('kubectl apply', install));
       assert.equal(preview.code, 0, describeResult('kubectl apply --dry-run=server', preview));
-      assert.deepEqual(lines(install.stdout), installed.map((object) => `${nameOf(object)} created`));
-      assert.deepEqual(lines(preview.stdout), previewed.map((object) => `${nameOf(object)} created (server dry run)`));
+      assert.deepEqual(
+        lines(install.stdout),
+        installed.map((object) => `${nameOf(object)} created`),
+      );
+      assert.deepEqual(
+        lines(preview.stdout),
+        previewed.map((object) => `${nameOf(object)} created (server dry run)`),
+      );
       const result = { stderr: `${install.stderr}${preview.stderr}` };
       assert.doesNotMatch(result.stderr, /\[control-plane-namespace\]/);
       assert.ok(
         lines(result.stderr).includes(
-          warningLine('control-plane-resources', 'Deployment "dapr-operator" runs 1 replica — run 3 for high availability: upgrade Dapr with --set global.ha.enabled=true'),
+          warningLine(
+            'control-plane-resources',
+            'Deployment "dapr-operator" runs 1 replica — run 3 for high availability: upgrade Dapr with --set global.ha.enabled=true',
+          ),
         ),
         result.stderr,
       );
-      for (const [kind, name] of [['apps/v1/Deployment', 'dapr-operator'], ['apps/v1/StatefulSet', 'dapr-placement-server'], ['dapr.io/v1alpha1/Configuration', 'daprsystem']] as const) {
-        const reviews = (await scenario.guard.reviews({ name, namespace: DAPR_SYSTEM })).filter((review) => review.endpoint === 'validate' && review.kind === kind);
-        assert.deepEqual(reviews.map((review) => review.decision), ['allowed'], `${kind} ${name} was reviewed and allowed`);
+      for (const [kind, name] of [
+        ['apps/v1/Deployment', 'dapr-operator'],
+        ['apps/v1/StatefulSet', 'dapr-placement-server'],
+        ['dapr.io/v1alpha1/Configuration', 'daprsystem'],
+      ] as const) {
+        const reviews = (await scenario.guard.reviews({ name, namespace: DAPR_SYSTEM })).filter(
+          (review) => review.endpoint === 'validate' && review.kind === kind,
+        );
+        assert.deepEqual(
+          reviews.map((review) => review.decision),
+          ['allowed'],
+          `${kind} ${name} was reviewed and allowed`,
+        );
       }
       assert.deepEqual(await scenario.kubectl.stored(installed), installed.map(nameOf));
     }),

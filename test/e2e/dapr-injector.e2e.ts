@@ -10,7 +10,14 @@ import type { KubeObject } from '../../src/admission/wire.ts';
 import { DaprControlPlane, daprUnavailableReason } from './support/dapr-control-plane.ts';
 import { apiTokenMessage, deniedCreateLine, lines, warningLine } from './support/expected.ts';
 import { describeResult } from './support/kubectl.ts';
-import { daprApp, deployment, pod, podContainers, type Container, type ResourceRequirements } from './support/objects.ts';
+import {
+  daprApp,
+  deployment,
+  pod,
+  podContainers,
+  type Container,
+  type ResourceRequirements,
+} from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
 import { eventually } from './support/wait.ts';
 import { WEBHOOK } from './support/webhooks.ts';
@@ -20,7 +27,10 @@ let dapr: DaprControlPlane | undefined;
 let skipReason: string | undefined;
 
 /** The Dapr production guidelines' sidecar resources, as Kubernetes stores them on the container. */
-const PRODUCTION_RESOURCES: ResourceRequirements = { requests: { cpu: '100m', memory: '250Mi' }, limits: { cpu: '4', memory: '4000Mi' } };
+const PRODUCTION_RESOURCES: ResourceRequirements = {
+  requests: { cpu: '100m', memory: '250Mi' },
+  limits: { cpu: '4', memory: '4000Mi' },
+};
 
 interface ObjectList {
   readonly items: KubeObject[];
@@ -43,7 +53,10 @@ function daprd(object: KubeObject, where: 'containers' | 'initContainers'): Cont
 
 function containerNames(object: KubeObject): { containers: string[]; initContainers: string[] } {
   const { containers, initContainers } = podContainers(object);
-  return { containers: containers.map((container) => container.name), initContainers: initContainers.map((container) => container.name) };
+  return {
+    containers: containers.map((container) => container.name),
+    initContainers: initContainers.map((container) => container.name),
+  };
 }
 
 /** Skips the test when the Dapr control plane does not run on this cluster; true when skipped. */
@@ -54,7 +67,8 @@ function skipped(t: TestContext): boolean {
 }
 
 function withInjectorLog(error: unknown): unknown {
-  if (dapr !== undefined && error instanceof Error) error.message += `\n\n--- Dapr injector log (last lines) ---\n${dapr.injectorLogTail()}\n---`;
+  if (dapr !== undefined && error instanceof Error)
+    error.message += `\n\n--- Dapr injector log (last lines) ---\n${dapr.injectorLogTail()}\n---`;
   return error;
 }
 
@@ -108,12 +122,17 @@ describe("Dapr's sidecar injector: the daprd container gets the production resou
     'a dapr.io/sidecar-cpu-limit the user set is the limit of the daprd container; the other three are the defaults',
     daprCheck(async () => {
       const namespace = scenario.namespace('app');
-      const result = await scenario.kubectl.apply(deployment('billing', namespace, daprApp('billing', { 'dapr.io/sidecar-cpu-limit': '2' })));
+      const result = await scenario.kubectl.apply(
+        deployment('billing', namespace, daprApp('billing', { 'dapr.io/sidecar-cpu-limit': '2' })),
+      );
       assert.equal(result.code, 0, describeResult('kubectl apply', result));
 
       const [created] = await podsOf(namespace, 'billing');
       assert.ok(created !== undefined);
-      assert.deepEqual(daprd(created, 'containers')?.resources, { requests: { cpu: '100m', memory: '250Mi' }, limits: { cpu: '2', memory: '4000Mi' } });
+      assert.deepEqual(daprd(created, 'containers')?.resources, {
+        requests: { cpu: '100m', memory: '250Mi' },
+        limits: { cpu: '2', memory: '4000Mi' },
+      });
     }),
   );
 
@@ -121,7 +140,9 @@ describe("Dapr's sidecar injector: the daprd container gets the production resou
     'with dapr.io/enable-native-sidecar: "true" daprd is a native sidecar (an init container that keeps running) with the same resources',
     daprCheck(async () => {
       const namespace = scenario.namespace('app');
-      const result = await scenario.kubectl.apply(deployment('shipping', namespace, daprApp('shipping', { 'dapr.io/enable-native-sidecar': 'true' })));
+      const result = await scenario.kubectl.apply(
+        deployment('shipping', namespace, daprApp('shipping', { 'dapr.io/enable-native-sidecar': 'true' })),
+      );
       assert.equal(result.code, 0, describeResult('kubectl apply', result));
 
       const [created] = await podsOf(namespace, 'shipping');
@@ -137,7 +158,9 @@ describe("Dapr's sidecar injector: the daprd container gets the production resou
     'a Pod with an invalid quantity is refused, so the injector never gets to drop all four values',
     daprCheck(async () => {
       const namespace = scenario.namespace('app');
-      const result = await scenario.kubectl.create(pod('invoices', namespace, daprApp('invoices', { 'dapr.io/sidecar-cpu-limit': 'lots' })));
+      const result = await scenario.kubectl.create(
+        pod('invoices', namespace, daprApp('invoices', { 'dapr.io/sidecar-cpu-limit': 'lots' })),
+      );
 
       assert.equal(result.code, 1, describeResult('kubectl create', result));
       assert.equal(result.stdout, '');
@@ -168,7 +191,11 @@ describe("Dapr's sidecar injector: the daprd container gets the production resou
 
       // What dapr-guard refuses in enforce mode: the invalid value silently costs all four.
       const invalid = await scenario.kubectl.create(
-        pod('invoices', namespace, daprApp('invoices', { 'dapr.io/sidecar-cpu-limit': 'lots', 'dapr.io/sidecar-memory-limit': '4000Mi' })),
+        pod(
+          'invoices',
+          namespace,
+          daprApp('invoices', { 'dapr.io/sidecar-cpu-limit': 'lots', 'dapr.io/sidecar-memory-limit': '4000Mi' }),
+        ),
       );
       assert.equal(invalid.code, 0, describeResult('kubectl create with dapr-guard stopped', invalid));
       const stored = await scenario.kubectl.getJson(['-n', namespace, 'get', 'pod', 'invoices']);

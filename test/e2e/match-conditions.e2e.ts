@@ -12,7 +12,15 @@ import type { KubeObject } from '../../src/admission/wire.ts';
 import { freePort } from '../support/process.ts';
 import { hasMatchConditions } from './support/cluster.ts';
 import { describeResult, toManifest } from './support/kubectl.ts';
-import { daprApp, deployment, pick, pod, podTemplateAnnotations, PRODUCTION_SIDECAR_ANNOTATIONS, SIDECAR_ANNOTATION_KEYS } from './support/objects.ts';
+import {
+  daprApp,
+  deployment,
+  pick,
+  pod,
+  podTemplateAnnotations,
+  PRODUCTION_SIDECAR_ANNOTATIONS,
+  SIDECAR_ANNOTATION_KEYS,
+} from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
 import { eventually } from './support/wait.ts';
 import { renderRegistration } from './support/webhooks.ts';
@@ -20,7 +28,10 @@ import { renderRegistration } from './support/webhooks.ts';
 const METRICS_PORT = await freePort();
 const scenario = new Scenario({
   name: 'conditions',
-  guard: { mode: 'enforce', extraArgs: ['--metrics-enabled', 'true', '--metrics-host', '127.0.0.1', '--metrics-port', String(METRICS_PORT)] },
+  guard: {
+    mode: 'enforce',
+    extraArgs: ['--metrics-enabled', 'true', '--metrics-host', '127.0.0.1', '--metrics-port', String(METRICS_PORT)],
+  },
   namespaces: { app: {} },
 });
 
@@ -75,7 +86,10 @@ function cronJob(name: string, namespace: string, podAnnotations: Readonly<Recor
         spec: {
           template: {
             metadata: { annotations: podAnnotations },
-            spec: { restartPolicy: 'OnFailure', containers: [{ name: 'report', image: 'ghcr.io/example/report:1.0.0' }] },
+            spec: {
+              restartPolicy: 'OnFailure',
+              containers: [{ name: 'report', image: 'ghcr.io/example/report:1.0.0' }],
+            },
           },
         },
       },
@@ -92,11 +106,24 @@ describe('matchConditions, and what reaches dapr-guard', { timeout: 300_000 }, (
     scenario.check(async () => {
       const rendered = renderRegistration(scenario.cluster, scenario.guard, 'enforce');
       for (const object of rendered.objects) {
-        const stored = await scenario.kubectl.getJson(['get', (object.kind ?? '').toLowerCase(), object.metadata?.name ?? '']);
-        const conditions = (entry: WebhookEntry): [string, WebhookEntry['matchConditions']] => [entry.name, entry.matchConditions ?? []];
-        assert.deepEqual(entries(stored).map(conditions), entries(object).map(conditions), `${object.kind ?? ''} ${object.metadata?.name ?? ''}`);
+        const stored = await scenario.kubectl.getJson([
+          'get',
+          (object.kind ?? '').toLowerCase(),
+          object.metadata?.name ?? '',
+        ]);
+        const conditions = (entry: WebhookEntry): [string, WebhookEntry['matchConditions']] => [
+          entry.name,
+          entry.matchConditions ?? [],
+        ];
+        assert.deepEqual(
+          entries(stored).map(conditions),
+          entries(object).map(conditions),
+          `${object.kind ?? ''} ${object.metadata?.name ?? ''}`,
+        );
       }
-      const counted = entries(rendered.objects[0] ?? {}).concat(entries(rendered.objects[1] ?? {})).filter((entry) => (entry.matchConditions ?? []).length > 0);
+      const counted = entries(rendered.objects[0] ?? {})
+        .concat(entries(rendered.objects[1] ?? {}))
+        .filter((entry) => (entry.matchConditions ?? []).length > 0);
       assert.equal(counted.length > 0, hasMatchConditions(scenario.cluster), 'entries with matchConditions');
     }),
   );
@@ -106,17 +133,27 @@ describe('matchConditions, and what reaches dapr-guard', { timeout: 300_000 }, (
     scenario.check(async () => {
       const namespace = scenario.namespace('app');
       const before = await reviewsTotal();
-      await scenario.kubectl.ok(['create', '-f', '-'], { input: toManifest([deployment('plain', namespace, {}), pod('plain-pod', namespace, {})]) });
+      await scenario.kubectl.ok(['create', '-f', '-'], {
+        input: toManifest([deployment('plain', namespace, {}), pod('plain-pod', namespace, {})]),
+      });
       await podsOf(namespace, 'plain');
       const afterPlain = await reviewsTotal();
-      if (hasMatchConditions(scenario.cluster)) assert.equal(afterPlain - before, 0, 'reviews of objects without dapr.io/ annotations');
-      else assert.ok(afterPlain - before >= 3, `below 1.28 every workload reaches dapr-guard (${afterPlain - before} reviews)`);
+      if (hasMatchConditions(scenario.cluster))
+        assert.equal(afterPlain - before, 0, 'reviews of objects without dapr.io/ annotations');
+      else
+        assert.ok(
+          afterPlain - before >= 3,
+          `below 1.28 every workload reaches dapr-guard (${afterPlain - before} reviews)`,
+        );
 
-      await scenario.kubectl.ok(['create', '-f', '-'], { input: toManifest(deployment('orders', namespace, daprApp('orders'))) });
+      await scenario.kubectl.ok(['create', '-f', '-'], {
+        input: toManifest(deployment('orders', namespace, daprApp('orders'))),
+      });
       await podsOf(namespace, 'orders');
       // Deployment (mutate, validate), ReplicaSet (validate), Pod (mutate, validate); counted as they are answered.
       await eventually(async () => ((await reviewsTotal()) - afterPlain >= 5 ? true : undefined), {
-        description: "dapr-guard's request counter to count the Dapr-enabled Deployment, its ReplicaSet and its Pod (5 reviews)",
+        description:
+          "dapr-guard's request counter to count the Dapr-enabled Deployment, its ReplicaSet and its Pod (5 reviews)",
       });
     }),
   );
@@ -130,8 +167,12 @@ describe('matchConditions, and what reaches dapr-guard', { timeout: 300_000 }, (
       const result = await scenario.kubectl.create(cronJob('nightly', namespace, daprApp('nightly')));
       assert.equal(result.code, 0, describeResult('kubectl create', result));
       const stored = await scenario.kubectl.getJson(['-n', namespace, 'get', 'cronjob', 'nightly']);
-      const spec = stored['spec'] as { jobTemplate?: { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } } | undefined;
-      assert.deepEqual(pick(spec?.jobTemplate?.spec?.template?.metadata?.annotations ?? {}, SIDECAR_ANNOTATION_KEYS), PRODUCTION_SIDECAR_ANNOTATIONS);
+      const spec = stored['spec'] as
+        { jobTemplate?: { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } } | undefined;
+      assert.deepEqual(
+        pick(spec?.jobTemplate?.spec?.template?.metadata?.annotations ?? {}, SIDECAR_ANNOTATION_KEYS),
+        PRODUCTION_SIDECAR_ANNOTATIONS,
+      );
     }),
   );
 
@@ -145,9 +186,16 @@ describe('matchConditions, and what reaches dapr-guard', { timeout: 300_000 }, (
       const stored = await scenario.kubectl.getJson(['-n', namespace, 'get', 'deployment', 'ssa']);
       assert.deepEqual(pick(podTemplateAnnotations(stored), SIDECAR_ANNOTATION_KEYS), PRODUCTION_SIDECAR_ANNOTATIONS);
 
-      const dryRun = await scenario.kubectl.create(deployment('dry', namespace, daprApp('dry')), ['--dry-run=server', '-o', 'json']);
+      const dryRun = await scenario.kubectl.create(deployment('dry', namespace, daprApp('dry')), [
+        '--dry-run=server',
+        '-o',
+        'json',
+      ]);
       assert.equal(dryRun.code, 0, describeResult('kubectl create --dry-run=server', dryRun));
-      assert.deepEqual(pick(podTemplateAnnotations(JSON.parse(dryRun.stdout) as KubeObject), SIDECAR_ANNOTATION_KEYS), PRODUCTION_SIDECAR_ANNOTATIONS);
+      assert.deepEqual(
+        pick(podTemplateAnnotations(JSON.parse(dryRun.stdout) as KubeObject), SIDECAR_ANNOTATION_KEYS),
+        PRODUCTION_SIDECAR_ANNOTATIONS,
+      );
       assert.equal(await scenario.kubectl.exists(['-n', namespace, 'deployment', 'dry']), false);
     }),
   );

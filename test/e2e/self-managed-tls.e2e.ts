@@ -25,7 +25,11 @@ const SECRET = 'dapr-guard-e2e-self-managed-tls';
 
 interface Webhook {
   readonly name: string;
-  readonly clientConfig: { readonly url?: string; readonly caBundle?: string; readonly service?: { readonly path?: string } };
+  readonly clientConfig: {
+    readonly url?: string;
+    readonly caBundle?: string;
+    readonly service?: { readonly path?: string };
+  };
 }
 
 function readyz(host: string, port: number): Promise<number> {
@@ -55,19 +59,32 @@ describe('self-managed TLS (tls.mode=selfManaged)', () => {
     const replica = spawnNode(
       [
         MAIN,
-        '--host', cluster.listenHost,
-        '--port', String(listenPort),
-        '--metrics-enabled', 'false',
-        '--namespace-modes', 'off',
-        '--shutdown-grace-period-seconds', '5',
-        '--tls-self-managed', 'true',
-        '--tls-secret-name', SECRET,
-        '--tls-secret-namespace', secretNamespace,
-        '--service-name', 'dapr-guard',
-        '--service-namespace', secretNamespace,
-        '--mutating-webhook-configuration', CONFIGURATION,
-        '--validating-webhook-configuration', CONFIGURATION,
-        '--tls-check-interval-seconds', '1',
+        '--host',
+        cluster.listenHost,
+        '--port',
+        String(listenPort),
+        '--metrics-enabled',
+        'false',
+        '--namespace-modes',
+        'off',
+        '--shutdown-grace-period-seconds',
+        '5',
+        '--tls-self-managed',
+        'true',
+        '--tls-secret-name',
+        SECRET,
+        '--tls-secret-namespace',
+        secretNamespace,
+        '--service-name',
+        'dapr-guard',
+        '--service-namespace',
+        secretNamespace,
+        '--mutating-webhook-configuration',
+        CONFIGURATION,
+        '--validating-webhook-configuration',
+        CONFIGURATION,
+        '--tls-check-interval-seconds',
+        '1',
         ...dnsNames,
       ],
       { env: { KUBECONFIG: cluster.kubeconfig } },
@@ -76,7 +93,8 @@ describe('self-managed TLS (tls.mode=selfManaged)', () => {
     return replica;
   };
 
-  const webhooks = async (kind: string): Promise<Webhook[]> => (await kubectl.getJson<{ webhooks: Webhook[] }>(['get', kind, CONFIGURATION])).webhooks;
+  const webhooks = async (kind: string): Promise<Webhook[]> =>
+    (await kubectl.getJson<{ webhooks: Webhook[] }>(['get', kind, CONFIGURATION])).webhooks;
 
   before(
     async () => {
@@ -86,18 +104,31 @@ describe('self-managed TLS (tls.mode=selfManaged)', () => {
       kubectl = new Kubectl(cluster.kubeconfig, cluster.kubectl);
       host = cluster.webhookHost;
       port = await freePort();
-      await kubectl.ok(['apply', '-f', '-'], { input: toManifest([namespaceObject(secretNamespace), namespaceObject(appNamespace)]) });
+      await kubectl.ok(['apply', '-f', '-'], {
+        input: toManifest([namespaceObject(secretNamespace), namespaceObject(appNamespace)]),
+      });
       // The chart's registration for this choice has no caBundle: only the URL is rewritten, because
       // a Service cannot route to this machine from the test API server.
-      const rendered = helmTemplate({ releaseName: RELEASE, namespace: secretNamespace, kubeVersion: cluster.serverVersion, values: { tls: { mode: 'selfManaged' } } });
+      const rendered = helmTemplate({
+        releaseName: RELEASE,
+        namespace: secretNamespace,
+        kubeVersion: cluster.serverVersion,
+        values: { tls: { mode: 'selfManaged' } },
+      });
       const configurations = rendered
-        .filter((object) => object.kind === 'MutatingWebhookConfiguration' || object.kind === 'ValidatingWebhookConfiguration')
+        .filter(
+          (object) =>
+            object.kind === 'MutatingWebhookConfiguration' || object.kind === 'ValidatingWebhookConfiguration',
+        )
         .map((object): KubeObject => ({
           ...object,
           webhooks: (object['webhooks'] as Webhook[]).map((webhook) => {
             assert.equal(webhook.clientConfig.caBundle, undefined, `the chart rendered a caBundle for ${webhook.name}`);
             const address = isIP(host) === 6 ? `[${host}]` : host;
-            return { ...webhook, clientConfig: { url: `https://${address}:${port}${webhook.clientConfig.service?.path ?? ''}` } };
+            return {
+              ...webhook,
+              clientConfig: { url: `https://${address}:${port}${webhook.clientConfig.service?.path ?? ''}` },
+            };
           }),
         }));
       assert.equal(configurations.length, 2);
@@ -122,8 +153,16 @@ describe('self-managed TLS (tls.mode=selfManaged)', () => {
     try {
       const first = startReplica(port);
       await first.waitFor(/dapr-guard is serving/, 30_000);
-      await eventually(async () => ((await readyz('127.0.0.1', port)) === 200 ? true : undefined), { description: 'dapr-guard /readyz to answer 200' });
-      const secret = await kubectl.getJson<{ type: string; data: Record<string, string> }>(['get', 'secret', SECRET, '-n', secretNamespace]);
+      await eventually(async () => ((await readyz('127.0.0.1', port)) === 200 ? true : undefined), {
+        description: 'dapr-guard /readyz to answer 200',
+      });
+      const secret = await kubectl.getJson<{ type: string; data: Record<string, string> }>([
+        'get',
+        'secret',
+        SECRET,
+        '-n',
+        secretNamespace,
+      ]);
       assert.equal(secret.type, 'kubernetes.io/tls');
       assert.deepEqual(Object.keys(secret.data).sort(), ['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
       const caPem = Buffer.from(secret.data['ca.crt'] ?? '', 'base64').toString('utf8');
@@ -131,14 +170,17 @@ describe('self-managed TLS (tls.mode=selfManaged)', () => {
       assert.ok(serving.verify(new X509Certificate(caPem).publicKey));
       assert.match(serving.subjectAltName ?? '', new RegExp(`DNS:dapr-guard\\.${secretNamespace}\\.svc`));
       for (const kind of ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']) {
-        for (const webhook of await webhooks(kind)) assert.equal(webhook.clientConfig.caBundle, secret.data['ca.crt'], `${kind} ${webhook.name}`);
+        for (const webhook of await webhooks(kind))
+          assert.equal(webhook.clientConfig.caBundle, secret.data['ca.crt'], `${kind} ${webhook.name}`);
       }
       const probe = deployment('selfmanaged-probe', appNamespace, daprApp('selfmanaged-probe'));
       const stored = await eventually(
         async () => {
           const result = await kubectl.create(probe, ['--dry-run=server', '-o', 'json']);
           if (result.code !== 0) throw new Error(result.stderr);
-          const annotations = (JSON.parse(result.stdout) as { spec: { template: { metadata: { annotations: Record<string, string> } } } }).spec.template.metadata.annotations;
+          const annotations = (
+            JSON.parse(result.stdout) as { spec: { template: { metadata: { annotations: Record<string, string> } } } }
+          ).spec.template.metadata.annotations;
           return annotations['dapr.io/sidecar-cpu-limit'] === undefined ? undefined : annotations;
         },
         { description: 'the API server to call dapr-guard over the self-managed certificate' },
@@ -152,18 +194,35 @@ describe('self-managed TLS (tls.mode=selfManaged)', () => {
   });
 
   test('a second replica reuses the Secret instead of creating its own certificate', async () => {
-    const before = await kubectl.getJson<{ metadata: { resourceVersion: string }; data: Record<string, string> }>(['get', 'secret', SECRET, '-n', secretNamespace]);
+    const before = await kubectl.getJson<{ metadata: { resourceVersion: string }; data: Record<string, string> }>([
+      'get',
+      'secret',
+      SECRET,
+      '-n',
+      secretNamespace,
+    ]);
     const secondPort = await freePort();
     const second = startReplica(secondPort);
     await second.waitFor(/dapr-guard is serving/, 30_000);
-    await eventually(async () => ((await readyz('127.0.0.1', secondPort)) === 200 ? true : undefined), { description: 'the second replica to be ready' });
-    const after = await kubectl.getJson<{ metadata: { resourceVersion: string }; data: Record<string, string> }>(['get', 'secret', SECRET, '-n', secretNamespace]);
+    await eventually(async () => ((await readyz('127.0.0.1', secondPort)) === 200 ? true : undefined), {
+      description: 'the second replica to be ready',
+    });
+    const after = await kubectl.getJson<{ metadata: { resourceVersion: string }; data: Record<string, string> }>([
+      'get',
+      'secret',
+      SECRET,
+      '-n',
+      secretNamespace,
+    ]);
     assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion);
     const served = await new Promise<string>((resolve, reject) => {
-      const request = httpsRequest({ host: '127.0.0.1', port: secondPort, path: '/healthz', rejectUnauthorized: false }, (response) => {
-        response.resume();
-        resolve((response.socket as TLSSocket).getPeerX509Certificate()?.serialNumber ?? '');
-      });
+      const request = httpsRequest(
+        { host: '127.0.0.1', port: secondPort, path: '/healthz', rejectUnauthorized: false },
+        (response) => {
+          response.resume();
+          resolve((response.socket as TLSSocket).getPeerX509Certificate()?.serialNumber ?? '');
+        },
+      );
       request.on('error', reject);
       request.end();
     });
@@ -171,10 +230,26 @@ describe('self-managed TLS (tls.mode=selfManaged)', () => {
   });
 
   test('a caBundle removed from a webhook configuration (for example by a helm upgrade) is published again', async () => {
-    await kubectl.ok(['patch', 'mutatingwebhookconfiguration', CONFIGURATION, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/webhooks/0/clientConfig/caBundle' }])]);
-    const secret = await kubectl.getJson<{ data: Record<string, string> }>(['get', 'secret', SECRET, '-n', secretNamespace]);
+    await kubectl.ok([
+      'patch',
+      'mutatingwebhookconfiguration',
+      CONFIGURATION,
+      '--type=json',
+      '-p',
+      JSON.stringify([{ op: 'remove', path: '/webhooks/0/clientConfig/caBundle' }]),
+    ]);
+    const secret = await kubectl.getJson<{ data: Record<string, string> }>([
+      'get',
+      'secret',
+      SECRET,
+      '-n',
+      secretNamespace,
+    ]);
     await eventually(
-      async () => ((await webhooks('mutatingwebhookconfiguration'))[0]?.clientConfig.caBundle === secret.data['ca.crt'] ? true : undefined),
+      async () =>
+        (await webhooks('mutatingwebhookconfiguration'))[0]?.clientConfig.caBundle === secret.data['ca.crt']
+          ? true
+          : undefined,
       { description: 'dapr-guard to publish the caBundle again', timeoutMs: 15_000 },
     );
   });

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { apiTokenMessage, lines, plaintextSecretMessage, warningLine } from './support/expected.ts';
 import { describeResult } from './support/kubectl.ts';
-import { daprApp, deployment, pick, podTemplateAnnotations, PRODUCTION_SIDECAR_ANNOTATIONS, redisWithPlaintextPassword, secretValue, SIDECAR_ANNOTATION_KEYS } from './support/objects.ts';
+import {
+  daprApp,
+  deployment,
+  pick,
+  podTemplateAnnotations,
+  PRODUCTION_SIDECAR_ANNOTATIONS,
+  redisWithPlaintextPassword,
+  secretValue,
+  SIDECAR_ANNOTATION_KEYS,
+} from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
 import { RELEASE, WEBHOOK } from './support/webhooks.ts';
 
@@ -26,11 +35,16 @@ describe('warn mode: violations become kubectl warnings', { timeout: 240_000 }, 
 
       assert.equal(result.code, 0, describeResult('kubectl apply', result));
       assert.equal(result.stdout, 'component.dapr.io/statestore created\n');
-      assert.deepEqual(lines(result.stderr), [warningLine('component-plaintext-secrets', plaintextSecretMessage('statestore', 'redisPassword'))]);
+      assert.deepEqual(lines(result.stderr), [
+        warningLine('component-plaintext-secrets', plaintextSecretMessage('statestore', 'redisPassword')),
+      ]);
       assert.equal(`${result.stdout}${result.stderr}`.includes(PASSWORD), false);
       assert.equal(await scenario.kubectl.exists(['-n', namespace, 'component', 'statestore']), true);
       const review = (await scenario.guard.reviews({ name: 'statestore', namespace }))[0];
-      assert.deepEqual([review?.decision, review?.mode, review?.rules], ['allowed', 'warn', ['component-plaintext-secrets']]);
+      assert.deepEqual(
+        [review?.decision, review?.mode, review?.rules],
+        ['allowed', 'warn', ['component-plaintext-secrets']],
+      );
     }),
   );
 
@@ -38,7 +52,9 @@ describe('warn mode: violations become kubectl warnings', { timeout: 240_000 }, 
     'a Deployment with an invalid sidecar value is created with a Warning; the missing sidecar annotations are still added',
     scenario.check(async () => {
       const namespace = scenario.namespace('app');
-      const result = await scenario.kubectl.apply(deployment('orders', namespace, daprApp('orders', { 'dapr.io/sidecar-cpu-limit': 'lots' })));
+      const result = await scenario.kubectl.apply(
+        deployment('orders', namespace, daprApp('orders', { 'dapr.io/sidecar-cpu-limit': 'lots' })),
+      );
 
       assert.equal(result.code, 0, describeResult('kubectl apply', result));
       assert.equal(result.stdout, 'deployment.apps/orders created\n');
@@ -50,14 +66,21 @@ describe('warn mode: violations become kubectl warnings', { timeout: 240_000 }, 
         warningLine('api-token', apiTokenMessage('Deployment', 'orders')),
       ]);
       const stored = await scenario.kubectl.getJson(['-n', namespace, 'get', 'deployment', 'orders']);
-      assert.deepEqual(pick(podTemplateAnnotations(stored), SIDECAR_ANNOTATION_KEYS), { ...PRODUCTION_SIDECAR_ANNOTATIONS, 'dapr.io/sidecar-cpu-limit': 'lots' });
+      assert.deepEqual(pick(podTemplateAnnotations(stored), SIDECAR_ANNOTATION_KEYS), {
+        ...PRODUCTION_SIDECAR_ANNOTATIONS,
+        'dapr.io/sidecar-cpu-limit': 'lots',
+      });
     }),
   );
 
   test(
     "the stored registration is the chart's for mode warn: Dapr resources fail open too",
     scenario.check(async () => {
-      const stored = await scenario.kubectl.getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', `dapr-guard-${RELEASE.name}`]);
+      const stored = await scenario.kubectl.getJson<WebhookConfiguration>([
+        'get',
+        'validatingwebhookconfiguration',
+        `dapr-guard-${RELEASE.name}`,
+      ]);
       const policies = Object.fromEntries(stored.webhooks.map((webhook) => [webhook.name, webhook.failurePolicy]));
       assert.equal(policies[WEBHOOK.daprResources], 'Ignore');
     }),

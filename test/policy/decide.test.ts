@@ -11,8 +11,16 @@ function evaluation(overrides: Partial<Evaluation>): Evaluation {
   return { scopeMode: 'enforce', violations: [], mutations: [], patch: [], exemptions: [], notices: [], ...overrides };
 }
 
-const plaintext: Violation = { ruleId: 'component-plaintext-secrets', message: 'Component redis: redisPassword is plaintext — use secretKeyRef', mode: 'enforce' };
-const mtls: Violation = { ruleId: 'mtls-enabled', message: 'mTLS is disabled — set spec.mtls.enabled: true', mode: 'enforce' };
+const plaintext: Violation = {
+  ruleId: 'component-plaintext-secrets',
+  message: 'Component redis: redisPassword is plaintext — use secretKeyRef',
+  mode: 'enforce',
+};
+const mtls: Violation = {
+  ruleId: 'mtls-enabled',
+  message: 'mTLS is disabled — set spec.mtls.enabled: true',
+  mode: 'enforce',
+};
 
 describe('decide: one violation set, three modes', () => {
   test('enforce denies with 403 Forbidden and every enforced message as [rule-id] message', () => {
@@ -44,7 +52,13 @@ describe('decide: one violation set, three modes', () => {
 
   test('audit allows with no warning and no patch, recording what would have happened under bare rule-id keys', () => {
     const audited = [plaintext, mtls].map((violation) => ({ ...violation, mode: 'audit' as const }));
-    const mutations = [{ ruleId: 'sidecar-resources', mode: 'audit' as const, changes: ['dapr.io/sidecar-cpu-limit=4', 'dapr.io/sidecar-memory-limit=4000Mi'] }];
+    const mutations = [
+      {
+        ruleId: 'sidecar-resources',
+        mode: 'audit' as const,
+        changes: ['dapr.io/sidecar-cpu-limit=4', 'dapr.io/sidecar-memory-limit=4000Mi'],
+      },
+    ];
     assert.deepEqual(decide(UID, evaluation({ scopeMode: 'audit', violations: audited, mutations })), {
       uid: UID,
       allowed: true,
@@ -57,7 +71,13 @@ describe('decide: one violation set, three modes', () => {
   });
 
   test('a patch is returned base64-encoded with patchType only when there is one', () => {
-    const response = decide(UID, evaluation({ patch: PATCH, mutations: [{ ruleId: 'sidecar-resources', mode: 'enforce', changes: ['dapr.io/sidecar-cpu-limit=4'] }] }));
+    const response = decide(
+      UID,
+      evaluation({
+        patch: PATCH,
+        mutations: [{ ruleId: 'sidecar-resources', mode: 'enforce', changes: ['dapr.io/sidecar-cpu-limit=4'] }],
+      }),
+    );
     assert.equal(response.allowed, true);
     assert.equal(response.patchType, 'JSONPatch');
     assert.deepEqual(JSON.parse(Buffer.from(response.patch ?? '', 'base64').toString('utf8')), PATCH);
@@ -65,9 +85,21 @@ describe('decide: one violation set, three modes', () => {
   });
 
   test('mixed modes: enforced violations deny, warned ones still reach kubectl, audited ones the audit log', () => {
-    const response = decide(UID, evaluation({ violations: [plaintext, { ...mtls, mode: 'warn' }, { ruleId: 'observability', message: 'metrics are off', mode: 'audit' }] }));
+    const response = decide(
+      UID,
+      evaluation({
+        violations: [
+          plaintext,
+          { ...mtls, mode: 'warn' },
+          { ruleId: 'observability', message: 'metrics are off', mode: 'audit' },
+        ],
+      }),
+    );
     assert.equal(response.allowed, false);
-    assert.equal(response.status?.message, '[component-plaintext-secrets] Component redis: redisPassword is plaintext — use secretKeyRef');
+    assert.equal(
+      response.status?.message,
+      '[component-plaintext-secrets] Component redis: redisPassword is plaintext — use secretKeyRef',
+    );
     assert.deepEqual(response.warnings, ['[mtls-enabled] mTLS is disabled — set spec.mtls.enabled: true']);
     assert.deepEqual(response.auditAnnotations, { observability: 'metrics are off' });
   });
@@ -81,7 +113,13 @@ describe('decide: one violation set, three modes', () => {
   });
 
   test('notices become warnings and exemptions are recorded for the audit log', () => {
-    const response = decide(UID, evaluation({ notices: ['[exemptions] something'], exemptions: [{ ruleId: 'api-token', reason: 'batch job without Dapr API calls' }] }));
+    const response = decide(
+      UID,
+      evaluation({
+        notices: ['[exemptions] something'],
+        exemptions: [{ ruleId: 'api-token', reason: 'batch job without Dapr API calls' }],
+      }),
+    );
     assert.deepEqual(response, {
       uid: UID,
       allowed: true,
@@ -91,7 +129,13 @@ describe('decide: one violation set, three modes', () => {
   });
 
   test('audit annotation keys never contain "/" (the API server drops such keys)', () => {
-    const response = decide(UID, evaluation({ violations: [{ ...plaintext, mode: 'audit' }], exemptions: [{ ruleId: 'mtls-enabled', reason: 'r' }] }));
+    const response = decide(
+      UID,
+      evaluation({
+        violations: [{ ...plaintext, mode: 'audit' }],
+        exemptions: [{ ruleId: 'mtls-enabled', reason: 'r' }],
+      }),
+    );
     const keys = Object.keys(response.auditAnnotations ?? {});
     assert.deepEqual(keys, ['component-plaintext-secrets', 'exempt.mtls-enabled']);
     for (const key of keys) assert.match(key, /^[A-Z0-9][-\w.]{0,62}$/i);

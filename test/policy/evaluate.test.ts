@@ -17,11 +17,22 @@ function labelRule(id: string, defaultMode: 'enforce' | 'warn' = 'enforce', maxM
     description: 'test rule',
     defaultMode,
     validate: (context) =>
-      context.object.metadata?.labels?.['bad'] === 'true' ? [{ message: `${context.object.metadata.name ?? ''} is bad — remove the label`, ...(maxMode === undefined ? {} : { maxMode }) }] : [],
+      context.object.metadata?.labels?.['bad'] === 'true'
+        ? [
+            {
+              message: `${context.object.metadata.name ?? ''} is bad — remove the label`,
+              ...(maxMode === undefined ? {} : { maxMode }),
+            },
+          ]
+        : [],
   };
 }
 
-const bad = (name: string, annotations: Record<string, string> = {}, extra: Record<string, unknown> = {}): KubeObject => ({
+const bad = (
+  name: string,
+  annotations: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
+): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: { name, namespace: 'team-a', labels: { bad: 'true' }, annotations, ...extra },
@@ -53,16 +64,36 @@ describe('evaluate', () => {
 
   test('UPDATE gives rules the object and oldObject', () => {
     const seen: unknown[] = [];
-    const spy: ValidatingRule = { id: 'spy', type: 'validating', description: '', defaultMode: 'enforce', validate: (context) => (seen.push(context.oldObject), []) };
-    evaluate(admissionRequest(bad('new'), { operation: 'UPDATE', oldObject: bad('old') }), testPolicy([spy]), 'validate');
+    const spy: ValidatingRule = {
+      id: 'spy',
+      type: 'validating',
+      description: '',
+      defaultMode: 'enforce',
+      validate: (context) => (seen.push(context.oldObject), []),
+    };
+    evaluate(
+      admissionRequest(bad('new'), { operation: 'UPDATE', oldObject: bad('old') }),
+      testPolicy([spy]),
+      'validate',
+    );
     assert.deepEqual(seen, [bad('old')]);
   });
 
   test('subresource requests and objects being deleted pass without rules', () => {
-    const status = { ...admissionRequest(bad('cm'), { operation: 'UPDATE', oldObject: bad('cm') }), subResource: 'status' };
+    const status = {
+      ...admissionRequest(bad('cm'), { operation: 'UPDATE', oldObject: bad('cm') }),
+      subResource: 'status',
+    };
     assert.deepEqual(evaluate(status, testPolicy([labelRule('a')]), 'validate').violations, []);
     const deleting = bad('cm', {}, { deletionTimestamp: '2026-11-27T05:00:00Z' });
-    assert.deepEqual(evaluate(admissionRequest(deleting, { operation: 'UPDATE', oldObject: deleting }), testPolicy([labelRule('a')]), 'validate').violations, []);
+    assert.deepEqual(
+      evaluate(
+        admissionRequest(deleting, { operation: 'UPDATE', oldObject: deleting }),
+        testPolicy([labelRule('a')]),
+        'validate',
+      ).violations,
+      [],
+    );
   });
 
   test('a CREATE carrying deletionTimestamp still gets the mutating rules (the API server clears the field after mutation)', () => {
@@ -70,12 +101,21 @@ describe('evaluate', () => {
     const evaluation = evaluate(admissionRequest(created), testPolicy([sidecar]), 'mutate');
     assert.deepEqual(evaluation.patch, evaluate(admissionRequest(daprPod()), testPolicy([sidecar]), 'mutate').patch);
     assert.equal(evaluation.patch.length, 4);
-    assert.deepEqual(evaluate(admissionRequest(bad('cm', {}, { deletionTimestamp: '2030-01-01T00:00:00Z' })), testPolicy([labelRule('a')]), 'validate').violations.length, 1);
+    assert.deepEqual(
+      evaluate(
+        admissionRequest(bad('cm', {}, { deletionTimestamp: '2030-01-01T00:00:00Z' })),
+        testPolicy([labelRule('a')]),
+        'validate',
+      ).violations.length,
+      1,
+    );
   });
 
   test('a subResource that is not a string is no subresource', () => {
     const request = { ...admissionRequest(bad('cm')), subResource: null } as unknown as AdmissionRequest;
-    assert.deepEqual(evaluate(request, testPolicy([labelRule('a')]), 'validate').violations, [{ ruleId: 'a', message: 'cm is bad — remove the label', mode: 'enforce' }]);
+    assert.deepEqual(evaluate(request, testPolicy([labelRule('a')]), 'validate').violations, [
+      { ruleId: 'a', message: 'cm is bad — remove the label', mode: 'enforce' },
+    ]);
   });
 
   test('the namespace comes from request.namespace when the object has none', () => {
@@ -87,14 +127,27 @@ describe('evaluate', () => {
   });
 
   test('a finding capped at warn is warned even when the rule enforces', () => {
-    const evaluation = evaluate(admissionRequest(bad('cm')), testPolicy([labelRule('a', 'enforce', 'warn')]), 'validate');
+    const evaluation = evaluate(
+      admissionRequest(bad('cm')),
+      testPolicy([labelRule('a', 'enforce', 'warn')]),
+      'validate',
+    );
     assert.equal(evaluation.violations[0]?.mode, 'warn');
   });
 
   test('per-rule modes, rule defaults and namespace labels combine per rule', () => {
-    const policy = testPolicy([labelRule('strict'), labelRule('advice', 'warn'), labelRule('quiet')], { ruleModes: { quiet: 'audit' } });
-    const modes = evaluate(admissionRequest(bad('cm')), policy, 'validate').violations.map((violation) => [violation.ruleId, violation.mode]);
-    assert.deepEqual(modes, [['strict', 'enforce'], ['advice', 'warn'], ['quiet', 'audit']]);
+    const policy = testPolicy([labelRule('strict'), labelRule('advice', 'warn'), labelRule('quiet')], {
+      ruleModes: { quiet: 'audit' },
+    });
+    const modes = evaluate(admissionRequest(bad('cm')), policy, 'validate').violations.map((violation) => [
+      violation.ruleId,
+      violation.mode,
+    ]);
+    assert.deepEqual(modes, [
+      ['strict', 'enforce'],
+      ['advice', 'warn'],
+      ['quiet', 'audit'],
+    ]);
   });
 
   test('in audit mode a mutation is described, not applied', () => {
@@ -104,7 +157,12 @@ describe('evaluate', () => {
       {
         ruleId: 'sidecar-resources',
         mode: 'audit',
-        changes: ['dapr.io/sidecar-cpu-request=100m', 'dapr.io/sidecar-cpu-limit=4', 'dapr.io/sidecar-memory-request=250Mi', 'dapr.io/sidecar-memory-limit=4000Mi'],
+        changes: [
+          'dapr.io/sidecar-cpu-request=100m',
+          'dapr.io/sidecar-cpu-limit=4',
+          'dapr.io/sidecar-memory-request=250Mi',
+          'dapr.io/sidecar-memory-limit=4000Mi',
+        ],
       },
     ]);
   });
@@ -127,29 +185,58 @@ describe('exemptions', () => {
   const policy = testPolicy([labelRule('a'), labelRule('b')]);
 
   test('an exemption with a reason skips exactly the named rules and is reported', () => {
-    const evaluation = evaluate(admissionRequest(bad('cm', exempt(' a , nope', 'migrating in Q1'))), policy, 'validate');
-    assert.deepEqual(evaluation.violations.map((violation) => violation.ruleId), ['b']);
+    const evaluation = evaluate(
+      admissionRequest(bad('cm', exempt(' a , nope', 'migrating in Q1'))),
+      policy,
+      'validate',
+    );
+    assert.deepEqual(
+      evaluation.violations.map((violation) => violation.ruleId),
+      ['b'],
+    );
     assert.deepEqual(evaluation.exemptions, [{ ruleId: 'a', reason: 'migrating in Q1' }]);
-    assert.deepEqual(evaluation.notices, ['[exemptions] dapr-guard.io/exempt names unknown rule "nope"; it has no effect']);
+    assert.deepEqual(evaluation.notices, [
+      '[exemptions] dapr-guard.io/exempt names unknown rule "nope"; it has no effect',
+    ]);
   });
 
   test('an exemption without a reason is ignored, and the user is told why', () => {
     for (const reason of [undefined, '  ']) {
       const evaluation = evaluate(admissionRequest(bad('cm', exempt('a', reason))), policy, 'validate');
-      assert.deepEqual(evaluation.violations.map((violation) => violation.ruleId), ['a', 'b']);
+      assert.deepEqual(
+        evaluation.violations.map((violation) => violation.ruleId),
+        ['a', 'b'],
+      );
       assert.deepEqual(evaluation.exemptions, []);
-      assert.deepEqual(evaluation.notices, ['[exemptions] dapr-guard.io/exempt is ignored — add dapr-guard.io/exempt-reason saying why the object is exempt']);
+      assert.deepEqual(evaluation.notices, [
+        '[exemptions] dapr-guard.io/exempt is ignored — add dapr-guard.io/exempt-reason saying why the object is exempt',
+      ]);
     }
   });
 
   test('operators can turn exemptions off', () => {
-    const evaluation = evaluate(admissionRequest(bad('cm', exempt('a', 'because'))), testPolicy([labelRule('a')], { exemptions: { enabled: false, allowedGroups: ['system:masters'], namespaces: [] } }), 'validate');
-    assert.deepEqual(evaluation.violations.map((violation) => violation.ruleId), ['a']);
-    assert.deepEqual(evaluation.notices, ['[exemptions] dapr-guard.io/exempt is ignored: exemptions are turned off in this cluster']);
+    const evaluation = evaluate(
+      admissionRequest(bad('cm', exempt('a', 'because'))),
+      testPolicy([labelRule('a')], {
+        exemptions: { enabled: false, allowedGroups: ['system:masters'], namespaces: [] },
+      }),
+      'validate',
+    );
+    assert.deepEqual(
+      evaluation.violations.map((violation) => violation.ruleId),
+      ['a'],
+    );
+    assert.deepEqual(evaluation.notices, [
+      '[exemptions] dapr-guard.io/exempt is ignored: exemptions are turned off in this cluster',
+    ]);
   });
 
   test('a mutating rule can be exempted too', () => {
-    const evaluation = evaluate(admissionRequest(daprPod(exempt('sidecar-resources', 'sized by the platform team'))), testPolicy([sidecar]), 'mutate');
+    const evaluation = evaluate(
+      admissionRequest(daprPod(exempt('sidecar-resources', 'sized by the platform team'))),
+      testPolicy([sidecar]),
+      'mutate',
+    );
     assert.deepEqual(evaluation.patch, []);
     assert.deepEqual(evaluation.exemptions, [{ ruleId: 'sidecar-resources', reason: 'sized by the platform team' }]);
   });

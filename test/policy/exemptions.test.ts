@@ -19,9 +19,21 @@ const REPLICASET_CONTROLLER: UserInfo = {
 };
 const CONTROLLER_MANAGER: UserInfo = { username: 'system:kube-controller-manager', groups: ['system:authenticated'] };
 /** The same name, but a service account of a tenant namespace. */
-const LOOKALIKE_CONTROLLER: UserInfo = { username: 'system:serviceaccount:team-a:replicaset-controller', groups: ['system:serviceaccounts', 'system:authenticated'] };
+const LOOKALIKE_CONTROLLER: UserInfo = {
+  username: 'system:serviceaccount:team-a:replicaset-controller',
+  groups: ['system:serviceaccounts', 'system:authenticated'],
+};
 
-const OWNED_BY_REPLICASET = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d8f', uid: 'b1', controller: true, blockOwnerDeletion: true }];
+const OWNED_BY_REPLICASET = [
+  {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    name: 'web-5d8f',
+    uid: 'b1',
+    controller: true,
+    blockOwnerDeletion: true,
+  },
+];
 const REFERENCED_ONLY = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d8f', uid: 'b1' }];
 
 const NOT_ALLOWED =
@@ -33,17 +45,27 @@ const labelRule: ValidatingRule = {
   type: 'validating',
   description: 'test rule',
   defaultMode: 'enforce',
-  validate: (context) => (context.object.metadata?.labels?.['bad'] === 'true' ? [{ message: 'bad — remove the label' }] : []),
+  validate: (context) =>
+    context.object.metadata?.labels?.['bad'] === 'true' ? [{ message: 'bad — remove the label' }] : [],
 };
 
-const exempt = (ids: string, reason: string): Record<string, string> => ({ 'dapr-guard.io/exempt': ids, 'dapr-guard.io/exempt-reason': reason });
+const exempt = (ids: string, reason: string): Record<string, string> => ({
+  'dapr-guard.io/exempt': ids,
+  'dapr-guard.io/exempt-reason': reason,
+});
 const LEGACY = exempt('a', 'legacy');
 
 function badPod(annotations: Record<string, string> | undefined, extra: Record<string, unknown> = {}): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'p', namespace: 'team-a', labels: { bad: 'true' }, ...(annotations === undefined ? {} : { annotations }), ...extra },
+    metadata: {
+      name: 'p',
+      namespace: 'team-a',
+      labels: { bad: 'true' },
+      ...(annotations === undefined ? {} : { annotations }),
+      ...extra,
+    },
   };
 }
 
@@ -60,7 +82,10 @@ interface RequestSpec {
 
 function request(spec: RequestSpec): AdmissionRequest {
   const operation = spec.operation ?? 'CREATE';
-  const base = admissionRequest(spec.object, { operation, ...(spec.oldObject === undefined ? {} : { oldObject: spec.oldObject }) });
+  const base = admissionRequest(spec.object, {
+    operation,
+    ...(spec.oldObject === undefined ? {} : { oldObject: spec.oldObject }),
+  });
   return { ...base, userInfo: spec.user };
 }
 
@@ -78,27 +103,121 @@ describe('an exemption on the object counts only when an allowed user set it', (
   const cases: readonly ObjectCase[] = [
     { name: 'CREATE by system:masters', user: ADMIN, object: badPod(LEGACY), exempted: true },
     { name: 'CREATE by a tenant', user: TENANT, object: badPod(LEGACY), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'CREATE by a user without groups', user: NO_GROUPS, object: badPod(LEGACY), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'UPDATE by a tenant carrying the stored exemption unchanged', user: TENANT, operation: 'UPDATE', object: badPod(LEGACY), oldObject: badPod(LEGACY), exempted: true },
-    { name: 'UPDATE by a tenant adding an exemption', user: TENANT, operation: 'UPDATE', object: badPod(LEGACY), oldObject: badPod(undefined), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'UPDATE by a tenant changing the reason', user: TENANT, operation: 'UPDATE', object: badPod(exempt('a', 'still legacy')), oldObject: badPod(LEGACY), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'UPDATE by a tenant widening the rule list', user: TENANT, operation: 'UPDATE', object: badPod(exempt('a,b', 'legacy')), oldObject: badPod(exempt('b', 'legacy')), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'UPDATE by system:masters changing it', user: ADMIN, operation: 'UPDATE', object: badPod(exempt('a', 'new reason')), oldObject: badPod(LEGACY), exempted: true, reason: 'new reason' },
-    { name: 'CREATE by the replicaset controller of a Pod it owns', user: REPLICASET_CONTROLLER, object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }), exempted: true },
-    { name: 'CREATE by the controller manager user of a Pod it owns', user: CONTROLLER_MANAGER, object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }), exempted: true },
-    { name: 'CREATE by the replicaset controller without a controller owner', user: REPLICASET_CONTROLLER, object: badPod(LEGACY, { ownerReferences: REFERENCED_ONLY }), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'CREATE by a tenant with a forged controller owner', user: TENANT, object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'CREATE by a tenant service account named like a controller', user: LOOKALIKE_CONTROLLER, object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'CREATE by a member of a configured group', user: PLATFORM, object: badPod(LEGACY), exemptions: settings({ allowedGroups: ['platform-operators'] }), exempted: true },
-    { name: 'CREATE by system:masters when only another group is allowed', user: ADMIN, object: badPod(LEGACY), exemptions: settings({ allowedGroups: ['platform-operators'] }), exempted: false, notices: [NOT_ALLOWED] },
-    { name: 'CREATE by system:masters in an allowed namespace', user: ADMIN, object: badPod(LEGACY), exemptions: settings({ namespaces: ['team-a'] }), exempted: true },
+    {
+      name: 'CREATE by a user without groups',
+      user: NO_GROUPS,
+      object: badPod(LEGACY),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'UPDATE by a tenant carrying the stored exemption unchanged',
+      user: TENANT,
+      operation: 'UPDATE',
+      object: badPod(LEGACY),
+      oldObject: badPod(LEGACY),
+      exempted: true,
+    },
+    {
+      name: 'UPDATE by a tenant adding an exemption',
+      user: TENANT,
+      operation: 'UPDATE',
+      object: badPod(LEGACY),
+      oldObject: badPod(undefined),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'UPDATE by a tenant changing the reason',
+      user: TENANT,
+      operation: 'UPDATE',
+      object: badPod(exempt('a', 'still legacy')),
+      oldObject: badPod(LEGACY),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'UPDATE by a tenant widening the rule list',
+      user: TENANT,
+      operation: 'UPDATE',
+      object: badPod(exempt('a,b', 'legacy')),
+      oldObject: badPod(exempt('b', 'legacy')),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'UPDATE by system:masters changing it',
+      user: ADMIN,
+      operation: 'UPDATE',
+      object: badPod(exempt('a', 'new reason')),
+      oldObject: badPod(LEGACY),
+      exempted: true,
+      reason: 'new reason',
+    },
+    {
+      name: 'CREATE by the replicaset controller of a Pod it owns',
+      user: REPLICASET_CONTROLLER,
+      object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }),
+      exempted: true,
+    },
+    {
+      name: 'CREATE by the controller manager user of a Pod it owns',
+      user: CONTROLLER_MANAGER,
+      object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }),
+      exempted: true,
+    },
+    {
+      name: 'CREATE by the replicaset controller without a controller owner',
+      user: REPLICASET_CONTROLLER,
+      object: badPod(LEGACY, { ownerReferences: REFERENCED_ONLY }),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'CREATE by a tenant with a forged controller owner',
+      user: TENANT,
+      object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'CREATE by a tenant service account named like a controller',
+      user: LOOKALIKE_CONTROLLER,
+      object: badPod(LEGACY, { ownerReferences: OWNED_BY_REPLICASET }),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'CREATE by a member of a configured group',
+      user: PLATFORM,
+      object: badPod(LEGACY),
+      exemptions: settings({ allowedGroups: ['platform-operators'] }),
+      exempted: true,
+    },
+    {
+      name: 'CREATE by system:masters when only another group is allowed',
+      user: ADMIN,
+      object: badPod(LEGACY),
+      exemptions: settings({ allowedGroups: ['platform-operators'] }),
+      exempted: false,
+      notices: [NOT_ALLOWED],
+    },
+    {
+      name: 'CREATE by system:masters in an allowed namespace',
+      user: ADMIN,
+      object: badPod(LEGACY),
+      exemptions: settings({ namespaces: ['team-a'] }),
+      exempted: true,
+    },
     {
       name: 'CREATE by system:masters outside exemptions.namespaces',
       user: ADMIN,
       object: badPod(LEGACY),
       exemptions: settings({ namespaces: ['legacy-apps'] }),
       exempted: false,
-      notices: ['[exemptions] dapr-guard.io/exempt is ignored: exemptions do not count in namespace team-a (exemptions.namespaces), so the rules apply'],
+      notices: [
+        '[exemptions] dapr-guard.io/exempt is ignored: exemptions do not count in namespace team-a (exemptions.namespaces), so the rules apply',
+      ],
     },
     {
       name: 'UPDATE carrying an old exemption outside exemptions.namespaces',
@@ -108,7 +227,9 @@ describe('an exemption on the object counts only when an allowed user set it', (
       oldObject: badPod(LEGACY),
       exemptions: settings({ namespaces: ['legacy-apps'] }),
       exempted: false,
-      notices: ['[exemptions] dapr-guard.io/exempt is ignored: exemptions do not count in namespace team-a (exemptions.namespaces), so the rules apply'],
+      notices: [
+        '[exemptions] dapr-guard.io/exempt is ignored: exemptions do not count in namespace team-a (exemptions.namespaces), so the rules apply',
+      ],
     },
   ];
   assert.equal(cases.length, 18);
@@ -116,8 +237,14 @@ describe('an exemption on the object counts only when an allowed user set it', (
     test(testCase.name, () => {
       const policy = testPolicy([labelRule], { exemptions: testCase.exemptions ?? settings() });
       const evaluation = evaluate(request(testCase), policy, 'validate');
-      assert.deepEqual(evaluation.violations, testCase.exempted ? [] : [{ ruleId: 'a', message: 'bad — remove the label', mode: 'enforce' }]);
-      assert.deepEqual(evaluation.exemptions, testCase.exempted ? [{ ruleId: 'a', reason: testCase.reason ?? 'legacy' }] : []);
+      assert.deepEqual(
+        evaluation.violations,
+        testCase.exempted ? [] : [{ ruleId: 'a', message: 'bad — remove the label', mode: 'enforce' }],
+      );
+      assert.deepEqual(
+        evaluation.exemptions,
+        testCase.exempted ? [{ ruleId: 'a', reason: testCase.reason ?? 'legacy' }] : [],
+      );
       assert.deepEqual(evaluation.notices, testCase.notices ?? []);
     });
   }
@@ -127,7 +254,13 @@ describe('an exemption on the object counts only when an allowed user set it', (
     assert.deepEqual(decide('u1', evaluation), {
       uid: 'u1',
       allowed: false,
-      status: { metadata: {}, status: 'Failure', code: 403, reason: 'Forbidden', message: '[a] bad — remove the label' },
+      status: {
+        metadata: {},
+        status: 'Failure',
+        code: 403,
+        reason: 'Forbidden',
+        message: '[a] bad — remove the label',
+      },
       warnings: [NOT_ALLOWED],
     });
   });
@@ -135,7 +268,9 @@ describe('an exemption on the object counts only when an allowed user set it', (
   test('an unknown rule id is quoted on one line, never with the control characters it carries', () => {
     const object = badPod(exempt('a,bogus\n[mtls-enabled] forged', 'legacy'));
     const evaluation = evaluate(request({ user: ADMIN, object }), testPolicy([labelRule]), 'validate');
-    assert.deepEqual(evaluation.notices, ['[exemptions] dapr-guard.io/exempt names unknown rule "bogus\\n[mtls-enabled] forged"; it has no effect']);
+    assert.deepEqual(evaluation.notices, [
+      '[exemptions] dapr-guard.io/exempt names unknown rule "bogus\\n[mtls-enabled] forged"; it has no effect',
+    ]);
   });
 });
 
@@ -151,12 +286,21 @@ const DEPLOYMENT_FINDING =
 const CRONJOB_FINDING =
   'spec.jobTemplate.spec.template sets dapr-guard.io/exempt, which only a cluster operator (exemptions.allowedGroups) may add or change — remove it from the template, or ask a cluster operator to set it';
 
-function deployment(templateAnnotations: Record<string, string>, kind: 'Deployment' | 'ReplicaSet' = 'Deployment', extra: Record<string, unknown> = {}): KubeObject {
+function deployment(
+  templateAnnotations: Record<string, string>,
+  kind: 'Deployment' | 'ReplicaSet' = 'Deployment',
+  extra: Record<string, unknown> = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind,
     metadata: { name: 'web', namespace: 'team-a', ...extra },
-    spec: { template: { metadata: { annotations: { 'dapr.io/enabled': 'true', ...templateAnnotations } }, spec: { containers: [] } } },
+    spec: {
+      template: {
+        metadata: { annotations: { 'dapr.io/enabled': 'true', ...templateAnnotations } },
+        spec: { containers: [] },
+      },
+    },
   };
 }
 
@@ -165,36 +309,95 @@ function cronJob(templateAnnotations: Record<string, string>): KubeObject {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: { name: 'nightly', namespace: 'team-a' },
-    spec: { jobTemplate: { spec: { template: { metadata: { annotations: templateAnnotations }, spec: { containers: [] } } } } },
+    spec: {
+      jobTemplate: { spec: { template: { metadata: { annotations: templateAnnotations }, spec: { containers: [] } } } },
+    },
   };
 }
 
 describe('a pod template exemption (copied by controllers into the Pods they create) needs an allowed user too', () => {
   const cases: readonly TemplateCase[] = [
-    { name: 'a tenant adds one to a Deployment', user: TENANT, object: deployment(LEGACY), expected: [{ message: DEPLOYMENT_FINDING, mode: 'enforce' }] },
-    { name: 'a tenant adds one to a CronJob', user: TENANT, object: cronJob(LEGACY), expected: [{ message: CRONJOB_FINDING, mode: 'enforce' }] },
+    {
+      name: 'a tenant adds one to a Deployment',
+      user: TENANT,
+      object: deployment(LEGACY),
+      expected: [{ message: DEPLOYMENT_FINDING, mode: 'enforce' }],
+    },
+    {
+      name: 'a tenant adds one to a CronJob',
+      user: TENANT,
+      object: cronJob(LEGACY),
+      expected: [{ message: CRONJOB_FINDING, mode: 'enforce' }],
+    },
     { name: 'system:masters adds one', user: ADMIN, object: deployment(LEGACY), expected: [] },
-    { name: 'a tenant updates a Deployment keeping the stored one', user: TENANT, operation: 'UPDATE', object: deployment(LEGACY), oldObject: deployment(LEGACY), expected: [] },
-    { name: 'a tenant changes the stored one', user: TENANT, operation: 'UPDATE', object: deployment(exempt('a', 'x')), oldObject: deployment(LEGACY), expected: [{ message: DEPLOYMENT_FINDING, mode: 'enforce' }] },
-    { name: 'the deployment controller creates a ReplicaSet it owns', user: REPLICASET_CONTROLLER, object: deployment(LEGACY, 'ReplicaSet', { ownerReferences: OWNED_BY_REPLICASET }), expected: [] },
+    {
+      name: 'a tenant updates a Deployment keeping the stored one',
+      user: TENANT,
+      operation: 'UPDATE',
+      object: deployment(LEGACY),
+      oldObject: deployment(LEGACY),
+      expected: [],
+    },
+    {
+      name: 'a tenant changes the stored one',
+      user: TENANT,
+      operation: 'UPDATE',
+      object: deployment(exempt('a', 'x')),
+      oldObject: deployment(LEGACY),
+      expected: [{ message: DEPLOYMENT_FINDING, mode: 'enforce' }],
+    },
+    {
+      name: 'the deployment controller creates a ReplicaSet it owns',
+      user: REPLICASET_CONTROLLER,
+      object: deployment(LEGACY, 'ReplicaSet', { ownerReferences: OWNED_BY_REPLICASET }),
+      expected: [],
+    },
     { name: 'a tenant template without an exemption', user: TENANT, object: deployment({}), expected: [] },
-    { name: 'exemptions turned off: nothing would count, nothing to refuse', user: TENANT, object: deployment(LEGACY), exemptions: settings({ enabled: false }), expected: [] },
-    { name: 'outside exemptions.namespaces: nothing would count', user: TENANT, object: deployment(LEGACY), exemptions: settings({ namespaces: ['legacy-apps'] }), expected: [] },
-    { name: 'in a namespace in audit mode', user: TENANT, object: deployment(LEGACY), namespaceModes: { 'team-a': 'audit' }, expected: [{ message: DEPLOYMENT_FINDING, mode: 'audit' }] },
+    {
+      name: 'exemptions turned off: nothing would count, nothing to refuse',
+      user: TENANT,
+      object: deployment(LEGACY),
+      exemptions: settings({ enabled: false }),
+      expected: [],
+    },
+    {
+      name: 'outside exemptions.namespaces: nothing would count',
+      user: TENANT,
+      object: deployment(LEGACY),
+      exemptions: settings({ namespaces: ['legacy-apps'] }),
+      expected: [],
+    },
+    {
+      name: 'in a namespace in audit mode',
+      user: TENANT,
+      object: deployment(LEGACY),
+      namespaceModes: { 'team-a': 'audit' },
+      expected: [{ message: DEPLOYMENT_FINDING, mode: 'audit' }],
+    },
   ];
   assert.equal(cases.length, 10);
   for (const testCase of cases) {
     test(testCase.name, () => {
-      const policy = testPolicy([], { exemptions: testCase.exemptions ?? settings(), ...(testCase.namespaceModes === undefined ? {} : { namespaceModes: testCase.namespaceModes }) });
+      const policy = testPolicy([], {
+        exemptions: testCase.exemptions ?? settings(),
+        ...(testCase.namespaceModes === undefined ? {} : { namespaceModes: testCase.namespaceModes }),
+      });
       const evaluation = evaluate(request(testCase), policy, 'validate');
-      assert.deepEqual(evaluation.violations, testCase.expected.map((finding) => ({ ruleId: 'exemptions', ...finding })));
+      assert.deepEqual(
+        evaluation.violations,
+        testCase.expected.map((finding) => ({ ruleId: 'exemptions', ...finding })),
+      );
       assert.deepEqual(evaluate(request(testCase), policy, 'mutate').violations, [], '/mutate never refuses');
     });
   }
 });
 
 function namespace(labels: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'team-a', ...labels } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'team-a', ...labels } },
+  };
 }
 
 const guardMessage = (change: string, label: string): string =>
@@ -211,10 +414,37 @@ interface NamespaceCase {
 
 describe('the dapr-guard.io/ignore and dapr-guard.io/mode namespace labels are reserved to exemptions.allowedGroups', () => {
   const cases: readonly NamespaceCase[] = [
-    { name: 'a tenant creates a namespace with dapr-guard.io/ignore', user: TENANT, operation: 'CREATE', after: { 'dapr-guard.io/ignore': 'true' }, messages: [guardMessage('adding', 'dapr-guard.io/ignore')] },
-    { name: 'a tenant labels a namespace dapr-guard.io/mode=audit', user: TENANT, operation: 'UPDATE', before: {}, after: { 'dapr-guard.io/mode': 'audit' }, messages: [guardMessage('adding', 'dapr-guard.io/mode')] },
-    { name: 'a tenant changes the mode', user: TENANT, operation: 'UPDATE', before: { 'dapr-guard.io/mode': 'enforce' }, after: { 'dapr-guard.io/mode': 'warn' }, messages: [guardMessage('changing', 'dapr-guard.io/mode')] },
-    { name: 'a tenant removes dapr-guard.io/ignore', user: TENANT, operation: 'UPDATE', before: { 'dapr-guard.io/ignore': '' }, after: {}, messages: [guardMessage('removing', 'dapr-guard.io/ignore')] },
+    {
+      name: 'a tenant creates a namespace with dapr-guard.io/ignore',
+      user: TENANT,
+      operation: 'CREATE',
+      after: { 'dapr-guard.io/ignore': 'true' },
+      messages: [guardMessage('adding', 'dapr-guard.io/ignore')],
+    },
+    {
+      name: 'a tenant labels a namespace dapr-guard.io/mode=audit',
+      user: TENANT,
+      operation: 'UPDATE',
+      before: {},
+      after: { 'dapr-guard.io/mode': 'audit' },
+      messages: [guardMessage('adding', 'dapr-guard.io/mode')],
+    },
+    {
+      name: 'a tenant changes the mode',
+      user: TENANT,
+      operation: 'UPDATE',
+      before: { 'dapr-guard.io/mode': 'enforce' },
+      after: { 'dapr-guard.io/mode': 'warn' },
+      messages: [guardMessage('changing', 'dapr-guard.io/mode')],
+    },
+    {
+      name: 'a tenant removes dapr-guard.io/ignore',
+      user: TENANT,
+      operation: 'UPDATE',
+      before: { 'dapr-guard.io/ignore': '' },
+      after: {},
+      messages: [guardMessage('removing', 'dapr-guard.io/ignore')],
+    },
     {
       name: 'a tenant sets both at once',
       user: TENANT,
@@ -223,9 +453,29 @@ describe('the dapr-guard.io/ignore and dapr-guard.io/mode namespace labels are r
       after: { 'dapr-guard.io/ignore': 'please', 'dapr-guard.io/mode': 'audit' },
       messages: [guardMessage('adding', 'dapr-guard.io/ignore'), guardMessage('adding', 'dapr-guard.io/mode')],
     },
-    { name: 'a tenant changes another label and keeps the mode', user: TENANT, operation: 'UPDATE', before: { 'dapr-guard.io/mode': 'warn' }, after: { 'dapr-guard.io/mode': 'warn', team: 'a' }, messages: [] },
-    { name: 'a tenant creates a plain namespace', user: TENANT, operation: 'CREATE', after: { team: 'a' }, messages: [] },
-    { name: 'system:masters labels a namespace', user: ADMIN, operation: 'UPDATE', before: {}, after: { 'dapr-guard.io/ignore': 'true', 'dapr-guard.io/mode': 'audit' }, messages: [] },
+    {
+      name: 'a tenant changes another label and keeps the mode',
+      user: TENANT,
+      operation: 'UPDATE',
+      before: { 'dapr-guard.io/mode': 'warn' },
+      after: { 'dapr-guard.io/mode': 'warn', team: 'a' },
+      messages: [],
+    },
+    {
+      name: 'a tenant creates a plain namespace',
+      user: TENANT,
+      operation: 'CREATE',
+      after: { team: 'a' },
+      messages: [],
+    },
+    {
+      name: 'system:masters labels a namespace',
+      user: ADMIN,
+      operation: 'UPDATE',
+      before: {},
+      after: { 'dapr-guard.io/ignore': 'true', 'dapr-guard.io/mode': 'audit' },
+      messages: [],
+    },
   ];
   assert.equal(cases.length, 8);
   for (const testCase of cases) {
@@ -237,29 +487,56 @@ describe('the dapr-guard.io/ignore and dapr-guard.io/mode namespace labels are r
         ...(testCase.before === undefined ? {} : { oldObject: namespace(testCase.before) }),
       };
       const evaluation = evaluate(request(spec), testPolicy([labelRule]), 'validate');
-      assert.deepEqual(evaluation.violations, testCase.messages.map((message) => ({ ruleId: 'namespace-labels', message, mode: 'enforce' })));
+      assert.deepEqual(
+        evaluation.violations,
+        testCase.messages.map((message) => ({ ruleId: 'namespace-labels', message, mode: 'enforce' })),
+      );
     });
   }
 
   test('the tenant reads a denial naming the label and who may change it', () => {
-    const spec = { user: TENANT, operation: 'UPDATE' as const, object: namespace({ 'dapr-guard.io/ignore': 'please' }), oldObject: namespace({}) };
+    const spec = {
+      user: TENANT,
+      operation: 'UPDATE' as const,
+      object: namespace({ 'dapr-guard.io/ignore': 'please' }),
+      oldObject: namespace({}),
+    };
     const response = decide('u2', evaluate(request(spec), testPolicy([]), 'validate'));
     assert.deepEqual(response, {
       uid: 'u2',
       allowed: false,
-      status: { metadata: {}, status: 'Failure', code: 403, reason: 'Forbidden', message: `[namespace-labels] ${guardMessage('adding', 'dapr-guard.io/ignore')}` },
+      status: {
+        metadata: {},
+        status: 'Failure',
+        code: 403,
+        reason: 'Forbidden',
+        message: `[namespace-labels] ${guardMessage('adding', 'dapr-guard.io/ignore')}`,
+      },
     });
   });
 
   test('the guard follows the global mode, not the namespace label it guards', () => {
-    const spec = { user: TENANT, operation: 'UPDATE' as const, object: namespace({ 'dapr-guard.io/mode': 'audit' }), oldObject: namespace({ 'dapr-guard.io/mode': 'enforce' }) };
+    const spec = {
+      user: TENANT,
+      operation: 'UPDATE' as const,
+      object: namespace({ 'dapr-guard.io/mode': 'audit' }),
+      oldObject: namespace({ 'dapr-guard.io/mode': 'enforce' }),
+    };
     const policy = testPolicy([], { globalMode: 'warn', namespaceModes: { 'team-a': 'audit' } });
     const response = decide('u3', evaluate(request(spec), policy, 'validate'));
-    assert.deepEqual(response, { uid: 'u3', allowed: true, warnings: [`[namespace-labels] ${guardMessage('changing', 'dapr-guard.io/mode')}`] });
+    assert.deepEqual(response, {
+      uid: 'u3',
+      allowed: true,
+      warnings: [`[namespace-labels] ${guardMessage('changing', 'dapr-guard.io/mode')}`],
+    });
   });
 
   test('/mutate and the configured groups', () => {
-    const spec = { user: PLATFORM, operation: 'CREATE' as const, object: namespace({ 'dapr-guard.io/ignore': 'true' }) };
+    const spec = {
+      user: PLATFORM,
+      operation: 'CREATE' as const,
+      object: namespace({ 'dapr-guard.io/ignore': 'true' }),
+    };
     assert.deepEqual(evaluate(request(spec), testPolicy([]), 'mutate').violations, []);
     const platform: Policy = testPolicy([], { exemptions: settings({ allowedGroups: ['platform-operators'] }) });
     assert.deepEqual(evaluate(request(spec), platform, 'validate').violations, []);

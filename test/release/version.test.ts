@@ -11,7 +11,9 @@ const chart = parseYaml(read('charts/dapr-guard/Chart.yaml')) as { version: unkn
 const changelog = read('CHANGELOG.md');
 
 /** `## [x.y.z] - YYYY-MM-DD` headings, newest first. */
-const releases = [...changelog.matchAll(/^## \[(\d+\.\d+\.\d+(?:-[0-9A-Z.-]+)?)\] - (\d{4}-\d{2}-\d{2})$/gim)].map((match) => ({ version: match[1] ?? '', date: match[2] ?? '' }));
+const releases = [...changelog.matchAll(/^## \[(\d+\.\d+\.\d+(?:-[0-9A-Z.-]+)?)\] - (\d{4}-\d{2}-\d{2})$/gim)].map(
+  (match) => ({ version: match[1] ?? '', date: match[2] ?? '' }),
+);
 
 describe('release version', () => {
   it('package.json has a semantic version', () => {
@@ -34,7 +36,8 @@ describe('release version', () => {
   it('CHANGELOG.md links every version it names', () => {
     const names = ['Unreleased', ...releases.map((release) => release.version)];
     assert.equal(names.length, releases.length + 1);
-    for (const name of names) assert.match(changelog, new RegExp(`^\\[${name.replace(/\./g, '\\.')}\\]: https://`, 'm'), name);
+    for (const name of names)
+      assert.match(changelog, new RegExp(`^\\[${name.replace(/\./g, '\\.')}\\]: https://`, 'm'), name);
   });
 
   it('release dates do not go backwards', () => {
@@ -49,13 +52,23 @@ describe('README: release procedure and supported versions', () => {
 
   it('has a Release section with every step a platform engineer needs', () => {
     assert.ok(readme.includes('\n## Release\n'));
-    const steps = ['npm version', 'appVersion', 'docker build', 'docker push', 'kind load docker-image', 'helm package', 'helm repo index', '--set image.repository='];
+    const steps = [
+      'npm version',
+      'appVersion',
+      'docker build',
+      'docker push',
+      'kind load docker-image',
+      'helm package',
+      'helm repo index',
+      '--set image.repository=',
+    ];
     assert.equal(steps.length, 8);
     for (const step of steps) assert.ok(releaseSection.includes(step), step);
   });
 
   it('says plainly that the default image cannot be pulled yet', () => {
-    const repository = (parseYaml(read('charts/dapr-guard/values.yaml')) as { image: { repository: string } }).image.repository;
+    const repository = (parseYaml(read('charts/dapr-guard/values.yaml')) as { image: { repository: string } }).image
+      .repository;
     assert.ok(releaseSection.includes(`\`${repository}:<appVersion>\`, is not published yet: it\ncannot be pulled`));
   });
 

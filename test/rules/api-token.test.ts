@@ -14,7 +14,10 @@ import { WORKLOAD_CASES, workload } from '../support/workloads.ts';
 function violations(request: AdmissionRequest): readonly Violation[] {
   const found = evaluate(request, testPolicy([apiTokenRule()]), 'validate').violations;
   for (const violation of found) {
-    assert.ok(formatMessage(violation).length <= MAX_WARNING_LENGTH, `too long for a warning: ${formatMessage(violation)}`);
+    assert.ok(
+      formatMessage(violation).length <= MAX_WARNING_LENGTH,
+      `too long for a warning: ${formatMessage(violation)}`,
+    );
   }
   return found;
 }
@@ -38,7 +41,9 @@ describe('api-token', () => {
         it(`${kind} ${operation}`, () => {
           const object = workload(kind, { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'orders' });
           const request = admissionRequest(object, operation === 'UPDATE' ? { operation, oldObject: object } : {});
-          assert.deepEqual(violations(request), [{ ruleId: API_TOKEN_RULE_ID, mode: 'warn', message: missingToken(`${kind} "orders"`) }]);
+          assert.deepEqual(violations(request), [
+            { ruleId: API_TOKEN_RULE_ID, mode: 'warn', message: missingToken(`${kind} "orders"`) },
+          ]);
         });
       }
     }
@@ -66,7 +71,11 @@ describe('api-token', () => {
   });
 
   it('looks for the annotation on the pod template, where Dapr reads it', () => {
-    const object = workload('Deployment', { 'dapr.io/enabled': 'true' }, { metadata: { annotations: { 'dapr.io/api-token-secret': 'token' } } });
+    const object = workload(
+      'Deployment',
+      { 'dapr.io/enabled': 'true' },
+      { metadata: { annotations: { 'dapr.io/api-token-secret': 'token' } } },
+    );
     assert.equal(violations(admissionRequest(object)).length, 1);
   });
 
@@ -80,22 +89,40 @@ describe('api-token', () => {
     it('warns about the same Pod created directly, without the ownerReference', () => {
       const request = recorded('pod-create-nodeapp.json');
       const bare = { ...request, object: withoutOwners(request.object ?? {}) };
-      assert.deepEqual(violations(bare).map((violation) => violation.message), [missingToken('Pod "nodeapp-c98c589fb-vxws5"')]);
+      assert.deepEqual(
+        violations(bare).map((violation) => violation.message),
+        [missingToken('Pod "nodeapp-c98c589fb-vxws5"')],
+      );
     });
 
     it('skips the ReplicaSets and Jobs that controllers create, for the same reason', () => {
-      for (const [kind, owner] of [['ReplicaSet', 'Deployment'], ['Job', 'CronJob']] as const) {
-        const object = workload(kind, { 'dapr.io/enabled': 'true' }, {
-          metadata: { ownerReferences: [{ apiVersion: 'apps/v1', kind: owner, name: 'orders', uid: 'u', controller: true }] },
-        });
+      for (const [kind, owner] of [
+        ['ReplicaSet', 'Deployment'],
+        ['Job', 'CronJob'],
+      ] as const) {
+        const object = workload(
+          kind,
+          { 'dapr.io/enabled': 'true' },
+          {
+            metadata: {
+              ownerReferences: [{ apiVersion: 'apps/v1', kind: owner, name: 'orders', uid: 'u', controller: true }],
+            },
+          },
+        );
         assert.deepEqual(violations(admissionRequest(object)), [], kind);
       }
     });
 
     it('warns when the ownerReferences name no controller', () => {
-      const object = workload('Pod', { 'dapr.io/enabled': 'true' }, {
-        metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u', controller: false }] },
-      });
+      const object = workload(
+        'Pod',
+        { 'dapr.io/enabled': 'true' },
+        {
+          metadata: {
+            ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'u', controller: false }],
+          },
+        },
+      );
       assert.equal(violations(admissionRequest(object)).length, 1);
     });
 
@@ -105,16 +132,20 @@ describe('api-token', () => {
         kind: 'Pod',
         metadata: { generateName: 'orders-', annotations: { 'dapr.io/enabled': 'true' } },
       };
-      assert.deepEqual(violations(admissionRequest(object, { namespace: 'shop' })).map((violation) => violation.message), [
-        missingToken('Pod "orders-…"'),
-      ]);
+      assert.deepEqual(
+        violations(admissionRequest(object, { namespace: 'shop' })).map((violation) => violation.message),
+        [missingToken('Pod "orders-…"')],
+      );
     });
   });
 
   it('warns about the recorded Deployment nodeapp and lets it through with a warning', () => {
     const request = recorded('deployment-create-nodeapp.json');
     const evaluation = evaluate(request, testPolicy([apiTokenRule()]), 'validate');
-    assert.deepEqual(evaluation.violations.map((violation) => violation.message), [missingToken('Deployment "nodeapp"')]);
+    assert.deepEqual(
+      evaluation.violations.map((violation) => violation.message),
+      [missingToken('Deployment "nodeapp"')],
+    );
     const response = decide(request.uid, evaluation);
     assert.equal(response.allowed, true);
     assert.deepEqual(response.warnings, [`[api-token] ${missingToken('Deployment "nodeapp"')}`]);
@@ -122,9 +153,10 @@ describe('api-token', () => {
 
   it('shortens a long object name so the message fits in a warning', () => {
     const object = workload('StatefulSet', { 'dapr.io/enabled': 'true' }, { name: 'a'.repeat(253) });
-    assert.deepEqual(violations(admissionRequest(object)).map((violation) => violation.message), [
-      missingToken(`StatefulSet "${'a'.repeat(39)}…"`),
-    ]);
+    assert.deepEqual(
+      violations(admissionRequest(object)).map((violation) => violation.message),
+      [missingToken(`StatefulSet "${'a'.repeat(39)}…"`)],
+    );
   });
 
   it('survives malformed objects', () => {
@@ -134,12 +166,17 @@ describe('api-token', () => {
       { kind: 'Deployment', spec: { template: 'x' } },
       { kind: 'CronJob' },
     ];
-    assert.deepEqual(shapes.map((object) => violations(admissionRequest(object)).length), [1, 1, 0, 0]);
+    assert.deepEqual(
+      shapes.map((object) => violations(admissionRequest(object)).length),
+      [1, 1, 0, 0],
+    );
   });
 
   it('warns once about each Dapr workload of the corpus (none sets an API token)', () => {
     const kinds = new Set(WORKLOAD_CASES.map((entry) => entry.kind));
-    const objects = fixtureFiles('dapr-corpus', '.yaml').flatMap((file) => yamlObjects(file)).filter((object) => kinds.has(object.kind ?? ''));
+    const objects = fixtureFiles('dapr-corpus', '.yaml')
+      .flatMap((file) => yamlObjects(file))
+      .filter((object) => kinds.has(object.kind ?? ''));
     const warned = objects.filter((object) => violations(admissionRequest(object)).length === 1);
     assert.equal(warned.length, 67, 'dapr-corpus/EXPECTED.md §8 counts 67 Dapr workloads');
   });

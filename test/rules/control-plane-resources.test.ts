@@ -17,15 +17,18 @@ function violations(request: AdmissionRequest): readonly Violation[] {
   for (const violation of found) {
     assert.equal(violation.ruleId, CONTROL_PLANE_RESOURCES_RULE_ID);
     assert.equal(violation.mode, 'warn');
-    assert.ok(formatMessage(violation).length <= MAX_WARNING_LENGTH, `too long for a warning: ${formatMessage(violation)}`);
+    assert.ok(
+      formatMessage(violation).length <= MAX_WARNING_LENGTH,
+      `too long for a warning: ${formatMessage(violation)}`,
+    );
   }
   return found;
 }
 
 function messages(object: KubeObject): string[] {
-  return violations(admissionRequest(object, object.metadata?.namespace === undefined ? {} : { namespace: object.metadata.namespace })).map(
-    (violation) => violation.message,
-  );
+  return violations(
+    admissionRequest(object, object.metadata?.namespace === undefined ? {} : { namespace: object.metadata.namespace }),
+  ).map((violation) => violation.message);
 }
 
 const SYSTEM = 'use requests cpu 100m, memory 20Mi; limits cpu 1, memory 200Mi';
@@ -74,7 +77,11 @@ function controlPlaneWorkload(shape: WorkloadShape): KubeObject {
   };
 }
 
-function container(name: string, requests: Record<string, unknown>, limits: Record<string, unknown>): Record<string, unknown> {
+function container(
+  name: string,
+  requests: Record<string, unknown>,
+  limits: Record<string, unknown>,
+): Record<string, unknown> {
   return { name, image: 'ghcr.io/dapr/operator:1.16.0', resources: { requests, limits } };
 }
 
@@ -97,55 +104,108 @@ describe('control-plane-resources', () => {
     });
 
     it('says nothing about the scheduler, which always runs 3 replicas and has no production table entry', () => {
-      const scheduler = yamlObjects(`${RENDERED}dapr-system.yaml`).find((object) => object.kind === 'StatefulSet' && object.metadata?.name === 'dapr-scheduler-server') ?? {};
+      const scheduler =
+        yamlObjects(`${RENDERED}dapr-system.yaml`).find(
+          (object) => object.kind === 'StatefulSet' && object.metadata?.name === 'dapr-scheduler-server',
+        ) ?? {};
       assert.equal(scheduler.kind, 'StatefulSet');
       assert.deepEqual(messages(scheduler), []);
-      assert.deepEqual(messages(controlPlaneWorkload({ kind: 'StatefulSet', name: 'dapr-scheduler-server', replicas: 1 })), []);
+      assert.deepEqual(
+        messages(controlPlaneWorkload({ kind: 'StatefulSet', name: 'dapr-scheduler-server', replicas: 1 })),
+        [],
+      );
     });
   });
 
   describe('container resources against the production table', () => {
-    const cases: ReadonlyArray<{ readonly name: string; readonly shape: WorkloadShape; readonly expected: readonly string[] }> = [
+    const cases: ReadonlyArray<{
+      readonly name: string;
+      readonly shape: WorkloadShape;
+      readonly expected: readonly string[];
+    }> = [
       {
         name: 'exactly the recommended values',
-        shape: { name: 'dapr-operator', replicas: 3, containers: [container('dapr-operator', { cpu: '100m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' })] },
+        shape: {
+          name: 'dapr-operator',
+          replicas: 3,
+          containers: [container('dapr-operator', { cpu: '100m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' })],
+        },
         expected: [],
       },
       {
         name: 'more than recommended, in other units',
-        shape: { name: 'dapr-sentry', replicas: 3, containers: [container('dapr-sentry', { cpu: '0.5', memory: '0.1Gi' }, { cpu: '2000m', memory: '1G' })] },
+        shape: {
+          name: 'dapr-sentry',
+          replicas: 3,
+          containers: [container('dapr-sentry', { cpu: '0.5', memory: '0.1Gi' }, { cpu: '2000m', memory: '1G' })],
+        },
         expected: [],
       },
       {
         name: 'numbers written in a manifest',
-        shape: { name: 'dapr-sentry', replicas: 3, containers: [container('dapr-sentry', { cpu: 0.1, memory: '20Mi' }, { cpu: 1, memory: '200Mi' })] },
+        shape: {
+          name: 'dapr-sentry',
+          replicas: 3,
+          containers: [container('dapr-sentry', { cpu: 0.1, memory: '20Mi' }, { cpu: 1, memory: '200Mi' })],
+        },
         expected: [],
       },
       {
         name: 'a request below the table',
-        shape: { name: 'dapr-operator', replicas: 3, containers: [container('dapr-operator', { cpu: '50m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' })] },
+        shape: {
+          name: 'dapr-operator',
+          replicas: 3,
+          containers: [container('dapr-operator', { cpu: '50m', memory: '20Mi' }, { cpu: '1', memory: '200Mi' })],
+        },
         expected: [`Deployment "dapr-operator", container "dapr-operator": too low: cpu request — ${SYSTEM}`],
       },
       {
         name: 'placement memory in decimal units just below 100Mi',
-        shape: { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 3, containers: [container('dapr-placement-server', { cpu: '0.25', memory: '100M' }, { cpu: '1000m', memory: '500Mi' })] },
-        expected: [`StatefulSet "dapr-placement-server", container "dapr-placement-server": too low: memory request — ${PLACEMENT}`],
+        shape: {
+          kind: 'StatefulSet',
+          name: 'dapr-placement-server',
+          replicas: 3,
+          containers: [
+            container('dapr-placement-server', { cpu: '0.25', memory: '100M' }, { cpu: '1000m', memory: '500Mi' }),
+          ],
+        },
+        expected: [
+          `StatefulSet "dapr-placement-server", container "dapr-placement-server": too low: memory request — ${PLACEMENT}`,
+        ],
       },
       {
         name: 'requests only',
-        shape: { name: 'dapr-sidecar-injector', replicas: 3, containers: [{ name: 'dapr-sidecar-injector', resources: { requests: { cpu: '100m', memory: '30Mi' } } }] },
-        expected: [`Deployment "dapr-sidecar-injector", container "dapr-sidecar-injector": no cpu limit, memory limit — ${SYSTEM}`],
+        shape: {
+          name: 'dapr-sidecar-injector',
+          replicas: 3,
+          containers: [{ name: 'dapr-sidecar-injector', resources: { requests: { cpu: '100m', memory: '30Mi' } } }],
+        },
+        expected: [
+          `Deployment "dapr-sidecar-injector", container "dapr-sidecar-injector": no cpu limit, memory limit — ${SYSTEM}`,
+        ],
       },
       {
         name: 'missing and too low at once',
-        shape: { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 3, containers: [container('dapr-placement-server', { cpu: '100m', memory: '50Mi' }, { cpu: '500m' })] },
+        shape: {
+          kind: 'StatefulSet',
+          name: 'dapr-placement-server',
+          replicas: 3,
+          containers: [container('dapr-placement-server', { cpu: '100m', memory: '50Mi' }, { cpu: '500m' })],
+        },
         expected: [
           `StatefulSet "dapr-placement-server", container "dapr-placement-server": no memory limit; too low: cpu request, cpu limit, memory request — ${PLACEMENT}`,
         ],
       },
       {
         name: 'everything too low',
-        shape: { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 3, containers: [container('dapr-placement-server', { cpu: '100m', memory: '50Mi' }, { cpu: '500m', memory: '200Mi' })] },
+        shape: {
+          kind: 'StatefulSet',
+          name: 'dapr-placement-server',
+          replicas: 3,
+          containers: [
+            container('dapr-placement-server', { cpu: '100m', memory: '50Mi' }, { cpu: '500m', memory: '200Mi' }),
+          ],
+        },
         expected: [
           `StatefulSet "dapr-placement-server", container "dapr-placement-server": too low: cpu request, cpu limit, memory request, memory limit — ${PLACEMENT}`,
         ],
@@ -168,12 +228,21 @@ describe('control-plane-resources', () => {
       },
       {
         name: 'a renamed operator, known by its pod annotation',
-        shape: { name: 'acme-operator', replicas: 3, podAnnotations: { 'dapr.io/control-plane': 'operator' }, containers: [{ name: 'operator', resources: {} }] },
+        shape: {
+          name: 'acme-operator',
+          replicas: 3,
+          podAnnotations: { 'dapr.io/control-plane': 'operator' },
+          containers: [{ name: 'operator', resources: {} }],
+        },
         expected: [`Deployment "acme-operator", container "operator": ${NONE} — ${SYSTEM}`],
       },
       {
         name: 'the dashboard (its own table, no HA)',
-        shape: { name: 'dapr-dashboard', replicas: 1, containers: [container('dapr-dashboard', { cpu: '50m', memory: '20Mi' }, { cpu: '100m', memory: '200Mi' })] },
+        shape: {
+          name: 'dapr-dashboard',
+          replicas: 1,
+          containers: [container('dapr-dashboard', { cpu: '50m', memory: '20Mi' }, { cpu: '100m', memory: '200Mi' })],
+        },
         expected: [`Deployment "dapr-dashboard", container "dapr-dashboard": too low: cpu limit — ${DASHBOARD}`],
       },
       {
@@ -202,12 +271,28 @@ describe('control-plane-resources', () => {
 
   describe('replicas', () => {
     const cases: ReadonlyArray<readonly [string, WorkloadShape, readonly string[]]> = [
-      ['1 replica', { name: 'dapr-sentry', replicas: 1, containers: [] }, [`Deployment "dapr-sentry" runs 1 replica — ${HA}`]],
-      ['2 replicas', { name: 'dapr-sentry', replicas: 2, containers: [] }, [`Deployment "dapr-sentry" runs 2 replicas — ${HA}`]],
-      ['no replicas field (Kubernetes runs 1)', { name: 'dapr-sidecar-injector', containers: [] }, [`Deployment "dapr-sidecar-injector" runs 1 replica — ${HA}`]],
+      [
+        '1 replica',
+        { name: 'dapr-sentry', replicas: 1, containers: [] },
+        [`Deployment "dapr-sentry" runs 1 replica — ${HA}`],
+      ],
+      [
+        '2 replicas',
+        { name: 'dapr-sentry', replicas: 2, containers: [] },
+        [`Deployment "dapr-sentry" runs 2 replicas — ${HA}`],
+      ],
+      [
+        'no replicas field (Kubernetes runs 1)',
+        { name: 'dapr-sidecar-injector', containers: [] },
+        [`Deployment "dapr-sidecar-injector" runs 1 replica — ${HA}`],
+      ],
       ['3 replicas', { name: 'dapr-sentry', replicas: 3, containers: [] }, []],
       ['5 replicas', { name: 'dapr-operator', replicas: 5, containers: [] }, []],
-      ['placement scaled to zero on purpose', { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 0, containers: [] }, []],
+      [
+        'placement scaled to zero on purpose',
+        { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 0, containers: [] },
+        [],
+      ],
       ['a dashboard with 1 replica', { name: 'dapr-dashboard', replicas: 1, containers: [] }, []],
       ['replicas of the wrong type', { name: 'dapr-operator', replicas: '3', containers: [] }, []],
     ];
@@ -217,12 +302,19 @@ describe('control-plane-resources', () => {
   });
 
   it('looks only at Deployments and StatefulSets, on CREATE and UPDATE', () => {
-    const operator = yamlObjects(`${RENDERED}dapr-system.yaml`).find((object) => object.kind === 'Deployment' && object.metadata?.name === 'dapr-operator') ?? {};
+    const operator =
+      yamlObjects(`${RENDERED}dapr-system.yaml`).find(
+        (object) => object.kind === 'Deployment' && object.metadata?.name === 'dapr-operator',
+      ) ?? {};
     assert.equal(violations(admissionRequest(operator, { operation: 'UPDATE', oldObject: operator })).length, 2);
     const pod: KubeObject = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'dapr-operator-abc', namespace: 'dapr-system', annotations: { 'dapr.io/control-plane': 'operator' } },
+      metadata: {
+        name: 'dapr-operator-abc',
+        namespace: 'dapr-system',
+        annotations: { 'dapr.io/control-plane': 'operator' },
+      },
       spec: { containers: [{ name: 'dapr-operator' }] },
     };
     assert.deepEqual(messages(pod), []);
@@ -236,7 +328,14 @@ describe('control-plane-resources', () => {
       [{ kind: 'Deployment', metadata: { name: 'dapr-operator' }, spec: 'x' }, 1],
       [controlPlaneWorkload({ name: 'dapr-operator', replicas: 3, containers: 'x' }), 0],
       [controlPlaneWorkload({ name: 'dapr-operator', replicas: 3, containers: [null, 7, { resources: 'x' }] }), 3],
-      [controlPlaneWorkload({ name: 'dapr-operator', replicas: 3, containers: [{ name: 'x', resources: { requests: [], limits: { cpu: {} } } }] }), 1],
+      [
+        controlPlaneWorkload({
+          name: 'dapr-operator',
+          replicas: 3,
+          containers: [{ name: 'x', resources: { requests: [], limits: { cpu: {} } } }],
+        }),
+        1,
+      ],
     ];
     for (const [object, count] of shapes) assert.equal(messages(object).length, count, JSON.stringify(object));
   });

@@ -49,11 +49,17 @@ function parseSection(lines: readonly string[]): Section {
   const text = lines.filter((line) => !line.startsWith('|')).join('\n');
   const [header, , ...body] = tableLines.map(cells);
   if (header === undefined) return { rows: [], text };
-  return { rows: body.map((values) => Object.fromEntries(header.map((name, index) => [name, values[index] ?? '']))), text };
+  return {
+    rows: body.map((values) => Object.fromEntries(header.map((name, index) => [name, values[index] ?? '']))),
+    text,
+  };
 }
 
 function cells(line: string): string[] {
-  return line.slice(1, line.lastIndexOf('|')).split('|').map((cell) => cell.trim());
+  return line
+    .slice(1, line.lastIndexOf('|'))
+    .split('|')
+    .map((cell) => cell.trim());
 }
 
 function section(sections: ReadonlyMap<string, Section>, key: string): Section {
@@ -88,7 +94,9 @@ function corpusRequest(object: KubeObject): AdmissionRequest {
   try {
     return admissionRequest(object);
   } catch {
-    const [group, version] = (object.apiVersion ?? 'v1').includes('/') ? (object.apiVersion ?? '').split('/') : ['', object.apiVersion];
+    const [group, version] = (object.apiVersion ?? 'v1').includes('/')
+      ? (object.apiVersion ?? '').split('/')
+      : ['', object.apiVersion];
     const kind = { group: group ?? '', version: version ?? 'v1', kind: object.kind ?? '' };
     const request = admissionRequest({ ...object, kind: 'ConfigMap' });
     return { ...request, kind, requestKind: kind };
@@ -100,7 +108,11 @@ function runCorpus(): CorpusDocument[] {
   const policy = testPolicy(rules);
   return fixtureFiles(CORPUS, '.yaml').flatMap((path) => {
     const file = path.slice(CORPUS.length);
-    return yamlObjects(path).map((object) => ({ file, object, violations: evaluate(corpusRequest(object), policy, 'validate').violations }));
+    return yamlObjects(path).map((object) => ({
+      file,
+      object,
+      violations: evaluate(corpusRequest(object), policy, 'validate').violations,
+    }));
   });
 }
 
@@ -111,7 +123,8 @@ function keyOf(file: string, name: string, field: string): string {
   return `${file} | ${name} | ${field}`;
 }
 
-const COMPONENT_FINDING = /^Component "(?<name>[^"]*)": spec\.metadata (?<field>.+?) (?:is a plaintext secret|is empty|has credentials in a URL|has credentials in a connection string) — /;
+const COMPONENT_FINDING =
+  /^Component "(?<name>[^"]*)": spec\.metadata (?<field>.+?) (?:is a plaintext secret|is empty|has credentials in a URL|has credentials in a connection string) — /;
 const CONFIGURATION_FINDING = /^Configuration "(?<name>[^"]*)": (?<path>\S+) /;
 
 /** The key of a component-plaintext-secrets finding, read back from its message. */
@@ -130,7 +143,13 @@ interface Expectation {
 /** An empty (or null) value leaks nothing: the rule caps those findings at warn. */
 const EMPTY_VALUE_CLASSES = new Set(['empty-string', 'null']);
 
-function expectRow(expected: Map<string, Expectation>, perTable: Map<string, number>, key: string, mode: Expectation['mode'], source: string): void {
+function expectRow(
+  expected: Map<string, Expectation>,
+  perTable: Map<string, number>,
+  key: string,
+  mode: Expectation['mode'],
+  source: string,
+): void {
   const count = (perTable.get(key) ?? 0) + 1;
   perTable.set(key, count);
   const existing = expected.get(key);
@@ -147,42 +166,79 @@ function modeFor(row: Row): Expectation['mode'] {
  * Where the rule intentionally differs from the EXPECTED.md tables. `extra`: findings that no table
  * lists; `omitted`: rows of table 4 (heuristic H2 matches) that the rule does not flag.
  */
-const EXTRA_FINDINGS: ReadonlyArray<{ readonly key: string; readonly mode: Expectation['mode']; readonly reason: string }> = [
+const EXTRA_FINDINGS: ReadonlyArray<{
+  readonly key: string;
+  readonly mode: Expectation['mode'];
+  readonly reason: string;
+}> = [
   {
     key: keyOf('dapr_quickstarts__bindings__components__binding-postgres.yaml', 'sqldb', 'url'),
     mode: 'enforce',
-    reason: '`url` is an accepted alias of the declared-sensitive connectionString (sensitive-fields-detail.json _sensitiveFieldAliases); the value has password=…',
+    reason:
+      '`url` is an accepted alias of the declared-sensitive connectionString (sensitive-fields-detail.json _sensitiveFieldAliases); the value has password=…',
   },
   {
-    key: keyOf('dapr_docs__daprdocs__content__en__reference__components-reference__supported-bindings__alicloud-dingtalk.md__block01.yaml', '<NAME>', 'url'),
+    key: keyOf(
+      'dapr_docs__daprdocs__content__en__reference__components-reference__supported-bindings__alicloud-dingtalk.md__block01.yaml',
+      '<NAME>',
+      'url',
+    ),
     mode: 'enforce',
     reason: 'the webhook URL carries an access_token query parameter (table 5 lists only user:password@ URLs)',
   },
-  ...['dapr_docs__daprdocs__content__en__reference__components-reference__supported-pubsub__setup-jetstream.md__block01.yaml | jetstream-pubsub',
+  ...[
+    'dapr_docs__daprdocs__content__en__reference__components-reference__supported-pubsub__setup-jetstream.md__block01.yaml | jetstream-pubsub',
     'dapr_docs__daprdocs__content__en__reference__components-reference__supported-state-stores__setup-jetstream-kv.md__block01.yaml | <NAME>',
   ].map((component) => ({
     key: `${component} | jwt`,
     mode: 'enforce' as const,
-    reason: 'H2 term `jwt` (a NATS user JWT): table 4 lists H1 matches only; heuristic-eval.md counts `jwt` ×2 for H2 on the corpus',
+    reason:
+      'H2 term `jwt` (a NATS user JWT): table 4 lists H1 matches only; heuristic-eval.md counts `jwt` ×2 for H2 on the corpus',
   })),
   {
-    key: keyOf('dapr_docs__daprdocs__content__en__operations__observability__tracing__newrelic.md__block01.yaml', 'appconfig', 'spec.tracing.zipkin.endpointAddress'),
+    key: keyOf(
+      'dapr_docs__daprdocs__content__en__operations__observability__tracing__newrelic.md__block01.yaml',
+      'appconfig',
+      'spec.tracing.zipkin.endpointAddress',
+    ),
     mode: 'enforce',
-    reason: 'a Configuration: the zipkin endpoint URL carries an Api-Key query parameter (EXPECTED.md covers Components only)',
+    reason:
+      'a Configuration: the zipkin endpoint URL carries an Api-Key query parameter (EXPECTED.md covers Components only)',
   },
 ];
 
 const OMITTED_H2_MATCHES: ReadonlyArray<{ readonly field: string; readonly type: string; readonly reason: string }> = [
-  { field: 'accessKeyID', type: 'bindings.alicloud.tablestore', reason: 'names an access key (…id), not declared sensitive for this type' },
-  { field: 'accessKeyId', type: 'secretstores.alicloud.parameterstore', reason: 'names an access key (…id), not declared sensitive for this type' },
+  {
+    field: 'accessKeyID',
+    type: 'bindings.alicloud.tablestore',
+    reason: 'names an access key (…id), not declared sensitive for this type',
+  },
+  {
+    field: 'accessKeyId',
+    type: 'secretstores.alicloud.parameterstore',
+    reason: 'names an access key (…id), not declared sensitive for this type',
+  },
   { field: 'key-id', type: 'bindings.apns', reason: 'names a key (…id), not declared sensitive' },
-  { field: 'private_key_id', type: 'state.gcp.firestore', reason: 'names a key (…id), not declared sensitive for this type' },
-  { field: 'connectionString', type: 'state.sqlite', reason: 'the SQLite connection string is a file name (heuristic-eval label N)' },
+  {
+    field: 'private_key_id',
+    type: 'state.gcp.firestore',
+    reason: 'names a key (…id), not declared sensitive for this type',
+  },
+  {
+    field: 'connectionString',
+    type: 'state.sqlite',
+    reason: 'the SQLite connection string is a file name (heuristic-eval label N)',
+  },
 ];
 
 function expectedSecretFindings(sections: ReadonlyMap<string, Section>): Map<string, Expectation> {
   const expected = new Map<string, Expectation>();
-  const add = (rows: readonly Row[], source: string, fieldColumn: string, mode: (row: Row) => Expectation['mode']): void => {
+  const add = (
+    rows: readonly Row[],
+    source: string,
+    fieldColumn: string,
+    mode: (row: Row) => Expectation['mode'],
+  ): void => {
     const perTable = new Map<string, number>();
     for (const row of rows) {
       const key = keyOf(column(row, 'file'), column(row, 'component'), column(row, fieldColumn));
@@ -191,9 +247,15 @@ function expectedSecretFindings(sections: ReadonlyMap<string, Section>): Map<str
   };
   add(section(sections, '1').rows, 'table 1 (declared sensitive)', 'field', modeFor);
   add(section(sections, '2').rows, 'table 2 (case-insensitive match)', 'field as written', modeFor);
-  add(heuristicRows(sections).filter((row) => row['H2'] === 'yes' && !isOmitted(row)), 'table 4 (H2 match)', 'field', modeFor);
+  add(
+    heuristicRows(sections).filter((row) => row['H2'] === 'yes' && !isOmitted(row)),
+    'table 4 (H2 match)',
+    'field',
+    modeFor,
+  );
   add(section(sections, '5').rows, 'table 5 (URL with user:password)', 'field', () => 'enforce');
-  for (const extra of EXTRA_FINDINGS) expected.set(extra.key, { count: 1, mode: extra.mode, source: `exception: ${extra.reason}` });
+  for (const extra of EXTRA_FINDINGS)
+    expected.set(extra.key, { count: 1, mode: extra.mode, source: `exception: ${extra.reason}` });
   return expected;
 }
 
@@ -216,9 +278,15 @@ function valuesOf(object: KubeObject, field: string): string[] {
   const spec = object['spec'] as Record<string, unknown> | undefined;
   const items = Array.isArray(spec?.['metadata']) ? (spec['metadata'] as unknown[]) : [];
   return items
-    .filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null && (item as Record<string, unknown>)['name'] === field)
+    .filter(
+      (item): item is Record<string, unknown> =>
+        typeof item === 'object' && item !== null && (item as Record<string, unknown>)['name'] === field,
+    )
     .map((item) => item['value'])
-    .filter((value): value is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof value) && value !== '')
+    .filter(
+      (value): value is string | number | boolean =>
+        ['string', 'number', 'boolean'].includes(typeof value) && value !== '',
+    )
     .map(String);
 }
 
@@ -228,16 +296,32 @@ describe('dapr corpus vs EXPECTED.md', () => {
   const sections = parseExpected(fixtureText(`${CORPUS}EXPECTED.md`));
   const documents = runCorpus();
   const findingsOf = (ruleId: string): Array<{ document: CorpusDocument; violation: Violation }> =>
-    documents.flatMap((document) => document.violations.filter((violation) => violation.ruleId === ruleId).map((violation) => ({ document, violation })));
+    documents.flatMap((document) =>
+      document.violations
+        .filter((violation) => violation.ruleId === ruleId)
+        .map((violation) => ({ document, violation })),
+    );
 
   it('parses the EXPECTED.md tables completely (row counts agree with its own counts)', () => {
     const counts = section(sections, 'counts');
-    assert.equal(section(sections, '1').rows.length, countOf(counts, 'Plaintext declared-sensitive field entries (exact name)'));
-    assert.equal(section(sections, '2').rows.length, countOf(counts, 'Plaintext entries matching only case-insensitively'));
-    assert.equal(section(sections, '3').rows.length, countOf(counts, 'Declared-sensitive entries given via `secretKeyRef` (any case)'));
+    assert.equal(
+      section(sections, '1').rows.length,
+      countOf(counts, 'Plaintext declared-sensitive field entries (exact name)'),
+    );
+    assert.equal(
+      section(sections, '2').rows.length,
+      countOf(counts, 'Plaintext entries matching only case-insensitively'),
+    );
+    assert.equal(
+      section(sections, '3').rows.length,
+      countOf(counts, 'Declared-sensitive entries given via `secretKeyRef` (any case)'),
+    );
     assert.equal(heuristicRows(sections).length, Number(/Rows: (\d+)/.exec(section(sections, '4').text)?.[1]));
     assert.equal(section(sections, '7').rows.length, Number(/total (\d+)/.exec(section(sections, '7').text)?.[1]));
-    assert.equal(documents.filter((document) => document.object.kind === 'Component').length, countOf(counts, 'Component documents in the corpus'));
+    assert.equal(
+      documents.filter((document) => document.object.kind === 'Component').length,
+      countOf(counts, 'Component documents in the corpus'),
+    );
     const indexedFiles = fixtureText(`${CORPUS}INDEX.tsv`).trim().split('\n').length - 1;
     assert.equal(fixtureFiles(CORPUS, '.yaml').length, indexedFiles);
   });
@@ -250,12 +334,18 @@ describe('dapr corpus vs EXPECTED.md', () => {
     it('finds every plaintext value of tables 1, 2, 4 (H2 matches) and 5, as often as listed', () => {
       const missing = [...expected]
         .filter(([key, expectation]) => (actual.get(key) ?? 0) !== expectation.count)
-        .map(([key, expectation]) => `${key}: expected ${expectation.count} (${expectation.source}), found ${actual.get(key) ?? 0}`);
+        .map(
+          ([key, expectation]) =>
+            `${key}: expected ${expectation.count} (${expectation.source}), found ${actual.get(key) ?? 0}`,
+        );
       assert.deepEqual(missing, []);
     });
 
     it('finds nothing that no table (or listed exception) expects', () => {
-      assert.deepEqual([...actual.keys()].filter((key) => !expected.has(key)), []);
+      assert.deepEqual(
+        [...actual.keys()].filter((key) => !expected.has(key)),
+        [],
+      );
     });
 
     it('enforces non-empty values and caps empty ones at warn', () => {
@@ -268,21 +358,27 @@ describe('dapr corpus vs EXPECTED.md', () => {
 
     it('finds nothing for the secretKeyRef entries of table 3', () => {
       const rows = section(sections, '3').rows;
-      const flagged = rows.map((row) => keyOf(column(row, 'file'), column(row, 'component'), column(row, 'field'))).filter((key) => actual.has(key));
+      const flagged = rows
+        .map((row) => keyOf(column(row, 'file'), column(row, 'component'), column(row, 'field')))
+        .filter((key) => actual.has(key));
       assert.deepEqual(flagged, []);
     });
 
     it('finds nothing for the H2 non-matches of table 4 (paths, URLs, key names)', () => {
       const rows = heuristicRows(sections).filter((row) => row['H2'] === 'no');
       assert.ok(rows.length > 0);
-      const flagged = rows.map((row) => keyOf(column(row, 'file'), column(row, 'component'), column(row, 'field'))).filter((key) => actual.has(key));
+      const flagged = rows
+        .map((row) => keyOf(column(row, 'file'), column(row, 'component'), column(row, 'field')))
+        .filter((key) => actual.has(key));
       assert.deepEqual(flagged, []);
     });
 
     it('lists only exceptions that still apply', () => {
       for (const omitted of OMITTED_H2_MATCHES) {
         assert.ok(
-          heuristicRows(sections).some((row) => row['field'] === omitted.field && row['spec.type'] === omitted.type && row['H2'] === 'yes'),
+          heuristicRows(sections).some(
+            (row) => row['field'] === omitted.field && row['spec.type'] === omitted.type && row['H2'] === 'yes',
+          ),
           `${omitted.field} (${omitted.type}) is no longer an H2 match of table 4`,
         );
       }
@@ -311,7 +407,9 @@ describe('dapr corpus vs EXPECTED.md', () => {
       findingsOf(ruleId).map(({ document }) => configurationKey(document.file, document.object.metadata?.name ?? ''));
 
     it(`${MTLS_ENABLED_RULE_ID}: a finding exactly for the rows with mtls.enabled false`, () => {
-      const expectedKeys = rows.filter((row) => row['mtls.enabled'] === 'false').map((row) => configurationKey(column(row, 'file'), column(row, 'name')));
+      const expectedKeys = rows
+        .filter((row) => row['mtls.enabled'] === 'false')
+        .map((row) => configurationKey(column(row, 'file'), column(row, 'name')));
       assert.deepEqual(findingKeys(MTLS_ENABLED_RULE_ID).sort(), expectedKeys.sort());
     });
 
@@ -330,7 +428,12 @@ describe('dapr corpus vs EXPECTED.md', () => {
       const configurations = documents.filter((document) => document.object.kind === 'Configuration');
       const listed = new Set(rows.map((row) => configurationKey(column(row, 'file'), column(row, 'name'))));
       assert.equal(configurations.length, rows.length);
-      assert.deepEqual(configurations.map((document) => configurationKey(document.file, document.object.metadata?.name ?? '')).filter((key) => !listed.has(key)), []);
+      assert.deepEqual(
+        configurations
+          .map((document) => configurationKey(document.file, document.object.metadata?.name ?? ''))
+          .filter((key) => !listed.has(key)),
+        [],
+      );
     });
   });
 });

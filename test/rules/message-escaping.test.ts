@@ -17,8 +17,9 @@ import { admissionRequest } from '../support/requests.ts';
 import { workload } from '../support/workloads.ts';
 
 /** What must never reach a message raw: C0, DEL, C1, U+2028/2029, bidi controls, lone surrogates. */
-// eslint-disable-next-line no-control-regex -- control characters are what this matches
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+const INVISIBLE =
+  // eslint-disable-next-line no-control-regex -- control characters are what this matches
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
 
 /** The review's (2026-12, §13) forged names: each tries to start a line of its own or reorder the text. */
 const FORGED_COMPONENT = 'st\u00f6re-\u{1F600}-\u202e-\u0000\n[mtls-enabled] forged';
@@ -35,7 +36,9 @@ interface Case {
 }
 
 function messages(rule: ValidatingRule, object: KubeObject): string[] {
-  return evaluate(admissionRequest(object), testPolicy([rule]), 'validate').violations.map((violation) => formatMessage(violation));
+  return evaluate(admissionRequest(object), testPolicy([rule]), 'validate').violations.map((violation) =>
+    formatMessage(violation),
+  );
 }
 
 const CASES: readonly Case[] = [
@@ -46,7 +49,11 @@ const CASES: readonly Case[] = [
       apiVersion: 'dapr.io/v1alpha1',
       kind: 'Component',
       metadata: { name: FORGED_COMPONENT, namespace: 'shop' },
-      spec: { type: 'state.redis', version: 'v1', metadata: [{ name: FORGED_FIELD, value: 'redis://:SECRET-ESC1@redis:6379' }] },
+      spec: {
+        type: 'state.redis',
+        version: 'v1',
+        metadata: [{ name: FORGED_FIELD, value: 'redis://:SECRET-ESC1@redis:6379' }],
+      },
     },
     expected: [
       `[component-plaintext-secrets] Component "st\u00f6re-\u{1F600}-\\u202e-\\u0000\\n[mtls-enabled] forged": spec.metadata[0] has credentials in a URL — use secretKeyRef: {name: <secret>, key: <key>}${K8S}`,
@@ -55,7 +62,12 @@ const CASES: readonly Case[] = [
   {
     name: 'mtls-enabled: a name with U+2028',
     rule: mtlsEnabledRule(),
-    object: { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: FORGED_CONFIGURATION, namespace: 'shop' }, spec: { mtls: { enabled: false } } },
+    object: {
+      apiVersion: 'dapr.io/v1alpha1',
+      kind: 'Configuration',
+      metadata: { name: FORGED_CONFIGURATION, namespace: 'shop' },
+      spec: { mtls: { enabled: false } },
+    },
     expected: [
       '[mtls-enabled] Configuration "a\\u2028[mtls-enabled] forged" sets spec.mtls.enabled: false (only daprsystem in the control-plane namespace takes effect, but disabled mTLS is refused everywhere) — set spec.mtls.enabled to true',
     ],
@@ -63,7 +75,12 @@ const CASES: readonly Case[] = [
   {
     name: 'observability: a name with U+0085 (NEL)',
     rule: observabilityRule(),
-    object: { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: 'obs\u0085[mtls-enabled] forged', namespace: 'shop' }, spec: { metric: { enabled: false } } },
+    object: {
+      apiVersion: 'dapr.io/v1alpha1',
+      kind: 'Configuration',
+      metadata: { name: 'obs\u0085[mtls-enabled] forged', namespace: 'shop' },
+      spec: { metric: { enabled: false } },
+    },
     expected: [
       '[observability] Configuration "obs\\u0085[mtls-enabled] forged" sets spec.metric.enabled: false, so its sidecars export no metrics — remove it or set spec.metric.enabled to true',
     ],
@@ -91,7 +108,13 @@ const CASES: readonly Case[] = [
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'dapr-operator', namespace: 'dapr-system', labels: { app: 'dapr-operator' } },
-      spec: { replicas: 3, template: { metadata: { labels: { app: 'dapr-operator' } }, spec: { containers: [{ name: 'op\u2066x\u2069', image: 'ghcr.io/dapr/operator:1.16.0' }] } } },
+      spec: {
+        replicas: 3,
+        template: {
+          metadata: { labels: { app: 'dapr-operator' } },
+          spec: { containers: [{ name: 'op\u2066x\u2069', image: 'ghcr.io/dapr/operator:1.16.0' }] },
+        },
+      },
     },
     expected: [
       '[control-plane-resources] Deployment "dapr-operator", container "op\\u2066x\\u2069": no cpu request, cpu limit, memory request, memory limit — use requests cpu 100m, memory 20Mi; limits cpu 1, memory 200Mi',

@@ -16,14 +16,22 @@ interface Outcome {
 const rule = mtlsEnabledRule();
 
 function outcomes(object: KubeObject, options: RequestOptions = {}): Outcome[] {
-  return evaluate(admissionRequest(object, options), testPolicy([rule]), 'validate').violations.map(({ message, mode }) => ({ message, mode }));
+  return evaluate(admissionRequest(object, options), testPolicy([rule]), 'validate').violations.map(
+    ({ message, mode }) => ({ message, mode }),
+  );
 }
 
 function configuration(name: string, spec: unknown, kind = 'Configuration'): KubeObject {
   return { apiVersion: 'dapr.io/v1alpha1', kind, metadata: { name, namespace: 'dapr-system' }, spec };
 }
 
-const MTLS_OFF = { mtls: { enabled: false, sentryAddress: 'dapr-sentry.dapr-system.svc.cluster.local:443', controlPlaneTrustDomain: 'cluster.local' } };
+const MTLS_OFF = {
+  mtls: {
+    enabled: false,
+    sentryAddress: 'dapr-sentry.dapr-system.svc.cluster.local:443',
+    controlPlaneTrustDomain: 'cluster.local',
+  },
+};
 
 describe(MTLS_ENABLED_RULE_ID, () => {
   it('is a validating rule that enforces by default', () => {
@@ -48,7 +56,8 @@ describe(MTLS_ENABLED_RULE_ID, () => {
       for (const operation of ['CREATE', 'UPDATE'] as const) {
         it(`${name} ${operation}`, () => {
           const object = configuration(name, MTLS_OFF);
-          const options: RequestOptions = operation === 'UPDATE' ? { operation, oldObject: configuration(name, {}) } : { operation };
+          const options: RequestOptions =
+            operation === 'UPDATE' ? { operation, oldObject: configuration(name, {}) } : { operation };
           assert.deepEqual(outcomes(object, options), [{ message: expected, mode: 'enforce' }]);
         });
       }
@@ -75,14 +84,23 @@ describe(MTLS_ENABLED_RULE_ID, () => {
     });
 
     it('DELETE', () => {
-      assert.deepEqual(outcomes(configuration('daprsystem', MTLS_OFF), { operation: 'DELETE', oldObject: configuration('daprsystem', MTLS_OFF) }), []);
+      assert.deepEqual(
+        outcomes(configuration('daprsystem', MTLS_OFF), {
+          operation: 'DELETE',
+          oldObject: configuration('daprsystem', MTLS_OFF),
+        }),
+        [],
+      );
     });
   });
 
   it('fits a 253-character name into 256 characters with the prefix', () => {
     const [found] = outcomes(configuration('c'.repeat(253), MTLS_OFF));
     assert.ok(found);
-    assert.match(found.message, /^Configuration "c+…" sets spec\.mtls\.enabled: false .* — set spec\.mtls\.enabled to true$/);
+    assert.match(
+      found.message,
+      /^Configuration "c+…" sets spec\.mtls\.enabled: false .* — set spec\.mtls\.enabled to true$/,
+    );
     assert.ok(formatMessage({ ruleId: MTLS_ENABLED_RULE_ID, message: found.message }).length <= MAX_WARNING_LENGTH);
   });
 });

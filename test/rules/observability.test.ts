@@ -16,8 +16,16 @@ interface Outcome {
 const rule = observabilityRule();
 
 function outcomes(spec: unknown, kind = 'Configuration'): Outcome[] {
-  const object: KubeObject = { apiVersion: 'dapr.io/v1alpha1', kind, metadata: { name: 'appconfig', namespace: 'shop' }, spec };
-  return evaluate(admissionRequest(object), testPolicy([rule]), 'validate').violations.map(({ message, mode }) => ({ message, mode }));
+  const object: KubeObject = {
+    apiVersion: 'dapr.io/v1alpha1',
+    kind,
+    metadata: { name: 'appconfig', namespace: 'shop' },
+    spec,
+  };
+  return evaluate(admissionRequest(object), testPolicy([rule]), 'validate').violations.map(({ message, mode }) => ({
+    message,
+    mode,
+  }));
 }
 
 function metricsOff(key: 'metric' | 'metrics'): Outcome {
@@ -44,7 +52,11 @@ describe(OBSERVABILITY_RULE_ID, () => {
     const cases: ReadonlyArray<[string, unknown, Outcome[]]> = [
       ['spec.metric.enabled: false', { metric: { enabled: false } }, [metricsOff('metric')]],
       ['spec.metrics.enabled: false', { metrics: { enabled: false } }, [metricsOff('metrics')]],
-      ['both spellings disabled: one finding each', { metric: { enabled: false }, metrics: { enabled: false } }, [metricsOff('metric'), metricsOff('metrics')]],
+      [
+        'both spellings disabled: one finding each',
+        { metric: { enabled: false }, metrics: { enabled: false } },
+        [metricsOff('metric'), metricsOff('metrics')],
+      ],
       ['enabled: true', { metric: { enabled: true }, metrics: { enabled: true } }, []],
       ['enabled absent', { metric: { http: { increasedCardinality: false } } }, []],
       ['enabled as a string (refused by the CRD schema first)', { metric: { enabled: 'false' } }, []],
@@ -58,7 +70,8 @@ describe(OBSERVABILITY_RULE_ID, () => {
   describe('tracing samplingRate', () => {
     const off = ['0', '0.0', '00', '+0', '-0', '.0', '0.', '0e5', '0.000', '-1', '-0.5'];
     for (const rate of off) {
-      it(`"${rate}" samples nothing`, () => assert.deepEqual(outcomes({ tracing: { samplingRate: rate } }), [samplingOff(rate)]));
+      it(`"${rate}" samples nothing`, () =>
+        assert.deepEqual(outcomes({ tracing: { samplingRate: rate } }), [samplingOff(rate)]));
     }
     it('a number 0 (refused by the CRD schema first, handled anyway)', () => {
       assert.deepEqual(outcomes({ tracing: { samplingRate: 0 } }), [samplingOff('0')]);
@@ -78,7 +91,10 @@ describe(OBSERVABILITY_RULE_ID, () => {
   });
 
   it('reports metrics and sampling together', () => {
-    assert.deepEqual(outcomes({ metrics: { enabled: false }, tracing: { samplingRate: '0' } }), [metricsOff('metrics'), samplingOff('0')]);
+    assert.deepEqual(outcomes({ metrics: { enabled: false }, tracing: { samplingRate: '0' } }), [
+      metricsOff('metrics'),
+      samplingOff('0'),
+    ]);
   });
 
   it('ignores other kinds', () => {
@@ -88,7 +104,10 @@ describe(OBSERVABILITY_RULE_ID, () => {
   it('clips a long rate to fit 256 characters with the prefix', () => {
     const [found] = outcomes({ tracing: { samplingRate: '0'.repeat(400) } });
     assert.ok(found);
-    assert.ok(formatMessage({ ruleId: OBSERVABILITY_RULE_ID, message: found.message }).length <= MAX_WARNING_LENGTH, found.message);
+    assert.ok(
+      formatMessage({ ruleId: OBSERVABILITY_RULE_ID, message: found.message }).length <= MAX_WARNING_LENGTH,
+      found.message,
+    );
     assert.match(found.message, /samplingRate "0+…"/);
   });
 });

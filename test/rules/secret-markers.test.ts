@@ -35,18 +35,60 @@ function dapr(kind: string, spec: unknown): KubeObject {
 
 /** The placements of the security review's probe (2026-12, §6), names and values. */
 const SHAPES: ReadonlyArray<readonly [string, KubeObject]> = [
-  ['swapped name and value', dapr('Component', { type: 'state.sqlserver', metadata: [{ name: 'Server=db;User Id=sa;Password=SECRET-SWAP', value: 'connectionString' }] })],
-  ['a header name with its value', dapr('HTTPEndpoint', { baseUrl: 'https://x.example.com', headers: [{ name: 'X-Token: SECRET-HN1', value: 'x' }] })],
-  ['an OTel header name with its value', dapr('Configuration', { tracing: { otel: { headers: [{ name: 'api-key: SECRET-OT1', value: 'x' }] } } })],
-  ['a GraphQL header item with its value', dapr('Component', { type: 'bindings.graphql', metadata: [{ name: 'header:Authorization:SECRET-GQ1', value: 'x' }] })],
-  ['a name with a URL with credentials', dapr('Component', { type: 'bindings.http', metadata: [{ name: 'https://u:SECRET-NURL@h', value: 'url' }] })],
-  ['a plaintext value', dapr('Component', { type: 'state.redis', metadata: [{ name: 'redisPassword', value: 'SECRET-VAL' }] })],
-  ['a connection string value', dapr('Component', { type: 'state.postgresql', metadata: [{ name: 'connectionString', value: 'host=db password=SECRET-DSN' }] })],
-  ['URL userinfo', dapr('Component', { type: 'state.redis', metadata: [{ name: 'redisHost', value: 'redis://:SECRET-UI@redis:6379' }] })],
+  [
+    'swapped name and value',
+    dapr('Component', {
+      type: 'state.sqlserver',
+      metadata: [{ name: 'Server=db;User Id=sa;Password=SECRET-SWAP', value: 'connectionString' }],
+    }),
+  ],
+  [
+    'a header name with its value',
+    dapr('HTTPEndpoint', { baseUrl: 'https://x.example.com', headers: [{ name: 'X-Token: SECRET-HN1', value: 'x' }] }),
+  ],
+  [
+    'an OTel header name with its value',
+    dapr('Configuration', { tracing: { otel: { headers: [{ name: 'api-key: SECRET-OT1', value: 'x' }] } } }),
+  ],
+  [
+    'a GraphQL header item with its value',
+    dapr('Component', {
+      type: 'bindings.graphql',
+      metadata: [{ name: 'header:Authorization:SECRET-GQ1', value: 'x' }],
+    }),
+  ],
+  [
+    'a name with a URL with credentials',
+    dapr('Component', { type: 'bindings.http', metadata: [{ name: 'https://u:SECRET-NURL@h', value: 'url' }] }),
+  ],
+  [
+    'a plaintext value',
+    dapr('Component', { type: 'state.redis', metadata: [{ name: 'redisPassword', value: 'SECRET-VAL' }] }),
+  ],
+  [
+    'a connection string value',
+    dapr('Component', {
+      type: 'state.postgresql',
+      metadata: [{ name: 'connectionString', value: 'host=db password=SECRET-DSN' }],
+    }),
+  ],
+  [
+    'URL userinfo',
+    dapr('Component', {
+      type: 'state.redis',
+      metadata: [{ name: 'redisHost', value: 'redis://:SECRET-UI@redis:6379' }],
+    }),
+  ],
   ['baseUrl userinfo', dapr('HTTPEndpoint', { baseUrl: 'https://u:SECRET-BASE@x.example.com' })],
-  ['OTel endpoint query', dapr('Configuration', { tracing: { otel: { endpointAddress: 'https://otlp.example.com/v1?api-key=SECRET-Q' } } })],
+  [
+    'OTel endpoint query',
+    dapr('Configuration', { tracing: { otel: { endpointAddress: 'https://otlp.example.com/v1?api-key=SECRET-Q' } } }),
+  ],
   ['a metadata item with no name', dapr('Component', { type: 'state.redis', metadata: [{ value: 'SECRET-NONAME' }] })],
-  ['an object value', dapr('Component', { type: 'state.redis', metadata: [{ name: 'redisPassword', value: { nested: 'SECRET-OBJ' } }] })],
+  [
+    'an object value',
+    dapr('Component', { type: 'state.redis', metadata: [{ name: 'redisPassword', value: { nested: 'SECRET-OBJ' } }] }),
+  ],
 ];
 
 const MODES: readonly Mode[] = ['enforce', 'warn', 'audit'];

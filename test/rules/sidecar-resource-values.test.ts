@@ -20,7 +20,10 @@ function messagesFor(podAnnotations: Record<string, string>, kind = 'Deployment'
   const found = violations(admissionRequest(workload(kind, { 'dapr.io/enabled': 'true', ...podAnnotations })));
   for (const violation of found) {
     assert.equal(violation.ruleId, SIDECAR_RESOURCE_VALUES_RULE_ID);
-    assert.ok(formatMessage(violation).length <= MAX_WARNING_LENGTH, `too long for a warning: ${formatMessage(violation)}`);
+    assert.ok(
+      formatMessage(violation).length <= MAX_WARNING_LENGTH,
+      `too long for a warning: ${formatMessage(violation)}`,
+    );
   }
   return found.map((violation) => violation.message);
 }
@@ -34,25 +37,37 @@ describe('sidecar-resource-values', () => {
   describe('accepts valid values', () => {
     const cases: ReadonlyArray<readonly [string, Record<string, string>]> = [
       ['none set', {}],
-      ['the production defaults', {
-        'dapr.io/sidecar-cpu-request': '100m',
-        'dapr.io/sidecar-cpu-limit': '4',
-        'dapr.io/sidecar-memory-request': '250Mi',
-        'dapr.io/sidecar-memory-limit': '4000Mi',
-      }],
-      ['the docs example', {
-        'dapr.io/sidecar-cpu-request': '100m',
-        'dapr.io/sidecar-cpu-limit': '300m',
-        'dapr.io/sidecar-memory-request': '250Mi',
-        'dapr.io/sidecar-memory-limit': '1000Mi',
-      }],
-      ['request equal to limit in other units', {
-        'dapr.io/sidecar-cpu-request': '0.5',
-        'dapr.io/sidecar-cpu-limit': '500m',
-        'dapr.io/sidecar-memory-request': '1.5Gi',
-        'dapr.io/sidecar-memory-limit': '1536Mi',
-      }],
-      ['fractions with binary and decimal suffixes', { 'dapr.io/sidecar-memory-limit': '1.5Gi', 'dapr.io/sidecar-cpu-limit': '1.5k' }],
+      [
+        'the production defaults',
+        {
+          'dapr.io/sidecar-cpu-request': '100m',
+          'dapr.io/sidecar-cpu-limit': '4',
+          'dapr.io/sidecar-memory-request': '250Mi',
+          'dapr.io/sidecar-memory-limit': '4000Mi',
+        },
+      ],
+      [
+        'the docs example',
+        {
+          'dapr.io/sidecar-cpu-request': '100m',
+          'dapr.io/sidecar-cpu-limit': '300m',
+          'dapr.io/sidecar-memory-request': '250Mi',
+          'dapr.io/sidecar-memory-limit': '1000Mi',
+        },
+      ],
+      [
+        'request equal to limit in other units',
+        {
+          'dapr.io/sidecar-cpu-request': '0.5',
+          'dapr.io/sidecar-cpu-limit': '500m',
+          'dapr.io/sidecar-memory-request': '1.5Gi',
+          'dapr.io/sidecar-memory-limit': '1536Mi',
+        },
+      ],
+      [
+        'fractions with binary and decimal suffixes',
+        { 'dapr.io/sidecar-memory-limit': '1.5Gi', 'dapr.io/sidecar-cpu-limit': '1.5k' },
+      ],
       ['exponents', { 'dapr.io/sidecar-cpu-request': '1e-1', 'dapr.io/sidecar-cpu-limit': '1E0' }],
       ['only a request', { 'dapr.io/sidecar-cpu-request': '8' }],
       ['only a limit', { 'dapr.io/sidecar-memory-limit': '64Mi' }],
@@ -137,14 +152,26 @@ describe('sidecar-resource-values', () => {
 
   describe('refuses a request above its limit', () => {
     const cases: ReadonlyArray<readonly [string, Record<string, string>, string]> = [
-      ['cpu', { 'dapr.io/sidecar-cpu-request': '2', 'dapr.io/sidecar-cpu-limit': '1' },
-        'dapr.io/sidecar-cpu-request "2" is above dapr.io/sidecar-cpu-limit "1" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd cpu request exceeds its limit'],
-      ['cpu in millicores', { 'dapr.io/sidecar-cpu-request': '501m', 'dapr.io/sidecar-cpu-limit': '0.5' },
-        'dapr.io/sidecar-cpu-request "501m" is above dapr.io/sidecar-cpu-limit "0.5" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd cpu request exceeds its limit'],
-      ['memory across units', { 'dapr.io/sidecar-memory-request': '1.5Gi', 'dapr.io/sidecar-memory-limit': '1000Mi' },
-        'dapr.io/sidecar-memory-request "1.5Gi" is above dapr.io/sidecar-memory-limit "1000Mi" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd memory request exceeds its limit'],
-      ['memory, decimal above binary', { 'dapr.io/sidecar-memory-request': '1G', 'dapr.io/sidecar-memory-limit': '953Mi' },
-        'dapr.io/sidecar-memory-request "1G" is above dapr.io/sidecar-memory-limit "953Mi" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd memory request exceeds its limit'],
+      [
+        'cpu',
+        { 'dapr.io/sidecar-cpu-request': '2', 'dapr.io/sidecar-cpu-limit': '1' },
+        'dapr.io/sidecar-cpu-request "2" is above dapr.io/sidecar-cpu-limit "1" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd cpu request exceeds its limit',
+      ],
+      [
+        'cpu in millicores',
+        { 'dapr.io/sidecar-cpu-request': '501m', 'dapr.io/sidecar-cpu-limit': '0.5' },
+        'dapr.io/sidecar-cpu-request "501m" is above dapr.io/sidecar-cpu-limit "0.5" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd cpu request exceeds its limit',
+      ],
+      [
+        'memory across units',
+        { 'dapr.io/sidecar-memory-request': '1.5Gi', 'dapr.io/sidecar-memory-limit': '1000Mi' },
+        'dapr.io/sidecar-memory-request "1.5Gi" is above dapr.io/sidecar-memory-limit "1000Mi" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd memory request exceeds its limit',
+      ],
+      [
+        'memory, decimal above binary',
+        { 'dapr.io/sidecar-memory-request': '1G', 'dapr.io/sidecar-memory-limit': '953Mi' },
+        'dapr.io/sidecar-memory-request "1G" is above dapr.io/sidecar-memory-limit "953Mi" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd memory request exceeds its limit',
+      ],
     ];
     for (const [name, annotations, message] of cases) {
       it(name, () => assert.deepEqual(messagesFor(annotations), [message]));
@@ -156,9 +183,15 @@ describe('sidecar-resource-values', () => {
       for (const operation of ['CREATE', 'UPDATE'] as const) {
         it(`${kind} ${operation}`, () => {
           const object = workload(kind, { 'dapr.io/enabled': 'True', 'dapr.io/sidecar-cpu-limit': '4 cores' });
-          const found = violations(admissionRequest(object, operation === 'UPDATE' ? { operation, oldObject: object } : {}));
+          const found = violations(
+            admissionRequest(object, operation === 'UPDATE' ? { operation, oldObject: object } : {}),
+          );
           assert.deepEqual(found, [
-            { ruleId: SIDECAR_RESOURCE_VALUES_RULE_ID, mode: 'enforce', message: notQuantity('dapr.io/sidecar-cpu-limit', '4 cores', CPU_EXAMPLE) },
+            {
+              ruleId: SIDECAR_RESOURCE_VALUES_RULE_ID,
+              mode: 'enforce',
+              message: notQuantity('dapr.io/sidecar-cpu-limit', '4 cores', CPU_EXAMPLE),
+            },
           ]);
         });
       }
@@ -168,13 +201,20 @@ describe('sidecar-resource-values', () => {
   describe('ignores what Dapr ignores', () => {
     it('workloads that are not Dapr-enabled', () => {
       for (const enabled of ['false', '1', 'yes', undefined]) {
-        const annotations = { 'dapr.io/sidecar-cpu-limit': '4 cores', ...(enabled === undefined ? {} : { 'dapr.io/enabled': enabled }) };
+        const annotations = {
+          'dapr.io/sidecar-cpu-limit': '4 cores',
+          ...(enabled === undefined ? {} : { 'dapr.io/enabled': enabled }),
+        };
         assert.deepEqual(violations(admissionRequest(workload('Deployment', annotations))), [], String(enabled));
       }
     });
 
     it('annotations on the Deployment itself rather than its pod template', () => {
-      const object = workload('Deployment', { 'dapr.io/enabled': 'true' }, { metadata: { annotations: { 'dapr.io/sidecar-cpu-limit': '4 cores' } } });
+      const object = workload(
+        'Deployment',
+        { 'dapr.io/enabled': 'true' },
+        { metadata: { annotations: { 'dapr.io/sidecar-cpu-limit': '4 cores' } } },
+      );
       assert.deepEqual(violations(admissionRequest(object)), []);
     });
   });
@@ -183,7 +223,19 @@ describe('sidecar-resource-values', () => {
     const shapes: ReadonlyArray<readonly [string, KubeObject]> = [
       ['no spec', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } }],
       ['template is a list', { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: [] } }],
-      ['non-string values', { apiVersion: 'v1', kind: 'Pod', metadata: { annotations: { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-cpu-limit': 4 } as unknown as Record<string, string> } }],
+      [
+        'non-string values',
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            annotations: { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-cpu-limit': 4 } as unknown as Record<
+              string,
+              string
+            >,
+          },
+        },
+      ],
     ];
     for (const [name, object] of shapes) {
       it(name, () => assert.deepEqual(violations(admissionRequest(object)), []));
@@ -199,8 +251,11 @@ describe('sidecar-resource-values', () => {
 
   it('finds nothing wrong in the Dapr workloads of the corpus', () => {
     const kinds = new Set(WORKLOAD_CASES.map((entry) => entry.kind));
-    const objects = fixtureFiles('dapr-corpus', '.yaml').flatMap((file) => yamlObjects(file)).filter((object) => kinds.has(object.kind ?? ''));
+    const objects = fixtureFiles('dapr-corpus', '.yaml')
+      .flatMap((file) => yamlObjects(file))
+      .filter((object) => kinds.has(object.kind ?? ''));
     assert.ok(objects.length >= 67);
-    for (const object of objects) assert.deepEqual(violations(admissionRequest(object)), [], `${object.kind} ${object.metadata?.name}`);
+    for (const object of objects)
+      assert.deepEqual(violations(admissionRequest(object)), [], `${object.kind} ${object.metadata?.name}`);
   });
 });

@@ -19,7 +19,10 @@ const KEYS = {
   memoryLimit: 'dapr.io~1sidecar-memory-limit',
 } as const;
 
-function patchFor(request: AdmissionRequest, defaults: SidecarResourceValues = PRODUCTION_SIDECAR_RESOURCES): PatchOperation[] {
+function patchFor(
+  request: AdmissionRequest,
+  defaults: SidecarResourceValues = PRODUCTION_SIDECAR_RESOURCES,
+): PatchOperation[] {
   return [...evaluate(request, testPolicy([sidecarResourcesRule(defaults)]), 'mutate').patch];
 }
 
@@ -39,7 +42,10 @@ describe('sidecar-resources', () => {
       for (const operation of ['CREATE', 'UPDATE'] as const) {
         it(`${kind} ${operation}`, () => {
           const object = workload(kind, { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'orders' });
-          const request = admissionRequest(object, operation === 'UPDATE' ? { operation, oldObject: object } : { operation });
+          const request = admissionRequest(
+            object,
+            operation === 'UPDATE' ? { operation, oldObject: object } : { operation },
+          );
           assert.deepEqual(patchFor(request), addOps(`${podMetadataPath}/annotations`, PRODUCTION_SIDECAR_RESOURCES));
         });
       }
@@ -91,7 +97,9 @@ describe('sidecar-resources', () => {
     for (const [resource, value] of userValues) {
       it(`${resource} = ${JSON.stringify(value)}`, () => {
         const annotation = `dapr.io/${KEYS[resource].slice('dapr.io~1'.length)}`;
-        const patch = patchFor(admissionRequest(workload('Deployment', { 'dapr.io/enabled': 'true', [annotation]: value })));
+        const patch = patchFor(
+          admissionRequest(workload('Deployment', { 'dapr.io/enabled': 'true', [annotation]: value })),
+        );
         const { [resource]: _kept, ...others } = PRODUCTION_SIDECAR_RESOURCES;
         assert.deepEqual(patch, addOps('/spec/template/metadata/annotations', others));
       });
@@ -116,38 +124,39 @@ describe('sidecar-resources', () => {
   });
 
   describe('keeps request ≤ limit when the user set only one of a pair', () => {
-    const cases: ReadonlyArray<{ name: string; user: Record<string, string>; added: Partial<SidecarResourceValues> }> = [
-      {
-        name: 'a cpu limit below the default request becomes the request too',
-        user: { 'dapr.io/sidecar-cpu-limit': '50m' },
-        added: { cpuRequest: '50m', memoryRequest: '250Mi', memoryLimit: '4000Mi' },
-      },
-      {
-        name: 'a cpu request above the default limit becomes the limit too',
-        user: { 'dapr.io/sidecar-cpu-request': '8' },
-        added: { cpuLimit: '8', memoryRequest: '250Mi', memoryLimit: '4000Mi' },
-      },
-      {
-        name: 'a memory limit below the default request becomes the request too',
-        user: { 'dapr.io/sidecar-memory-limit': '128Mi' },
-        added: { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '128Mi' },
-      },
-      {
-        name: 'a memory request above the default limit becomes the limit too',
-        user: { 'dapr.io/sidecar-memory-request': '8Gi' },
-        added: { cpuRequest: '100m', cpuLimit: '4', memoryLimit: '8Gi' },
-      },
-      {
-        name: 'a limit above the default request leaves the default request',
-        user: { 'dapr.io/sidecar-cpu-limit': '1' },
-        added: { cpuRequest: '100m', memoryRequest: '250Mi', memoryLimit: '4000Mi' },
-      },
-      {
-        name: 'an invalid or negative user value does not replace a default',
-        user: { 'dapr.io/sidecar-cpu-limit': '1 core', 'dapr.io/sidecar-memory-limit': '-1Mi' },
-        added: { cpuRequest: '100m', memoryRequest: '250Mi' },
-      },
-    ];
+    const cases: ReadonlyArray<{ name: string; user: Record<string, string>; added: Partial<SidecarResourceValues> }> =
+      [
+        {
+          name: 'a cpu limit below the default request becomes the request too',
+          user: { 'dapr.io/sidecar-cpu-limit': '50m' },
+          added: { cpuRequest: '50m', memoryRequest: '250Mi', memoryLimit: '4000Mi' },
+        },
+        {
+          name: 'a cpu request above the default limit becomes the limit too',
+          user: { 'dapr.io/sidecar-cpu-request': '8' },
+          added: { cpuLimit: '8', memoryRequest: '250Mi', memoryLimit: '4000Mi' },
+        },
+        {
+          name: 'a memory limit below the default request becomes the request too',
+          user: { 'dapr.io/sidecar-memory-limit': '128Mi' },
+          added: { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '128Mi' },
+        },
+        {
+          name: 'a memory request above the default limit becomes the limit too',
+          user: { 'dapr.io/sidecar-memory-request': '8Gi' },
+          added: { cpuRequest: '100m', cpuLimit: '4', memoryLimit: '8Gi' },
+        },
+        {
+          name: 'a limit above the default request leaves the default request',
+          user: { 'dapr.io/sidecar-cpu-limit': '1' },
+          added: { cpuRequest: '100m', memoryRequest: '250Mi', memoryLimit: '4000Mi' },
+        },
+        {
+          name: 'an invalid or negative user value does not replace a default',
+          user: { 'dapr.io/sidecar-cpu-limit': '1 core', 'dapr.io/sidecar-memory-limit': '-1Mi' },
+          added: { cpuRequest: '100m', memoryRequest: '250Mi' },
+        },
+      ];
     for (const { name, user, added } of cases) {
       it(name, () => {
         const patch = patchFor(admissionRequest(workload('Deployment', { 'dapr.io/enabled': 'true', ...user })));
@@ -165,16 +174,26 @@ describe('sidecar-resources', () => {
     ];
     for (const [name, value] of cases) {
       it(name, () => {
-        const request = admissionRequest(workload('Pod', { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-cpu-limit': value }));
+        const request = admissionRequest(
+          workload('Pod', { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-cpu-limit': value }),
+        );
         const { result, ms } = timed(() => patchFor(request));
-        assert.deepEqual(result, addOps('/metadata/annotations', { cpuRequest: '100m', memoryRequest: '250Mi', memoryLimit: '4000Mi' }));
+        assert.deepEqual(
+          result,
+          addOps('/metadata/annotations', { cpuRequest: '100m', memoryRequest: '250Mi', memoryLimit: '4000Mi' }),
+        );
         assert.ok(ms < LINEAR_BOUND_MS, `${ms.toFixed(1)} ms`);
       });
     }
   });
 
   it('uses the configured defaults', () => {
-    const defaults: SidecarResourceValues = { cpuRequest: '50m', cpuLimit: '1', memoryRequest: '64Mi', memoryLimit: '512Mi' };
+    const defaults: SidecarResourceValues = {
+      cpuRequest: '50m',
+      cpuLimit: '1',
+      memoryRequest: '64Mi',
+      memoryLimit: '512Mi',
+    };
     const patch = patchFor(admissionRequest(workload('Job', { 'dapr.io/enabled': 'true' })), defaults);
     assert.deepEqual(patch, addOps('/spec/template/metadata/annotations', defaults));
   });
@@ -214,9 +233,22 @@ describe('sidecar-resources', () => {
     const shapes: ReadonlyArray<readonly [string, KubeObject]> = [
       ['no spec', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } }],
       ['spec is a string', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: 'oops' }],
-      ['template is null', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: null } }],
-      ['annotations is a list', { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { metadata: { annotations: ['dapr.io/enabled'] } } } }],
-      ['jobTemplate is a number', { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'x' }, spec: { jobTemplate: 3 } }],
+      [
+        'template is null',
+        { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { template: null } },
+      ],
+      [
+        'annotations is a list',
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          spec: { template: { metadata: { annotations: ['dapr.io/enabled'] } } },
+        },
+      ],
+      [
+        'jobTemplate is a number',
+        { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'x' }, spec: { jobTemplate: 3 } },
+      ],
       ['Pod without metadata', { apiVersion: 'v1', kind: 'Pod' }],
     ];
     for (const [name, object] of shapes) {
@@ -228,7 +260,10 @@ describe('sidecar-resources', () => {
     it("pod-create-orders.json: keeps the user's dapr.io/sidecar-memory-limit 1000Mi and adds the other three", () => {
       const { request } = jsonFixture<{ request: AdmissionRequest }>('reviews/pod-create-orders.json');
       assert.equal(request.object?.metadata?.annotations?.['dapr.io/sidecar-memory-limit'], '1000Mi');
-      assert.deepEqual(patchFor(request), addOps('/metadata/annotations', { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '250Mi' }));
+      assert.deepEqual(
+        patchFor(request),
+        addOps('/metadata/annotations', { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '250Mi' }),
+      );
     });
 
     it('deployment-create-nodeapp.json: adds all four to the pod template', () => {

@@ -21,7 +21,10 @@ function harness(
   sabotage: (parts: { logger: Logger; metrics: Metrics }) => void = () => undefined,
 ) {
   const lines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }),
+  );
   const metrics = createMetrics({ defaultMetrics: false });
   sabotage({ logger, metrics });
   const app = buildApp({ policy, logger, metrics, bodyLimitBytes: BODY_LIMIT, readiness });
@@ -29,8 +32,18 @@ function harness(
   return { app, metrics, logs };
 }
 
-async function post(app: ReturnType<typeof harness>['app'], url: string, payload: string | Buffer | undefined, contentType: string | undefined = 'application/json') {
-  const response = await app.inject({ method: 'POST', url, ...(payload === undefined ? {} : { payload }), headers: contentType === undefined ? {} : { 'content-type': contentType } });
+async function post(
+  app: ReturnType<typeof harness>['app'],
+  url: string,
+  payload: string | Buffer | undefined,
+  contentType: string | undefined = 'application/json',
+) {
+  const response = await app.inject({
+    method: 'POST',
+    url,
+    ...(payload === undefined ? {} : { payload }),
+    headers: contentType === undefined ? {} : { 'content-type': contentType },
+  });
   return { status: response.statusCode, review: response.json<AdmissionReview>() };
 }
 
@@ -56,26 +69,64 @@ describe('buildApp (inject)', () => {
   test('v1beta1 in, v1beta1 out', async () => {
     const { app } = harness();
     const recorded = jsonFixture<Record<string, unknown>>('reviews/pod-create-nodeapp.json');
-    const { review } = await post(app, '/validate', JSON.stringify({ ...recorded, apiVersion: 'admission.k8s.io/v1beta1' }));
+    const { review } = await post(
+      app,
+      '/validate',
+      JSON.stringify({ ...recorded, apiVersion: 'admission.k8s.io/v1beta1' }),
+    );
     assert.equal(review.apiVersion, 'admission.k8s.io/v1beta1');
     assert.equal(review.response?.allowed, true);
   });
 
-  const badInputs: readonly { name: string; payload: string | Buffer | undefined; contentType?: string; code: number; message: string; uid?: string }[] = [
+  const badInputs: readonly {
+    name: string;
+    payload: string | Buffer | undefined;
+    contentType?: string;
+    code: number;
+    message: string;
+    uid?: string;
+  }[] = [
     { name: 'no body', payload: undefined, code: 400, message: 'request body is empty' },
     { name: 'empty body', payload: '', code: 400, message: 'request body is empty' },
     { name: 'invalid JSON', payload: '{"kind":', code: 400, message: 'request body is not valid JSON' },
-    { name: 'not an AdmissionReview', payload: '{"kind":"Pod","apiVersion":"v1"}', code: 400, message: 'expected an AdmissionReview of apiVersion admission.k8s.io/v1 or admission.k8s.io/v1beta1, got kind="Pod" apiVersion="v1"' },
-    { name: 'missing uid', payload: '{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{}}', code: 400, message: 'request.uid is missing' },
+    {
+      name: 'not an AdmissionReview',
+      payload: '{"kind":"Pod","apiVersion":"v1"}',
+      code: 400,
+      message:
+        'expected an AdmissionReview of apiVersion admission.k8s.io/v1 or admission.k8s.io/v1beta1, got kind="Pod" apiVersion="v1"',
+    },
+    {
+      name: 'missing uid',
+      payload: '{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{}}',
+      code: 400,
+      message: 'request.uid is missing',
+    },
     {
       name: 'missing object',
-      payload: JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1', request: { uid: 'u-7', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } } }),
+      payload: JSON.stringify({
+        kind: 'AdmissionReview',
+        apiVersion: 'admission.k8s.io/v1',
+        request: { uid: 'u-7', operation: 'CREATE', kind: { group: '', version: 'v1', kind: 'Pod' } },
+      }),
       code: 400,
       message: 'request.object is missing for a CREATE request',
       uid: 'u-7',
     },
-    { name: 'wrong content type', payload: fixtureText('reviews/pod-create-nodeapp.json'), contentType: 'text/yaml', code: 400, message: 'contentType=text/yaml, expected application/json', uid: jsonFixture<AdmissionReview>('reviews/pod-create-nodeapp.json').request?.uid ?? '' },
-    { name: 'body over the limit', payload: Buffer.alloc(BODY_LIMIT + 1, 'a'), code: 413, message: `request body is larger than the limit of ${BODY_LIMIT} bytes` },
+    {
+      name: 'wrong content type',
+      payload: fixtureText('reviews/pod-create-nodeapp.json'),
+      contentType: 'text/yaml',
+      code: 400,
+      message: 'contentType=text/yaml, expected application/json',
+      uid: jsonFixture<AdmissionReview>('reviews/pod-create-nodeapp.json').request?.uid ?? '',
+    },
+    {
+      name: 'body over the limit',
+      payload: Buffer.alloc(BODY_LIMIT + 1, 'a'),
+      code: 413,
+      message: `request body is larger than the limit of ${BODY_LIMIT} bytes`,
+    },
   ];
   for (const bad of badInputs) {
     test(`${bad.name}: a well-formed review with allowed false, code ${bad.code} and a specific message`, async () => {
@@ -86,20 +137,28 @@ describe('buildApp (inject)', () => {
         assert.deepEqual(review, {
           apiVersion: 'admission.k8s.io/v1',
           kind: 'AdmissionReview',
-          response: { uid: bad.uid ?? '', allowed: false, status: { metadata: {}, status: 'Failure', code: bad.code, message: bad.message } },
+          response: {
+            uid: bad.uid ?? '',
+            allowed: false,
+            status: { metadata: {}, status: 'Failure', code: bad.code, message: bad.message },
+          },
         });
       }
       const errors = await metrics.errors.get();
-      assert.deepEqual(errors.values.map((value) => [value.labels['endpoint'], value.labels['code'], value.value]), [
-        ['mutate', String(bad.code), 1],
-        ['validate', String(bad.code), 1],
-      ]);
+      assert.deepEqual(
+        errors.values.map((value) => [value.labels['endpoint'], value.labels['code'], value.value]),
+        [
+          ['mutate', String(bad.code), 1],
+          ['validate', String(bad.code), 1],
+        ],
+      );
     });
   }
 
   const NODEAPP = jsonFixture<{ request: Record<string, unknown> }>('reviews/pod-create-nodeapp.json');
   const NODEAPP_UID = String(NODEAPP.request['uid']);
-  const withRequest = (changes: Record<string, unknown>): string => JSON.stringify({ ...NODEAPP, request: { ...NODEAPP.request, ...changes } });
+  const withRequest = (changes: Record<string, unknown>): string =>
+    JSON.stringify({ ...NODEAPP, request: { ...NODEAPP.request, ...changes } });
   const failure = (code: number, message: string) => ({ metadata: {}, status: 'Failure', code, message });
 
   const echoed: readonly { name: string; payload: string; code: number; message: string; apiVersion?: string }[] = [
@@ -111,15 +170,39 @@ describe('buildApp (inject)', () => {
     },
     {
       name: 'a v1beta1 body over the limit',
-      payload: JSON.stringify({ kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1beta1', request: { uid: NODEAPP_UID, pad: 'x'.repeat(BODY_LIMIT) } }),
+      payload: JSON.stringify({
+        kind: 'AdmissionReview',
+        apiVersion: 'admission.k8s.io/v1beta1',
+        request: { uid: NODEAPP_UID, pad: 'x'.repeat(BODY_LIMIT) },
+      }),
       code: 413,
       message: `request body is larger than the limit of ${BODY_LIMIT} bytes`,
       apiVersion: 'admission.k8s.io/v1beta1',
     },
-    { name: 'unreadable JSON', payload: withRequest({}).slice(0, 400), code: 400, message: 'request body is not valid JSON' },
-    { name: 'no userInfo', payload: withRequest({ userInfo: undefined }), code: 400, message: 'request.userInfo is missing' },
-    { name: 'userInfo null', payload: withRequest({ userInfo: null }), code: 400, message: 'request.userInfo is missing' },
-    { name: 'a numeric request.name', payload: withRequest({ name: 7 }), code: 400, message: 'request.name must be a string, got (number)' },
+    {
+      name: 'unreadable JSON',
+      payload: withRequest({}).slice(0, 400),
+      code: 400,
+      message: 'request body is not valid JSON',
+    },
+    {
+      name: 'no userInfo',
+      payload: withRequest({ userInfo: undefined }),
+      code: 400,
+      message: 'request.userInfo is missing',
+    },
+    {
+      name: 'userInfo null',
+      payload: withRequest({ userInfo: null }),
+      code: 400,
+      message: 'request.userInfo is missing',
+    },
+    {
+      name: 'a numeric request.name',
+      payload: withRequest({ name: 7 }),
+      code: 400,
+      message: 'request.name must be a string, got (number)',
+    },
   ];
   test('the uid-echo table has every case', () => assert.equal(echoed.length, 6));
   for (const bad of echoed) {
@@ -132,20 +215,31 @@ describe('buildApp (inject)', () => {
         kind: 'AdmissionReview',
         response: { uid: NODEAPP_UID, allowed: false, status: failure(bad.code, bad.message) },
       });
-      assert.deepEqual((await metrics.reviews.get()).values.map((value) => [value.labels['decision'], value.value]), [['error', 1]]);
+      assert.deepEqual(
+        (await metrics.reviews.get()).values.map((value) => [value.labels['decision'], value.value]),
+        [['error', 1]],
+      );
     });
   }
 
   test('a crash while evaluating: 500 review with the uid, counted once', async () => {
-    const crashing: Policy = { ...testPolicy([]), namespaceMode: () => {
-      throw new TypeError('boom');
-    } };
+    const crashing: Policy = {
+      ...testPolicy([]),
+      namespaceMode: () => {
+        throw new TypeError('boom');
+      },
+    };
     const { app, metrics } = harness(crashing);
-    const body = admissionReviewBody(admissionRequest({ kind: 'Pod', metadata: { name: 'p', namespace: 'shop' } }, { uid: 'crash-1' }));
+    const body = admissionReviewBody(
+      admissionRequest({ kind: 'Pod', metadata: { name: 'p', namespace: 'shop' } }, { uid: 'crash-1' }),
+    );
     const { review } = await post(app, '/validate', body);
     assert.equal(review.response?.uid, 'crash-1');
     assert.equal(review.response?.status?.code, 500);
-    assert.deepEqual((await metrics.reviews.get()).values.map((value) => [value.labels['decision'], value.value]), [['error', 1]]);
+    assert.deepEqual(
+      (await metrics.reviews.get()).values.map((value) => [value.labels['decision'], value.value]),
+      [['error', 1]],
+    );
   });
 
   const faults: readonly { name: string; sabotage: (parts: { logger: Logger; metrics: Metrics }) => void }[] = [
@@ -196,7 +290,12 @@ describe('buildApp (inject)', () => {
     assert.deepEqual(review.response, {
       uid: recorded.request?.uid,
       allowed: false,
-      status: { metadata: {}, status: 'Failure', code: 500, message: 'internal error while reviewing Pod; see the dapr-guard logs' },
+      status: {
+        metadata: {},
+        status: 'Failure',
+        code: 500,
+        message: 'internal error while reviewing Pod; see the dapr-guard logs',
+      },
     });
     const errorLine = logs().find((line) => line['msg'] === 'admission review failed');
     assert.equal((errorLine?.['err'] as { message?: string } | undefined)?.message, 'boom');
@@ -248,7 +347,12 @@ describe('buildApp (inject)', () => {
     await post(app, '/validate', fixtureText('reviews/pod-create-payments.json'));
     const reviews = await metrics.reviews.get();
     assert.deepEqual(
-      reviews.values.map((value) => [value.labels['endpoint'], value.labels['decision'], value.labels['mode'], value.value]),
+      reviews.values.map((value) => [
+        value.labels['endpoint'],
+        value.labels['decision'],
+        value.labels['mode'],
+        value.value,
+      ]),
       [
         ['mutate', 'patched', 'enforce', 1],
         ['validate', 'allowed', 'enforce', 1],
@@ -261,7 +365,10 @@ describe('buildApp (inject)', () => {
     const { app } = harness(undefined, () => readiness);
     assert.deepEqual((await app.inject({ url: '/healthz' })).json(), { status: 'ok' });
     const notReady = await app.inject({ url: '/readyz' });
-    assert.deepEqual([notReady.statusCode, notReady.json()], [503, { status: 'not ready', reason: 'certificate not loaded' }]);
+    assert.deepEqual(
+      [notReady.statusCode, notReady.json()],
+      [503, { status: 'not ready', reason: 'certificate not loaded' }],
+    );
     readiness = { ready: true };
     const ready = await app.inject({ url: '/readyz' });
     assert.deepEqual([ready.statusCode, ready.json()], [200, { status: 'ok' }]);
@@ -270,6 +377,16 @@ describe('buildApp (inject)', () => {
   test('other paths and methods get a plain 404, never a review', async () => {
     const { app } = harness();
     assert.equal((await app.inject({ method: 'GET', url: '/mutate' })).statusCode, 404);
-    assert.equal((await app.inject({ method: 'POST', url: '/admit', payload: '{}', headers: { 'content-type': 'application/json' } })).statusCode, 404);
+    assert.equal(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/admit',
+          payload: '{}',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).statusCode,
+      404,
+    );
   });
 });

@@ -19,12 +19,17 @@ function scrape(port: number | undefined): Promise<{ status: number; body: strin
 }
 
 /** GET over plain HTTP on the metrics port. */
-function getPlain(port: number | undefined, path: string): Promise<{ status: number; body: string; contentType: string }> {
+function getPlain(
+  port: number | undefined,
+  path: string,
+): Promise<{ status: number; body: string; contentType: string }> {
   return new Promise((resolve, reject) => {
     httpGet(`http://127.0.0.1:${port ?? 0}${path}`, (response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, contentType: String(response.headers['content-type']) }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body, contentType: String(response.headers['content-type']) }),
+      );
     }).on('error', reject);
   });
 }
@@ -64,13 +69,22 @@ describe('HTTPS transport', () => {
     const session = http2Session(server.baseUrl, server.ca);
     try {
       const h2 = JSON.parse((await postHttp2(session, '/validate', 'not json')).body) as AdmissionReview;
-      assert.deepEqual(h2.response?.status, { metadata: {}, status: 'Failure', code: 400, message: 'request body is not valid JSON' });
-      const tooLarge = JSON.parse((await postHttp2(session, '/validate', Buffer.alloc(7 * 1024 * 1024 + 10, ' '))).body) as AdmissionReview;
+      assert.deepEqual(h2.response?.status, {
+        metadata: {},
+        status: 'Failure',
+        code: 400,
+        message: 'request body is not valid JSON',
+      });
+      const tooLarge = JSON.parse(
+        (await postHttp2(session, '/validate', Buffer.alloc(7 * 1024 * 1024 + 10, ' '))).body,
+      ) as AdmissionReview;
       assert.equal(tooLarge.response?.status?.code, 413);
     } finally {
       session.close();
     }
-    const h1 = JSON.parse((await postHttp1(server.baseUrl, '/mutate', server.ca, PAYMENTS, 'text/plain')).body) as AdmissionReview;
+    const h1 = JSON.parse(
+      (await postHttp1(server.baseUrl, '/mutate', server.ca, PAYMENTS, 'text/plain')).body,
+    ) as AdmissionReview;
     assert.equal(h1.response?.uid, PAYMENTS_UID);
     assert.equal(h1.response?.status?.code, 400);
   });
@@ -78,10 +92,13 @@ describe('HTTPS transport', () => {
   test('TLS 1.2 and 1.3 are accepted; TLS 1.1 is refused', async () => {
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       const negotiated = await new Promise<string | null>((resolve, reject) => {
-        const socket = tlsConnect({ host: '127.0.0.1', port: server.server.port, ca: server.ca, minVersion: version, maxVersion: version }, () => {
-          resolve(socket.getProtocol());
-          socket.end();
-        });
+        const socket = tlsConnect(
+          { host: '127.0.0.1', port: server.server.port, ca: server.ca, minVersion: version, maxVersion: version },
+          () => {
+            resolve(socket.getProtocol());
+            socket.end();
+          },
+        );
         socket.on('error', reject);
       });
       assert.equal(negotiated, version);
@@ -131,14 +148,21 @@ describe('secret values never leave the process', () => {
   after(() => server.close());
 
   test('a Component with a planted plaintext password: not in the response, the logs or the metrics', async () => {
-    const recorded = jsonFixture<{ request: { object: { spec: { metadata: { name: string; value: string }[] } } } }>('reviews/component-create-redis-pubsub.json');
+    const recorded = jsonFixture<{ request: { object: { spec: { metadata: { name: string; value: string }[] } } } }>(
+      'reviews/component-create-redis-pubsub.json',
+    );
     for (const item of recorded.request.object.spec.metadata) if (item.name === 'redisPassword') item.value = CANARY;
     const body = JSON.stringify(recorded);
     assert.ok(body.includes(CANARY));
     const responses = [
       await postHttp1(server.baseUrl, '/validate', server.ca, body),
       await postHttp1(server.baseUrl, '/mutate', server.ca, body),
-      await postHttp1(server.baseUrl, '/validate', server.ca, body.replace('"kind":"AdmissionReview"', '"kind":"AdmissionReview",')),
+      await postHttp1(
+        server.baseUrl,
+        '/validate',
+        server.ca,
+        body.replace('"kind":"AdmissionReview"', '"kind":"AdmissionReview",'),
+      ),
       await postHttp1(server.baseUrl, '/validate', server.ca, body, 'text/plain'),
     ];
     for (const response of responses) assert.ok(!response.body.includes(CANARY), response.body);
@@ -163,11 +187,21 @@ describe('client-certificate authentication of the API server (tls.clientCAFile)
   const review = (client?: { readonly certPem: string; readonly keyPem: string }): Promise<AdmissionReview> =>
     new Promise((resolve, reject) => {
       const credentials = client === undefined ? {} : { cert: client.certPem, key: client.keyPem };
-      const request = httpsRequest(`${server.baseUrl}/mutate`, { method: 'POST', ca: server.ca, agent: false, headers: { 'content-type': 'application/json' }, ...credentials }, (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        response.on('end', () => resolve(JSON.parse(body) as AdmissionReview));
-      });
+      const request = httpsRequest(
+        `${server.baseUrl}/mutate`,
+        {
+          method: 'POST',
+          ca: server.ca,
+          agent: false,
+          headers: { 'content-type': 'application/json' },
+          ...credentials,
+        },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve(JSON.parse(body) as AdmissionReview));
+        },
+      );
       request.on('error', reject);
       request.end(PAYMENTS);
     });
@@ -182,7 +216,12 @@ describe('client-certificate authentication of the API server (tls.clientCAFile)
 
   test('the API server certificate: the review is answered, also after a certificate reload', async () => {
     assert.equal((await review(apiServer)).response?.uid, PAYMENTS_UID);
-    const renewed = generateServingBundle({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 2 });
+    const renewed = generateServingBundle({
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      validityDays: 2,
+    });
     writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
     writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
     assert.equal(await server.server.tls.checkNow(), true);
@@ -193,14 +232,23 @@ describe('client-certificate authentication of the API server (tls.clientCAFile)
   });
 
   test('/healthz on this port needs a client certificate too: kubelet probes cannot use it', async () => {
-    await assert.rejects(getHttp1(server.baseUrl, '/healthz', server.ca), /certificate required|ECONNRESET|socket hang up/);
+    await assert.rejects(
+      getHttp1(server.baseUrl, '/healthz', server.ca),
+      /certificate required|ECONNRESET|socket hang up/,
+    );
   });
 
   test('/healthz and /readyz answer on the plain metrics port without a client certificate (the chart probes it)', async () => {
     const health = await getPlain(server.server.metricsPort, '/healthz');
-    assert.deepEqual([health.status, health.contentType, JSON.parse(health.body)], [200, 'application/json; charset=utf-8', { status: 'ok' }]);
+    assert.deepEqual(
+      [health.status, health.contentType, JSON.parse(health.body)],
+      [200, 'application/json; charset=utf-8', { status: 'ok' }],
+    );
     const ready = await getPlain(server.server.metricsPort, '/readyz');
-    assert.deepEqual([ready.status, ready.contentType, JSON.parse(ready.body)], [200, 'application/json; charset=utf-8', { status: 'ok' }]);
+    assert.deepEqual(
+      [ready.status, ready.contentType, JSON.parse(ready.body)],
+      [200, 'application/json; charset=utf-8', { status: 'ok' }],
+    );
     assert.equal((await getPlain(server.server.metricsPort, '/livez')).status, 404);
   });
 });

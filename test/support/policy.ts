@@ -3,7 +3,10 @@ import { createPolicy, type Policy, type PolicyInputs } from '../../src/policy/e
 import type { Rule } from '../../src/rules/rule.ts';
 
 /** A policy for tests: enforce everywhere, no namespace labels, exemptions on for system:masters in every namespace, unless overridden. */
-export function testPolicy(rules: readonly Rule[], overrides: Partial<Omit<PolicyInputs, 'rules'>> & { namespaceModes?: Record<string, Mode> } = {}): Policy {
+export function testPolicy(
+  rules: readonly Rule[],
+  overrides: Partial<Omit<PolicyInputs, 'rules'>> & { namespaceModes?: Record<string, Mode> } = {},
+): Policy {
   const { namespaceModes, ...rest } = overrides;
   return createPolicy({
     rules,

@@ -35,17 +35,26 @@ export interface SpawnOptions {
 
 export function spawnNode(args: readonly string[], options: SpawnOptions = {}): Spawned {
   const stdio: StdioOptions = options.discardStdout === true ? ['pipe', 'ignore', 'pipe'] : 'pipe';
-  const child = spawn(process.execPath, [...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio });
+  const child = spawn(process.execPath, [...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const waitFor = (pattern: RegExp, timeoutMs = 15_000): Promise<void> =>
     new Promise((resolve, reject) => {
       const check = (): boolean => pattern.test(stdout) || pattern.test(stderr);
       if (check()) return resolve();
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`)),
+        timeoutMs,
+      );
       const onData = (): void => {
         if (check()) {
           clearTimeout(timer);
@@ -56,7 +65,8 @@ export function spawnNode(args: readonly string[], options: SpawnOptions = {}): 
       child.stderr?.on('data', onData);
       void exited.then(({ code }) => {
         clearTimeout(timer);
-        if (!check()) reject(new Error(`process exited (${code}) before ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        if (!check())
+          reject(new Error(`process exited (${code}) before ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`));
       });
     });
   return { child, stdout: () => stdout, stderr: () => stderr, waitFor, exited };

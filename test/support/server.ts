@@ -24,7 +24,13 @@ export interface TestServer {
 export async function startTestServer(layer: ConfigLayer = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'dapr-guard-server-'));
   const base = buildConfig(
-    [{ tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') }, namespaceModes: { source: 'off' } }, layer],
+    [
+      {
+        tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), caFile: join(dir, 'ca.crt') },
+        namespaceModes: { source: 'off' },
+      },
+      layer,
+    ],
     RULE_IDS,
   );
   const config: Config = { ...base, server: { ...base.server, port: 0 }, metrics: { ...base.metrics, port: 0 } };
@@ -42,7 +48,12 @@ export async function startTestServer(layer: ConfigLayer = {}): Promise<TestServ
     config,
     baseUrl: `https://127.0.0.1:${server.port}`,
     ca: readFileSync(config.tls.caFile),
-    logs: () => lines.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>),
+    logs: () =>
+      lines
+        .join('')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     rawLogs: () => lines.join(''),
     close: () => server.shutdown(),
   };
@@ -56,15 +67,30 @@ export interface HttpResult {
 }
 
 /** HTTP/1.1 over TLS with the test CA. */
-export function postHttp1(baseUrl: string, path: string, ca: Buffer, body: string | Buffer, contentType = 'application/json'): Promise<HttpResult> {
+export function postHttp1(
+  baseUrl: string,
+  path: string,
+  ca: Buffer,
+  body: string | Buffer,
+  contentType = 'application/json',
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${baseUrl}${path}`, { method: 'POST', ca, headers: { 'content-type': contentType }, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8'), httpVersion: response.httpVersion }),
-      );
-    });
+    const request = httpsRequest(
+      `${baseUrl}${path}`,
+      { method: 'POST', ca, headers: { 'content-type': contentType }, agent: false },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            httpVersion: response.httpVersion,
+          }),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -76,7 +102,12 @@ export function getHttp1(baseUrl: string, path: string, ca: Buffer): Promise<Htt
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8'), httpVersion: response.httpVersion }),
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          httpVersion: response.httpVersion,
+        }),
       );
     });
     request.on('error', reject);
@@ -89,7 +120,12 @@ export function http2Session(baseUrl: string, ca: Buffer): ClientHttp2Session {
 }
 
 /** One HTTP/2 request on a session (the API server keeps one session open and sends many reviews on it). */
-export function postHttp2(session: ClientHttp2Session, path: string, body: string | Buffer, contentType = 'application/json'): Promise<HttpResult> {
+export function postHttp2(
+  session: ClientHttp2Session,
+  path: string,
+  body: string | Buffer,
+  contentType = 'application/json',
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': contentType });
     let status = 0;
@@ -100,7 +136,9 @@ export function postHttp2(session: ClientHttp2Session, path: string, body: strin
       headers = responseHeaders;
     });
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8'), httpVersion: '2.0' }));
+    stream.on('end', () =>
+      resolve({ status, headers, body: Buffer.concat(chunks).toString('utf8'), httpVersion: '2.0' }),
+    );
     stream.on('error', reject);
     stream.end(body);
   });

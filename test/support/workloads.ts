@@ -1,7 +1,11 @@
 import type { KubeObject } from '../../src/admission/wire.ts';
 
 /** The kinds that create Pods, with where each keeps the pod metadata (as src/rules/support/workloads.ts). */
-export const WORKLOAD_CASES: ReadonlyArray<{ readonly kind: string; readonly apiVersion: string; readonly podMetadataPath: string }> = [
+export const WORKLOAD_CASES: ReadonlyArray<{
+  readonly kind: string;
+  readonly apiVersion: string;
+  readonly podMetadataPath: string;
+}> = [
   { kind: 'Pod', apiVersion: 'v1', podMetadataPath: '/metadata' },
   { kind: 'Deployment', apiVersion: 'apps/v1', podMetadataPath: '/spec/template/metadata' },
   { kind: 'StatefulSet', apiVersion: 'apps/v1', podMetadataPath: '/spec/template/metadata' },
@@ -24,7 +28,11 @@ const POD_SPEC = { containers: [{ name: 'app', image: 'ghcr.io/example/app:1.0.0
  * A workload of `kind` whose Pods get `podAnnotations` (no annotations map when undefined),
  * shaped as the API server sends it.
  */
-export function workload(kind: string, podAnnotations: Record<string, unknown> | undefined, options: WorkloadOptions = {}): KubeObject {
+export function workload(
+  kind: string,
+  podAnnotations: Record<string, unknown> | undefined,
+  options: WorkloadOptions = {},
+): KubeObject {
   const podMetadata = {
     labels: { app: 'orders' },
     ...(podAnnotations === undefined ? {} : { annotations: podAnnotations }),
@@ -33,7 +41,12 @@ export function workload(kind: string, podAnnotations: Record<string, unknown> |
   const metadata = { name: options.name ?? 'orders', namespace: options.namespace ?? 'shop', ...options.metadata };
   if (kind === 'Pod') {
     // Annotation values may be of any JSON type here: tests feed the rules what a client could send.
-    const object: Record<string, unknown> = { apiVersion, kind, metadata: { ...metadata, ...podMetadata, ...options.metadata }, spec: POD_SPEC };
+    const object: Record<string, unknown> = {
+      apiVersion,
+      kind,
+      metadata: { ...metadata, ...podMetadata, ...options.metadata },
+      spec: POD_SPEC,
+    };
     return object;
   }
   const template = { metadata: podMetadata, spec: POD_SPEC };

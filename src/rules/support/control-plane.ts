@@ -78,7 +78,13 @@ const APP_LABELLED_KINDS = new Set([
 
 const APP_LABELS = new Set(SERVICES.map((service) => CONTROL_PLANE_WORKLOADS[service].name));
 
-const CLUSTER_ROLE_BINDING_NAMES = new Set(['dapr-operator-admin', 'dapr-injector', 'dapr-sentry', 'dapr-placement', 'dapr-scheduler']);
+const CLUSTER_ROLE_BINDING_NAMES = new Set([
+  'dapr-operator-admin',
+  'dapr-injector',
+  'dapr-sentry',
+  'dapr-placement',
+  'dapr-scheduler',
+]);
 
 const INJECTOR_WEBHOOK_CONFIGURATION = 'dapr-sidecar-injector';
 
@@ -147,7 +153,10 @@ export function webhookServiceNamespaces(object: unknown): string[] {
 
 /** True for a ClusterRoleBinding with one of the chart's names. */
 export function isControlPlaneClusterRoleBinding(object: unknown, kind: GroupVersionKind): boolean {
-  return groupKind(kind) === 'rbac.authorization.k8s.io/ClusterRoleBinding' && CLUSTER_ROLE_BINDING_NAMES.has(metadataOf(object).name);
+  return (
+    groupKind(kind) === 'rbac.authorization.k8s.io/ClusterRoleBinding' &&
+    CLUSTER_ROLE_BINDING_NAMES.has(metadataOf(object).name)
+  );
 }
 
 export interface ServiceAccountSubject {
@@ -161,7 +170,9 @@ export function serviceAccountSubjects(object: unknown): ServiceAccountSubject[]
     const record = asRecord(subject);
     const name = asString(record?.['name']);
     const namespace = asString(record?.['namespace']);
-    return record?.['kind'] === 'ServiceAccount' && name !== undefined && namespace !== undefined ? [{ name, namespace }] : [];
+    return record?.['kind'] === 'ServiceAccount' && name !== undefined && namespace !== undefined
+      ? [{ name, namespace }]
+      : [];
   });
 }
 

@@ -13,7 +13,8 @@ export function capFindings(findings: readonly Finding[], more: (count: number) 
   if (findings.length <= MAX_LISTED_FINDINGS) return [...findings];
   const rest = findings.slice(MAX_LISTED_FINDINGS);
   const maxMode = strictestMaxMode(rest);
-  const summary: Finding = maxMode === undefined ? { message: more(rest.length) } : { message: more(rest.length), maxMode };
+  const summary: Finding =
+    maxMode === undefined ? { message: more(rest.length) } : { message: more(rest.length), maxMode };
   return [...findings.slice(0, MAX_LISTED_FINDINGS), summary];
 }
 

@@ -53,5 +53,7 @@ export function stringMap(value: unknown): Readonly<Record<string, string>> {
 const EMPTY: Readonly<Record<string, string>> = Object.freeze({});
 
 function onlyStrings(record: JsonRecord): Readonly<Record<string, string>> {
-  return Object.fromEntries(Object.entries(record).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(record).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }

@@ -66,5 +66,8 @@ export function fitMessage(render: (clip: Clip) => string, budget: number): stri
     const message = render((text) => clipText(text, limit));
     if (message.length <= budget) return message;
   }
-  return clipText(render((text) => clipText(text, 8)), budget);
+  return clipText(
+    render((text) => clipText(text, 8)),
+    budget,
+  );
 }

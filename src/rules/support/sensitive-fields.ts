@@ -15,14 +15,18 @@ export function declaredSensitiveFields(specType: string): ReadonlySet<string> {
 
 function buildSensitiveByType(): Map<string, Set<string>> {
   const byType = new Map<string, Set<string>>(
-    Object.entries(DECLARED_SENSITIVE_FIELDS).map(([type, names]) => [type, new Set(names.map((name) => name.toLowerCase()))]),
+    Object.entries(DECLARED_SENSITIVE_FIELDS).map(([type, names]) => [
+      type,
+      new Set(names.map((name) => name.toLowerCase())),
+    ]),
   );
   for (const alias of SENSITIVE_FIELD_ALIASES) {
     const spellings = [alias.decodedName, ...alias.aliases].map((name) => name.toLowerCase());
     for (const type of alias.specTypes) {
       const names = byType.get(type);
       // An alias matters only where one of its spellings is declared sensitive (url → connectionString).
-      if (names !== undefined && spellings.some((spelling) => names.has(spelling))) spellings.forEach((spelling) => names.add(spelling));
+      if (names !== undefined && spellings.some((spelling) => names.has(spelling)))
+        spellings.forEach((spelling) => names.add(spelling));
     }
   }
   return byType;

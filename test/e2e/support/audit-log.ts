@@ -33,14 +33,20 @@ export async function auditEventOf(path: string, query: AuditQuery): Promise<{ e
       }
       return undefined;
     },
-    { description: `the audit event of ${query.verb} ${query.resource} ${query.namespace}/${query.name} in ${path}`, timeoutMs: 15_000 },
+    {
+      description: `the audit event of ${query.verb} ${query.resource} ${query.namespace}/${query.name} in ${path}`,
+      timeoutMs: 15_000,
+    },
   );
 }
 
 /** The lines the API server has finished writing. */
 function completeLines(path: string): string[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').slice(0, -1).filter((line) => line.startsWith('{'));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .slice(0, -1)
+    .filter((line) => line.startsWith('{'));
 }
 
 function matches(event: AuditEvent, query: AuditQuery): boolean {

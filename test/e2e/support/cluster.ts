@@ -132,7 +132,8 @@ export async function stopCluster(info: ClusterInfo, options: { keep?: boolean }
     for (const crd of info.createdCrds) await kubectl.run(['delete', 'crd', crd, '--ignore-not-found', '--wait=false']);
     if (!keep) rmSync(info.workDir, { recursive: true, force: true });
   }
-  if (keep) process.stderr.write(`\ne2e: kept ${info.workDir} (API server logs in logs/, dapr-guard logs in dapr-guard-*/)\n`);
+  if (keep)
+    process.stderr.write(`\ne2e: kept ${info.workDir} (API server logs in logs/, dapr-guard logs in dapr-guard-*/)\n`);
 }
 
 /** Records a failed scenario, so that stopCluster keeps the logs. */
@@ -193,7 +194,17 @@ async function startLocalHarness(env: NodeJS.ProcessEnv): Promise<Omit<ClusterIn
   }
   const kubeconfig = join(workDir, 'kubeconfig');
   const versions = await clusterVersions(new Kubectl(kubeconfig, kubectl));
-  return { source: 'local-harness', kubeconfig, kubectl, ...versions, workDir, harnessDir: workDir, auditLog, webhookHost: '127.0.0.1', listenHost: '127.0.0.1' };
+  return {
+    source: 'local-harness',
+    kubeconfig,
+    kubectl,
+    ...versions,
+    workDir,
+    harnessDir: workDir,
+    auditLog,
+    webhookHost: '127.0.0.1',
+    listenHost: '127.0.0.1',
+  };
 }
 
 /**
@@ -228,20 +239,34 @@ function harnessKubectl(version: string, env: NodeJS.ProcessEnv): string {
 
 async function existingCluster(env: NodeJS.ProcessEnv): Promise<Omit<ClusterInfo, 'createdCrds'>> {
   const kubeconfig = env['KUBECONFIG'];
-  if (kubeconfig === undefined || kubeconfig === '') throw new Error('E2E_USE_EXISTING_CLUSTER=1 needs KUBECONFIG (one file) naming the cluster');
+  if (kubeconfig === undefined || kubeconfig === '')
+    throw new Error('E2E_USE_EXISTING_CLUSTER=1 needs KUBECONFIG (one file) naming the cluster');
   const kubectl = findKubectl(env);
   const versions = await clusterVersions(new Kubectl(kubeconfig, kubectl));
   const webhookHost = env['E2E_WEBHOOK_HOST'] ?? '127.0.0.1';
   const listenHost = env['E2E_WEBHOOK_LISTEN'] ?? (isLoopback(webhookHost) ? webhookHost : '0.0.0.0');
   const auditLog = env['E2E_AUDIT_LOG'] === undefined || env['E2E_AUDIT_LOG'] === '' ? null : env['E2E_AUDIT_LOG'];
   const workDir = mkdtempSync(join(tmpdir(), 'dapr-guard-e2e-'));
-  return { source: 'existing', kubeconfig, kubectl, ...versions, workDir, harnessDir: null, auditLog, webhookHost, listenHost };
+  return {
+    source: 'existing',
+    kubeconfig,
+    kubectl,
+    ...versions,
+    workDir,
+    harnessDir: null,
+    auditLog,
+    webhookHost,
+    listenHost,
+  };
 }
 
 async function clusterVersions(kubectl: Kubectl): Promise<{ serverVersion: string; apiVersions: string[] }> {
-  const version = JSON.parse((await kubectl.ok(['version', '-o', 'json'])).stdout) as { serverVersion?: { gitVersion?: string } };
+  const version = JSON.parse((await kubectl.ok(['version', '-o', 'json'])).stdout) as {
+    serverVersion?: { gitVersion?: string };
+  };
   const match = /^v?(\d+\.\d+\.\d+)/.exec(version.serverVersion?.gitVersion ?? '');
-  if (match?.[1] === undefined) throw new Error(`cannot read the API server version from kubectl version: ${JSON.stringify(version)}`);
+  if (match?.[1] === undefined)
+    throw new Error(`cannot read the API server version from kubectl version: ${JSON.stringify(version)}`);
   const apiVersions = (await kubectl.ok(['api-versions'])).stdout.split('\n').filter((line) => line !== '');
   return { serverVersion: match[1], apiVersions };
 }
@@ -271,7 +296,9 @@ const CRDS_WITHOUT_CLIENT_VALIDATION = new Set(['mcpservers.yaml']);
 
 async function applyDaprCrds(kubectl: Kubectl, onlyMissing: boolean): Promise<string[]> {
   const directory = join(DAPR_MANIFESTS, 'crds');
-  const files = readdirSync(directory).filter((file) => file.endsWith('.yaml')).sort();
+  const files = readdirSync(directory)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort();
   const names: string[] = [];
   const created: string[] = [];
   for (const file of files) {

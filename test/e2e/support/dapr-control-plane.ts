@@ -19,7 +19,19 @@
  *   connection to the injector, verifying the injector's certificate for that DNS name.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { once } from 'node:events';
@@ -40,7 +52,16 @@ const INJECTOR_POD = 'dapr-sidecar-injector-e2e';
 const INJECTOR_WEBHOOK = 'dapr-sidecar-injector';
 const SENTRY_AUDIENCE = `spiffe://${TRUST_DOMAIN}/ns/${DAPR_NAMESPACE}/dapr-sentry`;
 /** The chart's objects that configure the two processes (everything else of the chart is left out). */
-const APPLIED_KINDS = new Set(['ServiceAccount', 'Secret', 'ConfigMap', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Configuration']);
+const APPLIED_KINDS = new Set([
+  'ServiceAccount',
+  'Secret',
+  'ConfigMap',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'Configuration',
+]);
 const APPLIED_NAMES = new Set(['dapr-injector', 'dapr-sentry', 'dapr-trust-bundle', 'daprsystem']);
 /** The user the processes run as when the suite runs as root: Dapr refuses root, and its chart sets runAsNonRoot. */
 const NON_ROOT = { uid: 65534, gid: 65534 } as const;
@@ -62,9 +83,11 @@ interface PodTemplate {
 
 /** Why the Dapr scenarios cannot run here, or undefined when they can. */
 export function daprUnavailableReason(cluster: ClusterInfo): string | undefined {
-  if (cluster.harnessDir === null) return 'the Dapr control plane runs on the local control plane only (it stores Pods in dapr-system and rewrites the injector registration)';
+  if (cluster.harnessDir === null)
+    return 'the Dapr control plane runs on the local control plane only (it stores Pods in dapr-system and rewrites the injector registration)';
   const [major = 0, minor = 0] = cluster.serverVersion.split('.').map(Number);
-  if (major === 1 && minor < 30) return `Dapr ${DAPR_VERSION} is not run on Kubernetes ${cluster.serverVersion} (native sidecars and policy/v1 need newer servers)`;
+  if (major === 1 && minor < 30)
+    return `Dapr ${DAPR_VERSION} is not run on Kubernetes ${cluster.serverVersion} (native sidecars and policy/v1 need newer servers)`;
   return undefined;
 }
 
@@ -98,20 +121,36 @@ export class DaprControlPlane {
     const rendered = renderDaprChart(join(home, 'chart'), cluster, certificates);
     // control-plane-namespace.e2e.ts deletes dapr-system without waiting; a terminating namespace takes no new objects.
     await kubectl.ok(['wait', '--for=delete', `namespace/${DAPR_NAMESPACE}`, '--timeout=120s']);
-    await kubectl.ok(['apply', '-f', '-'], { input: toManifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DAPR_NAMESPACE } }) });
+    await kubectl.ok(['apply', '-f', '-'], {
+      input: toManifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DAPR_NAMESPACE } }),
+    });
     await kubectl.ok(['apply', '-f', '-'], { input: toManifest(rendered.filter(isApplied)) });
     const children: ChildProcess[] = [];
     const relayPort = await freePort();
     const relay = await startRelay(relayPort, await freePort(), certificates);
     try {
       const sentryPort = await freePort();
-      children.push(await startSentry(harnessDir, directory, home, deploymentTemplate(rendered, 'dapr-sentry'), sentryPort));
+      children.push(
+        await startSentry(harnessDir, directory, home, deploymentTemplate(rendered, 'dapr-sentry'), sentryPort),
+      );
       const injectorTemplate = deploymentTemplate(rendered, 'dapr-sidecar-injector');
       await kubectl.ok(['apply', '-f', '-'], { input: toManifest(injectorPod(injectorTemplate)) });
-      const token = await kubectl.ok(['-n', DAPR_NAMESPACE, 'create', 'token', 'dapr-injector', `--audience=${SENTRY_AUDIENCE}`, '--bound-object-kind=Pod', `--bound-object-name=${INJECTOR_POD}`, '--duration=2h']);
+      const token = await kubectl.ok([
+        '-n',
+        DAPR_NAMESPACE,
+        'create',
+        'token',
+        'dapr-injector',
+        `--audience=${SENTRY_AUDIENCE}`,
+        '--bound-object-kind=Pod',
+        `--bound-object-name=${INJECTOR_POD}`,
+        '--duration=2h',
+      ]);
       writeFileSync(join(directory, 'sentry-token'), token.stdout.trim(), { mode: 0o600 });
       giveToDapr(join(directory, 'sentry-token'));
-      await kubectl.ok(['apply', '-f', '-'], { input: toManifest(injectorWebhook(rendered, relayPort, certificates.rootPem)) });
+      await kubectl.ok(['apply', '-f', '-'], {
+        input: toManifest(injectorWebhook(rendered, relayPort, certificates.rootPem)),
+      });
       children.push(await startInjector(harnessDir, directory, home, injectorTemplate, relay.upstreamPort, sentryPort));
       return new DaprControlPlane({ directory, children, relay: relay.server, kubectl });
     } catch (error: unknown) {
@@ -130,18 +169,26 @@ export class DaprControlPlane {
     await eventually(
       async () => {
         probes += 1;
-        const result = await this.kubectl.create(pod(`injector-probe-${probes}`, namespace, daprApp(`injector-probe-${probes}`)), ['--dry-run=server', '-o', 'json']);
+        const result = await this.kubectl.create(
+          pod(`injector-probe-${probes}`, namespace, daprApp(`injector-probe-${probes}`)),
+          ['--dry-run=server', '-o', 'json'],
+        );
         if (result.code !== 0) throw new Error(`dry-run create of the probe Pod: ${result.stderr}`);
         const { containers } = podContainers(JSON.parse(result.stdout) as KubeObject);
         return containers.some((container) => container.name === 'daprd') ? true : undefined;
       },
-      { description: `Dapr's injector to add daprd to Pods in ${namespace} (log ${this.injectorLog})`, timeoutMs: 60_000 },
+      {
+        description: `Dapr's injector to add daprd to Pods in ${namespace} (log ${this.injectorLog})`,
+        timeoutMs: 60_000,
+      },
     );
   }
 
   /** The last lines of the injector's log, for failure messages. */
   injectorLogTail(lines = 40): string {
-    return existsSync(this.injectorLog) ? readFileSync(this.injectorLog, 'utf8').split('\n').slice(-lines).join('\n') : '';
+    return existsSync(this.injectorLog)
+      ? readFileSync(this.injectorLog, 'utf8').split('\n').slice(-lines).join('\n')
+      : '';
   }
 
   /** Stops both processes and the relay, removes the injector's registration and Pod. */
@@ -189,18 +236,78 @@ async function makeTrustBundle(directory: string): Promise<TrustBundle> {
   const credentials = join(directory, 'credentials');
   mkdirSync(credentials, { recursive: true });
   const file = (name: string): string => join(credentials, name);
-  writeFileSync(file('root.cnf'), '[req]\ndistinguished_name=dn\nx509_extensions=v3\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n');
-  writeFileSync(file('issuer.ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n');
-  writeFileSync(file('relay.ext'), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n`);
+  writeFileSync(
+    file('root.cnf'),
+    '[req]\ndistinguished_name=dn\nx509_extensions=v3\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\nsubjectKeyIdentifier=hash\n',
+  );
+  writeFileSync(
+    file('issuer.ext'),
+    'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n',
+  );
+  writeFileSync(
+    file('relay.ext'),
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n`,
+  );
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file('root.key')]);
-  await openssl(['req', '-x509', '-new', '-key', file('root.key'), '-subj', `/CN=${TRUST_DOMAIN}`, '-days', '2', '-sha256', '-config', file('root.cnf'), '-out', file('ca.crt')]);
-  for (const [name, extensions] of [['issuer', 'issuer.ext'], ['relay', 'relay.ext']] as const) {
+  await openssl([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    file('root.key'),
+    '-subj',
+    `/CN=${TRUST_DOMAIN}`,
+    '-days',
+    '2',
+    '-sha256',
+    '-config',
+    file('root.cnf'),
+    '-out',
+    file('ca.crt'),
+  ]);
+  for (const [name, extensions] of [
+    ['issuer', 'issuer.ext'],
+    ['relay', 'relay.ext'],
+  ] as const) {
     await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file(`${name}.key`)]);
-    await openssl(['req', '-new', '-key', file(`${name}.key`), '-subj', `/CN=${name === 'issuer' ? TRUST_DOMAIN : '127.0.0.1'}`, '-out', file(`${name}.csr`)]);
-    await openssl(['x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('root.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', file(extensions), '-out', file(`${name}.crt`)]);
+    await openssl([
+      'req',
+      '-new',
+      '-key',
+      file(`${name}.key`),
+      '-subj',
+      `/CN=${name === 'issuer' ? TRUST_DOMAIN : '127.0.0.1'}`,
+      '-out',
+      file(`${name}.csr`),
+    ]);
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.crt'),
+      '-CAkey',
+      file('root.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      file(extensions),
+      '-out',
+      file(`${name}.crt`),
+    ]);
   }
   const read = (name: string): string => readFileSync(file(name), 'utf8');
-  return { rootPem: read('ca.crt'), issuerPem: read('issuer.crt'), issuerKeyPem: read('issuer.key'), relayPem: read('relay.crt'), relayKeyPem: read('relay.key'), credentials };
+  return {
+    rootPem: read('ca.crt'),
+    issuerPem: read('issuer.crt'),
+    issuerKeyPem: read('issuer.key'),
+    relayPem: read('relay.crt'),
+    relayKeyPem: read('relay.key'),
+    credentials,
+  };
 }
 
 async function openssl(args: readonly string[]): Promise<void> {
@@ -218,7 +325,9 @@ function renderDaprChart(chart: string, cluster: ClusterInfo, bundle: TrustBundl
     values: {
       // The chart in the module says `edge`; a release install names its version.
       global: { tag: DAPR_VERSION },
-      dapr_sentry: { tls: { root: { certPEM: bundle.rootPem }, issuer: { certPEM: bundle.issuerPem, keyPEM: bundle.issuerKeyPem } } },
+      dapr_sentry: {
+        tls: { root: { certPEM: bundle.rootPem }, issuer: { certPEM: bundle.issuerPem, keyPEM: bundle.issuerKeyPem } },
+      },
     },
     extraArgs: ['--skip-crds'],
   });
@@ -237,26 +346,46 @@ function deploymentTemplate(rendered: readonly KubeObject[], name: string): PodT
 
 /** The injector's Pod as its ReplicaSet would create it: what Sentry checks the token's Pod against. */
 function injectorPod(template: PodTemplate): KubeObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: INJECTOR_POD, namespace: DAPR_NAMESPACE }, spec: template.spec };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { ...template.metadata, name: INJECTOR_POD, namespace: DAPR_NAMESPACE },
+    spec: template.spec,
+  };
 }
 
 /** The chart's MutatingWebhookConfiguration, with the Service replaced by the relay's loopback URL. */
 function injectorWebhook(rendered: readonly KubeObject[], relayPort: number, rootPem: string): KubeObject {
-  const found = rendered.find((object) => object.kind === 'MutatingWebhookConfiguration' && object.metadata?.name === INJECTOR_WEBHOOK);
+  const found = rendered.find(
+    (object) => object.kind === 'MutatingWebhookConfiguration' && object.metadata?.name === INJECTOR_WEBHOOK,
+  );
   const webhooks = found?.['webhooks'];
-  if (found === undefined || !Array.isArray(webhooks)) throw new Error(`Dapr's chart rendered no MutatingWebhookConfiguration ${INJECTOR_WEBHOOK}`);
+  if (found === undefined || !Array.isArray(webhooks))
+    throw new Error(`Dapr's chart rendered no MutatingWebhookConfiguration ${INJECTOR_WEBHOOK}`);
   return {
     ...found,
     webhooks: (webhooks as { clientConfig: { service?: { path?: string } } }[]).map((entry) => ({
       ...entry,
-      clientConfig: { url: `https://127.0.0.1:${relayPort}${entry.clientConfig.service?.path ?? '/mutate'}`, caBundle: Buffer.from(rootPem).toString('base64') },
+      clientConfig: {
+        url: `https://127.0.0.1:${relayPort}${entry.clientConfig.service?.path ?? '/mutate'}`,
+        caBundle: Buffer.from(rootPem).toString('base64'),
+      },
     })),
   };
 }
 
-async function startRelay(port: number, upstreamPort: number, bundle: TrustBundle): Promise<{ server: TlsServer; upstreamPort: number }> {
+async function startRelay(
+  port: number,
+  upstreamPort: number,
+  bundle: TrustBundle,
+): Promise<{ server: TlsServer; upstreamPort: number }> {
   const server = createTlsServer({ cert: bundle.relayPem, key: bundle.relayKeyPem }, (downstream) => {
-    const upstream = tlsConnect({ host: '127.0.0.1', port: upstreamPort, servername: INJECTOR_DNS_NAME, ca: bundle.rootPem });
+    const upstream = tlsConnect({
+      host: '127.0.0.1',
+      port: upstreamPort,
+      servername: INJECTOR_DNS_NAME,
+      ca: bundle.rootPem,
+    });
     downstream.pipe(upstream).pipe(downstream);
     const close = (): void => {
       downstream.destroy();
@@ -271,17 +400,34 @@ async function startRelay(port: number, upstreamPort: number, bundle: TrustBundl
 }
 
 /** The chart's container args with the ports moved to free loopback ones (later flags win). */
-function loopbackArgs(container: ContainerSpec, ports: Readonly<Record<string, number>>, extra: readonly string[]): string[] {
-  const moved = Object.entries(ports).flatMap(([flag, port]) => [`--${flag}-port=${port}`, `--${flag}-listen-address=127.0.0.1`]);
+function loopbackArgs(
+  container: ContainerSpec,
+  ports: Readonly<Record<string, number>>,
+  extra: readonly string[],
+): string[] {
+  const moved = Object.entries(ports).flatMap(([flag, port]) => [
+    `--${flag}-port=${port}`,
+    `--${flag}-listen-address=127.0.0.1`,
+  ]);
   return [...(container.args ?? []), ...moved, ...extra];
 }
 
 /** The chart's literal env values (fieldRefs and volume paths are given by the caller). */
 function literalEnv(container: ContainerSpec): Record<string, string> {
-  return Object.fromEntries((container.env ?? []).flatMap((variable) => (variable.value === undefined ? [] : [[variable.name, variable.value]])));
+  return Object.fromEntries(
+    (container.env ?? []).flatMap((variable) =>
+      variable.value === undefined ? [] : [[variable.name, variable.value]],
+    ),
+  );
 }
 
-async function startSentry(harnessDir: string, directory: string, home: string, template: PodTemplate, port: number): Promise<ChildProcess> {
+async function startSentry(
+  harnessDir: string,
+  directory: string,
+  home: string,
+  template: PodTemplate,
+  port: number,
+): Promise<ChildProcess> {
   const container = template.spec.containers[0] ?? {};
   const healthz = await freePort();
   const args = loopbackArgs(container, { metrics: await freePort(), healthz }, [
@@ -294,10 +440,21 @@ async function startSentry(harnessDir: string, directory: string, home: string, 
   return startDaprProcess('sentry', daprBinary(directory, home, 'sentry'), args, env, harnessDir, directory, healthz);
 }
 
-async function startInjector(harnessDir: string, directory: string, home: string, template: PodTemplate, port: number, sentryPort: number): Promise<ChildProcess> {
+async function startInjector(
+  harnessDir: string,
+  directory: string,
+  home: string,
+  template: PodTemplate,
+  port: number,
+  sentryPort: number,
+): Promise<ChildProcess> {
   const container = template.spec.containers[0] ?? {};
   const healthz = await freePort();
-  const args = loopbackArgs(container, { metrics: await freePort(), healthz }, [`--port=${port}`, '--listen-address=127.0.0.1', `--kubeconfig=${join(directory, 'kubeconfig')}`]);
+  const args = loopbackArgs(container, { metrics: await freePort(), healthz }, [
+    `--port=${port}`,
+    '--listen-address=127.0.0.1',
+    `--kubeconfig=${join(directory, 'kubeconfig')}`,
+  ]);
   const env = {
     ...literalEnv(container),
     NAMESPACE: DAPR_NAMESPACE,
@@ -305,7 +462,15 @@ async function startInjector(harnessDir: string, directory: string, home: string
     DAPR_TRUST_ANCHORS_FILE: join(directory, 'credentials', 'ca.crt'),
     DAPR_SENTRY_TOKEN_FILE: join(directory, 'sentry-token'),
   };
-  return startDaprProcess('injector', daprBinary(directory, home, 'injector'), args, env, harnessDir, directory, healthz);
+  return startDaprProcess(
+    'injector',
+    daprBinary(directory, home, 'injector'),
+    args,
+    env,
+    harnessDir,
+    directory,
+    healthz,
+  );
 }
 
 function daprBinary(directory: string, home: string, name: string): string {
@@ -327,17 +492,29 @@ async function startDaprProcess(
 ): Promise<ChildProcess> {
   const log = openSync(join(directory, `${name}.log`), 'a');
   const user = process.getuid?.() === 0 ? NON_ROOT : {};
-  const child = spawn(binary, [...args], { ...user, stdio: ['ignore', log, log], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: directory, ...env } });
+  const child = spawn(binary, [...args], {
+    ...user,
+    stdio: ['ignore', log, log],
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: directory, ...env },
+  });
   closeSync(log);
-  if (child.pid !== undefined) writeFileSync(join(harnessDir, 'run', `dapr-${name}-${healthzPort}.pid`), `${child.pid}\n`);
+  if (child.pid !== undefined)
+    writeFileSync(join(harnessDir, 'run', `dapr-${name}-${healthzPort}.pid`), `${child.pid}\n`);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
   await eventually(
     async () => {
-      if (exited !== undefined) throw new Error(`${name} exited (${exited}): ${readFileSync(join(directory, `${name}.log`), 'utf8').slice(-3000)}`);
+      if (exited !== undefined)
+        throw new Error(
+          `${name} exited (${exited}): ${readFileSync(join(directory, `${name}.log`), 'utf8').slice(-3000)}`,
+        );
       return (await healthzStatus(healthzPort)) === 200 ? true : undefined;
     },
-    { description: `Dapr ${name} to report healthy on 127.0.0.1:${healthzPort}/healthz (log ${join(directory, `${name}.log`)})`, timeoutMs: 60_000, intervalMs: 250 },
+    {
+      description: `Dapr ${name} to report healthy on 127.0.0.1:${healthzPort}/healthz (log ${join(directory, `${name}.log`)})`,
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    },
   ).catch((error: unknown) => {
     child.kill('SIGKILL');
     throw error;

@@ -99,7 +99,10 @@ export class DaprGuard {
     const args = [MAIN, ...serverArgs(cluster, directory, port, options)];
     const stdout = openSync(join(directory, 'stdout.jsonl'), 'a');
     const stderr = openSync(join(directory, 'stderr.log'), 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', stdout, stderr], env: serverEnv(cluster, options) });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', stdout, stderr],
+      env: serverEnv(cluster, options),
+    });
     closeSync(stdout);
     closeSync(stderr);
     running.add(child);
@@ -109,13 +112,17 @@ export class DaprGuard {
         resolve({ code, signal });
       }),
     );
-    const pidFile = cluster.harnessDir === null || child.pid === undefined ? undefined : join(cluster.harnessDir, 'run', `dapr-guard-${port}.pid`);
+    const pidFile =
+      cluster.harnessDir === null || child.pid === undefined
+        ? undefined
+        : join(cluster.harnessDir, 'run', `dapr-guard-${port}.pid`);
     if (pidFile !== undefined) writeFileSync(pidFile, `${child.pid}\n`);
     let exitCode: number | null | undefined;
     void exited.then(({ code }) => (exitCode = code));
     await eventually(
       async () => {
-        if (exitCode !== undefined) throw new Error(`dapr-guard exited (${exitCode}): ${readText(join(directory, 'stderr.log'))}`);
+        if (exitCode !== undefined)
+          throw new Error(`dapr-guard exited (${exitCode}): ${readText(join(directory, 'stderr.log'))}`);
         return /"msg":"dapr-guard is serving"/.test(readText(join(directory, 'stdout.jsonl'))) ? true : undefined;
       },
       { description: `dapr-guard (${directory}) to serve`, timeoutMs: 30_000, intervalMs: 100 },
@@ -123,7 +130,8 @@ export class DaprGuard {
       child.kill('SIGKILL');
       throw error;
     });
-    const localAddress = cluster.listenHost === '0.0.0.0' || cluster.listenHost === '::' ? '127.0.0.1' : cluster.listenHost;
+    const localAddress =
+      cluster.listenHost === '0.0.0.0' || cluster.listenHost === '::' ? '127.0.0.1' : cluster.listenHost;
     return new DaprGuard({ port, directory, child, exited, pidFile, localAddress });
   }
 
@@ -164,8 +172,15 @@ export class DaprGuard {
   /** The review lines in the file right now, without waiting for pending writes. */
   reviewsLogged(filter: { name?: string; namespace?: string } = {}): ReviewLogLine[] {
     return this.logLines()
-      .filter((line): line is Record<string, unknown> & ReviewLogLine => line['msg'] === 'admission review' && line['namespace'] !== BARRIER_NAMESPACE)
-      .filter((line) => (filter.name === undefined || line.name === filter.name) && (filter.namespace === undefined || line.namespace === filter.namespace));
+      .filter(
+        (line): line is Record<string, unknown> & ReviewLogLine =>
+          line['msg'] === 'admission review' && line['namespace'] !== BARRIER_NAMESPACE,
+      )
+      .filter(
+        (line) =>
+          (filter.name === undefined || line.name === filter.name) &&
+          (filter.namespace === undefined || line.namespace === filter.namespace),
+      );
   }
 
   /** Sends a marker review straight to /validate and waits until its log line is in the file. */
@@ -174,14 +189,19 @@ export class DaprGuard {
     const name = `barrier-${this.barriers}`;
     await postReview(this.localAddress, this.port, this.caPem, barrierReview(name));
     await eventually(
-      async () => (this.logLines().some((line) => line['namespace'] === BARRIER_NAMESPACE && line['name'] === name) ? true : undefined),
+      async () =>
+        this.logLines().some((line) => line['namespace'] === BARRIER_NAMESPACE && line['name'] === name)
+          ? true
+          : undefined,
       { description: `dapr-guard to log the marker review ${name}`, timeoutMs: 10_000, intervalMs: 10 },
     );
   }
 
   /** The last `count` lines of the log, for a failure report. */
   logTail(count = 40): string {
-    const lines = readText(this.logFile).split('\n').filter((line) => line !== '');
+    const lines = readText(this.logFile)
+      .split('\n')
+      .filter((line) => line !== '');
     return lines.slice(-count).join('\n');
   }
 
@@ -230,11 +250,23 @@ function serverArgs(cluster: ClusterInfo, directory: string, port: number, optio
  * node reaching the host at the docker bridge) needs a certificate made here, with that IP SAN.
  */
 function tlsArgs(cluster: ClusterInfo, directory: string): string[] {
-  const files = ['--tls-cert', join(directory, 'tls.crt'), '--tls-key', join(directory, 'tls.key'), '--tls-ca', join(directory, 'ca.crt')];
+  const files = [
+    '--tls-cert',
+    join(directory, 'tls.crt'),
+    '--tls-key',
+    join(directory, 'tls.key'),
+    '--tls-ca',
+    join(directory, 'ca.crt'),
+  ];
   const host = cluster.webhookHost;
   if (host === '127.0.0.1' || host === 'localhost' || host === '::1') return files;
   if (isIP(host) === 0) return [...files, '--tls-dns-names', host];
-  const bundle = generateServingBundle({ commonName: host, dnsNames: ['localhost'], ipAddresses: [host, '127.0.0.1'], validityDays: 2 });
+  const bundle = generateServingBundle({
+    commonName: host,
+    dnsNames: ['localhost'],
+    ipAddresses: [host, '127.0.0.1'],
+    validityDays: 2,
+  });
   writeFileSync(join(directory, 'ca.crt'), bundle.ca.certPem);
   writeFileSync(join(directory, 'tls.crt'), bundle.serving.certPem);
   writeFileSync(join(directory, 'tls.key'), bundle.serving.keyPem, { mode: 0o600 });
@@ -274,10 +306,21 @@ function barrierReview(name: string): string {
 function postReview(host: string, port: number, ca: string, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const request = httpsRequest(
-      { host, port, path: '/validate', method: 'POST', ca, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host,
+        port,
+        path: '/validate',
+        method: 'POST',
+        ca,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (response) => {
         response.resume();
-        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`marker review: HTTP ${response.statusCode ?? '?'}`))));
+        response.on('end', () =>
+          response.statusCode === 200
+            ? resolve()
+            : reject(new Error(`marker review: HTTP ${response.statusCode ?? '?'}`)),
+        );
       },
     );
     request.on('error', reject);

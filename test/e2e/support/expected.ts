@@ -14,7 +14,8 @@ export function apiTokenMessage(kind: string, name: string): string {
   return `${kind} "${name}" has no dapr.io/api-token-secret — create a Secret with key "token" and name it in that annotation so that calls to the Dapr API need the token`;
 }
 
-const CONTROL_PLANE_FIX = 'install Dapr in its own namespace: helm install dapr dapr/dapr --namespace dapr-system --create-namespace';
+const CONTROL_PLANE_FIX =
+  'install Dapr in its own namespace: helm install dapr dapr/dapr --namespace dapr-system --create-namespace';
 
 /** control-plane-namespace, for a namespaced Dapr control-plane object in `default`. */
 export function controlPlaneInDefaultMessage(kind: string, name: string): string {

@@ -28,4 +28,3 @@ export async function globalTeardown(): Promise<void> {
   cluster = undefined;
   await stopCluster(stopping);
 }
-

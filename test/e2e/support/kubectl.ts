@@ -29,9 +29,17 @@ export interface CommandOptions {
 }
 
 /** Runs `file` with `args`; resolves with its exit code and output (never rejects for a non-zero exit). */
-export function runCommand(file: string, args: readonly string[], options: CommandOptions = {}): Promise<CommandResult> {
+export function runCommand(
+  file: string,
+  args: readonly string[],
+  options: CommandOptions = {},
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [...args], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -82,7 +90,10 @@ export class Kubectl {
   }
 
   run(args: readonly string[], options: Omit<CommandOptions, 'env'> = {}): Promise<CommandResult> {
-    return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], { ...options, env: { ...process.env, KUBECONFIG: this.kubeconfig } });
+    return runCommand(this.binary, ['--kubeconfig', this.kubeconfig, ...args], {
+      ...options,
+      env: { ...process.env, KUBECONFIG: this.kubeconfig },
+    });
   }
 
   /** Like run, but throws with kubectl's output when it exits non-zero. */
@@ -112,7 +123,9 @@ export class Kubectl {
   /** `kind.group/name` of those of these objects that the API server has (`kubectl get -f - --ignore-not-found -o name`). */
   async stored(objects: readonly KubeObject[]): Promise<string[]> {
     if (objects.length === 0) return [];
-    const result = await this.ok(['get', '-f', '-', '--ignore-not-found', '-o', 'name'], { input: toManifest(objects) });
+    const result = await this.ok(['get', '-f', '-', '--ignore-not-found', '-o', 'name'], {
+      input: toManifest(objects),
+    });
     return result.stdout.split('\n').filter((line) => line !== '');
   }
 

@@ -22,11 +22,20 @@ export function randomSuffix(): string {
  * and 1.20 does not: the chart's namespaceSelectors match on it.
  */
 export function namespaceObject(name: string, labels: Readonly<Record<string, string>> = {}): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+  };
 }
 
 /** A Deployment whose pod template has these annotations (`dapr.io/enabled` etc.). */
-export function deployment(name: string, namespace: string, podAnnotations: Readonly<Record<string, string>>, replicas = 1): KubeObject {
+export function deployment(
+  name: string,
+  namespace: string,
+  podAnnotations: Readonly<Record<string, string>>,
+  replicas = 1,
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -36,7 +45,9 @@ export function deployment(name: string, namespace: string, podAnnotations: Read
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name }, annotations: podAnnotations },
-        spec: { containers: [{ name: 'app', image: 'ghcr.io/example/orders:1.0.0', ports: [{ containerPort: 3000 }] }] },
+        spec: {
+          containers: [{ name: 'app', image: 'ghcr.io/example/orders:1.0.0', ports: [{ containerPort: 3000 }] }],
+        },
       },
     },
   };
@@ -52,8 +63,18 @@ export type MetadataItem =
   | { readonly name: string; readonly secretKeyRef: { readonly name: string; readonly key: string } };
 
 /** A Dapr Component (dapr.io/v1alpha1). */
-export function component(name: string, namespace: string, type: string, metadata: readonly MetadataItem[]): KubeObject {
-  return { apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name, namespace }, spec: { type, version: 'v1', metadata } };
+export function component(
+  name: string,
+  namespace: string,
+  type: string,
+  metadata: readonly MetadataItem[],
+): KubeObject {
+  return {
+    apiVersion: 'dapr.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name, namespace },
+    spec: { type, version: 'v1', metadata },
+  };
 }
 
 /** A Redis state store whose password is written in plaintext: what component-plaintext-secrets refuses. */

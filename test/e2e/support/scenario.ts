@@ -46,7 +46,8 @@ export class Scenario {
   constructor(options: ScenarioOptions) {
     this.options = options;
     const suffix = randomSuffix();
-    for (const key of Object.keys(options.namespaces ?? {})) this.namespaceNames.set(key, `e2e-${options.name}-${key}-${suffix}`.slice(0, 63));
+    for (const key of Object.keys(options.namespaces ?? {}))
+      this.namespaceNames.set(key, `e2e-${options.name}-${key}-${suffix}`.slice(0, 63));
   }
 
   get cluster(): ClusterInfo {
@@ -81,7 +82,9 @@ export class Scenario {
       this.process = await DaprGuard.start(this.cluster, this.options.name, this.options.guard);
       this.registration = renderRegistration(this.cluster, this.guard, this.options.guard.mode);
       await register(this.kubectl, this.registration);
-      const namespaces = [...this.namespaceNames.entries()].map(([key, name]) => namespaceObject(name, this.options.namespaces?.[key] ?? {}));
+      const namespaces = [...this.namespaceNames.entries()].map(([key, name]) =>
+        namespaceObject(name, this.options.namespaces?.[key] ?? {}),
+      );
       if (namespaces.length > 0) await this.kubectl.ok(['apply', '-f', '-'], { input: toManifest(namespaces) });
       for (const name of this.namespaceNames.values()) await this.waitUntilReviewed(name);
       await this.options.ready?.();
@@ -102,12 +105,18 @@ export class Scenario {
       async () => {
         this.probes += 1;
         const name = `probe-${this.probes}`;
-        const result = await this.kubectl.create(deployment(name, namespace, daprApp(name)), ['--dry-run=server', '-o', 'name']);
+        const result = await this.kubectl.create(deployment(name, namespace, daprApp(name)), [
+          '--dry-run=server',
+          '-o',
+          'name',
+        ]);
         if (result.code !== 0) throw new Error(describeResult(`dry-run of the probe ${namespace}/${name}`, result));
         const endpoints = new Set((await this.guard.reviews({ name, namespace })).map((review) => review.endpoint));
         return endpoints.has('mutate') && endpoints.has('validate') ? true : undefined;
       },
-      { description: `dapr-guard (port ${this.guard.port}) to review Deployments in namespace ${namespace} at /mutate and /validate` },
+      {
+        description: `dapr-guard (port ${this.guard.port}) to review Deployments in namespace ${namespace} at /mutate and /validate`,
+      },
     );
   }
 
@@ -129,7 +138,8 @@ export class Scenario {
 
   /** Deletes these objects in `stop`, without waiting (they need not exist). */
   deleteLater(objects: readonly KubeObject[]): void {
-    if (objects.length > 0) this.cleanUpLater(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], toManifest(objects));
+    if (objects.length > 0)
+      this.cleanUpLater(['delete', '-f', '-', '--ignore-not-found', '--wait=false'], toManifest(objects));
   }
 
   /** Wraps a test body: on failure, dapr-guard's log is attached and the run's logs are kept. */
@@ -165,7 +175,9 @@ export class Scenario {
         // Not this scenario's subject (outage-and-exclusions asserts a clean exit), but worth a loud note.
         if (ended.signal === 'SIGKILL') {
           markFailed(this.cluster, `${this.options.name}: dapr-guard had to be killed`);
-          process.stderr.write(`\ne2e: WARNING: dapr-guard (${this.options.name}) did not exit after SIGTERM and its grace period; killed. Log: ${guard.logFile}\n`);
+          process.stderr.write(
+            `\ne2e: WARNING: dapr-guard (${this.options.name}) did not exit after SIGTERM and its grace period; killed. Log: ${guard.logFile}\n`,
+          );
         }
       });
     }
@@ -175,14 +187,18 @@ export class Scenario {
         const registration = this.registration;
         await attempt('unregister the webhooks', () => unregister(kubectl, registration));
       }
-      for (const { args, input } of this.cleanups) await attempt(`kubectl ${args.join(' ')}`, () => kubectl.ok(args, input === undefined ? {} : { input }));
+      for (const { args, input } of this.cleanups)
+        await attempt(`kubectl ${args.join(' ')}`, () => kubectl.ok(args, input === undefined ? {} : { input }));
       const namespaces = [...this.namespaceNames.values()];
       if (namespaces.length > 0) {
-        await attempt('delete the namespaces', () => kubectl.ok(['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=false']));
+        await attempt('delete the namespaces', () =>
+          kubectl.ok(['delete', 'namespace', ...namespaces, '--ignore-not-found', '--wait=false']),
+        );
       }
     }
     if (this.ownsCluster) await attempt('stop the cluster', () => stopCluster(this.cluster));
-    if (problems.length > 0) throw new Error(`cleanup of scenario ${this.options.name} failed:\n${problems.join('\n')}`);
+    if (problems.length > 0)
+      throw new Error(`cleanup of scenario ${this.options.name} failed:\n${problems.join('\n')}`);
   }
 
   private withLog(error: unknown): unknown {

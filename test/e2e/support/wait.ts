@@ -26,7 +26,9 @@ export async function eventually<T>(attempt: () => Promise<T | undefined>, optio
       lastProblem = error instanceof Error ? error.message : String(error);
     }
     if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${options.description}; last attempt: ${lastProblem}`);
+      throw new Error(
+        `timed out after ${timeoutMs / 1000} s waiting for ${options.description}; last attempt: ${lastProblem}`,
+      );
     }
     await sleep(options.intervalMs ?? 200);
   }

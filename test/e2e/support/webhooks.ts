@@ -49,9 +49,19 @@ export interface Registration {
 
 /** Renders the chart's webhook configurations for this mode (which sets the Dapr resources' failurePolicy) and points them at `guard`. */
 export function renderRegistration(cluster: ClusterInfo, guard: DaprGuard, mode: Mode): Registration {
-  const rendered = helmTemplate({ releaseName: RELEASE.name, namespace: RELEASE.namespace, kubeVersion: cluster.serverVersion, values: { mode } });
-  const objects = rendered.filter((object) => CONFIGURATION_KINDS.has(object.kind ?? '')).map((object) => pointAt(object, cluster, guard));
-  if (objects.length !== 2) throw new Error(`expected the chart to render one Mutating- and one ValidatingWebhookConfiguration, got ${objects.length}`);
+  const rendered = helmTemplate({
+    releaseName: RELEASE.name,
+    namespace: RELEASE.namespace,
+    kubeVersion: cluster.serverVersion,
+    values: { mode },
+  });
+  const objects = rendered
+    .filter((object) => CONFIGURATION_KINDS.has(object.kind ?? ''))
+    .map((object) => pointAt(object, cluster, guard));
+  if (objects.length !== 2)
+    throw new Error(
+      `expected the chart to render one Mutating- and one ValidatingWebhookConfiguration, got ${objects.length}`,
+    );
   return { objects, references: objects.map((object) => `${object.kind ?? ''}/${object.metadata?.name ?? ''}`) };
 }
 
@@ -72,7 +82,10 @@ function pointAt(object: KubeObject, cluster: ClusterInfo, guard: DaprGuard): Ku
     webhooks: (webhooks as WebhookEntry[]).map((entry) => {
       const path = entry.clientConfig.service?.path;
       if (path === undefined) throw new Error(`webhook ${entry.name} has no clientConfig.service.path`);
-      return { ...entry, clientConfig: { url: guard.url(cluster, path), caBundle: Buffer.from(guard.caPem).toString('base64') } };
+      return {
+        ...entry,
+        clientConfig: { url: guard.url(cluster, path), caBundle: Buffer.from(guard.caPem).toString('base64') },
+      };
     }),
   };
 }

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { embeddedCredential, isCredentialName, plaintextState, searchableText } from '../../../src/rules/support/credentials.ts';
+import {
+  embeddedCredential,
+  isCredentialName,
+  plaintextState,
+  searchableText,
+} from '../../../src/rules/support/credentials.ts';
 
 describe('isCredentialName', () => {
   const credentials = [
@@ -91,11 +96,18 @@ describe('embeddedCredential', () => {
     ['user:password', undefined],
     ['', undefined],
   ];
-  for (const [text, expected] of cases) it(`${JSON.stringify(text)} → ${expected}`, () => assert.equal(embeddedCredential(text), expected));
+  for (const [text, expected] of cases)
+    it(`${JSON.stringify(text)} → ${expected}`, () => assert.equal(embeddedCredential(text), expected));
 
   it('stays linear on megabyte values built to make a regular expression backtrack', () => {
     const started = performance.now();
-    for (const text of ['a'.repeat(2_000_000), '://'.repeat(700_000), `x://${'a:'.repeat(1_000_000)}`, `${'a://?'.repeat(400_000)}`, `${'k='.repeat(1_000_000)}`]) {
+    for (const text of [
+      'a'.repeat(2_000_000),
+      '://'.repeat(700_000),
+      `x://${'a:'.repeat(1_000_000)}`,
+      `${'a://?'.repeat(400_000)}`,
+      `${'k='.repeat(1_000_000)}`,
+    ]) {
       embeddedCredential(text);
     }
     assert.ok(performance.now() - started < 5_000);
@@ -116,7 +128,8 @@ describe('plaintextState', () => {
     [{ name: 'a', value: false }, 'present'],
     [{ name: 'a', value: ['x'] }, 'present'],
   ];
-  for (const [holder, expected] of cases) it(`${JSON.stringify(holder)} → ${expected}`, () => assert.equal(plaintextState(holder), expected));
+  for (const [holder, expected] of cases)
+    it(`${JSON.stringify(holder)} → ${expected}`, () => assert.equal(plaintextState(holder), expected));
 });
 
 describe('searchableText', () => {

@@ -33,7 +33,10 @@ describe('field names that a message may quote', () => {
   }
 
   it('answers a MiB of name characters in linear time', () => {
-    const { result, ms } = timed(() => [isQuotableMetadataName(`header:${'a'.repeat(MIB)}`), isQuotableHeaderName('a'.repeat(MIB))]);
+    const { result, ms } = timed(() => [
+      isQuotableMetadataName(`header:${'a'.repeat(MIB)}`),
+      isQuotableHeaderName('a'.repeat(MIB)),
+    ]);
     assert.deepEqual(result, [false, false]);
     assert.ok(ms < LINEAR_BOUND_MS, `${ms.toFixed(1)} ms`);
   });

@@ -6,7 +6,9 @@ import { capFindings, MAX_LISTED_FINDINGS } from '../../../src/rules/support/fin
 const more = (count: number): string => `and ${count} more`;
 
 function findings(count: number, maxMode?: Finding['maxMode']): Finding[] {
-  return Array.from({ length: count }, (_, index) => (maxMode === undefined ? { message: `f${index}` } : { message: `f${index}`, maxMode }));
+  return Array.from({ length: count }, (_, index) =>
+    maxMode === undefined ? { message: `f${index}` } : { message: `f${index}`, maxMode },
+  );
 }
 
 describe('capFindings', () => {
@@ -27,8 +29,16 @@ describe('capFindings', () => {
   describe('the counting finding is as strict as the strictest one it stands for', () => {
     const cases: ReadonlyArray<readonly [string, Finding[], Finding]> = [
       ['advice only', [...findings(20), ...findings(3, 'warn')], { message: 'and 3 more', maxMode: 'warn' }],
-      ['advice and audit', [...findings(20), ...findings(1, 'audit'), ...findings(1, 'warn')], { message: 'and 2 more', maxMode: 'warn' }],
-      ['a refusal after advice', [...findings(20, 'warn'), ...findings(2, 'warn'), ...findings(1)], { message: 'and 3 more' }],
+      [
+        'advice and audit',
+        [...findings(20), ...findings(1, 'audit'), ...findings(1, 'warn')],
+        { message: 'and 2 more', maxMode: 'warn' },
+      ],
+      [
+        'a refusal after advice',
+        [...findings(20, 'warn'), ...findings(2, 'warn'), ...findings(1)],
+        { message: 'and 3 more' },
+      ],
     ];
     for (const [name, input, expected] of cases) {
       it(name, () => assert.deepEqual(capFindings(input, more)[20], expected));

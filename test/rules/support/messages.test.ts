@@ -20,11 +20,15 @@ describe('messages', () => {
       ['C0 and DEL', '\u0000\u0001\u001b\u001f\u007f', '\\u0000\\u0001\\u001b\\u001f\\u007f'],
       ['C1, U+0085 (NEL) among them', '\u0080\u0085\u009b\u009f', '\\u0080\\u0085\\u009b\\u009f'],
       ['line and paragraph separators', 'a\u2028b\u2029c', 'a\\u2028b\\u2029c'],
-      ['bidi marks and embeddings', '\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e', '\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u202e'],
+      [
+        'bidi marks and embeddings',
+        '\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e',
+        '\\u061c\\u200e\\u200f\\u202a\\u202b\\u202c\\u202d\\u202e',
+      ],
       ['bidi isolates', '\u2066\u2067\u2068\u2069', '\\u2066\\u2067\\u2068\\u2069'],
       ['lone surrogates', 'a\ud83db\ude00', 'a\\ud83db\\ude00'],
       ['printable text beyond ASCII stays', 'st\u00f6re-\u{1F600}-\u00a0-\u4e2d', 'st\u00f6re-\u{1F600}-\u00a0-\u4e2d'],
-      ['the review\'s forged name', 'pass\u202eword\nx', 'pass\\u202eword\\nx'],
+      ["the review's forged name", 'pass\u202eword\nx', 'pass\\u202eword\\nx'],
     ];
     assert.equal(cases.length, 9);
     for (const [name, text, expected] of cases) {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
-import { compareQuantities, isQuantity, MAX_QUANTITY_LENGTH, parseQuantity } from '../../../src/rules/support/quantity.ts';
+import {
+  compareQuantities,
+  isQuantity,
+  MAX_QUANTITY_LENGTH,
+  parseQuantity,
+} from '../../../src/rules/support/quantity.ts';
 import { LINEAR_BOUND_MS, MIB, timed } from '../../support/timing.ts';
 
 // Accepted and refused inputs are those of k8s.io/apimachinery pkg/api/resource quantity_test.go

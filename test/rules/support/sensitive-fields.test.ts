@@ -7,7 +7,10 @@ describe('declared sensitive fields', () => {
   it('has every registered spec.type of the reference data, lower-case', () => {
     const types = Object.keys(DECLARED_SENSITIVE_FIELDS);
     assert.equal(types.length, 154);
-    assert.deepEqual(types.filter((type) => type !== type.toLowerCase()), []);
+    assert.deepEqual(
+      types.filter((type) => type !== type.toLowerCase()),
+      [],
+    );
     assert.equal(types.filter((type) => DECLARED_SENSITIVE_FIELDS[type]?.length === 0).length, 61);
   });
 
