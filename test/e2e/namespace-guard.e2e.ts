@@ -17,14 +17,14 @@ import { toManifest, type CommandResult } from './support/kubectl.ts';
 import { daprApp, namespaceObject, pod, randomSuffix } from './support/objects.ts';
 import { Scenario, SETUP_TIMEOUT_MS } from './support/scenario.ts';
 import { eventually } from './support/wait.ts';
-import { RELEASE } from './support/webhooks.ts';
+import { RELEASE, WEBHOOK } from './support/webhooks.ts';
 
 const scenario = new Scenario({ name: 'ns-guard', guard: { mode: 'enforce' }, namespaces: { 'team-a': {} } });
 /** kubectl as the tenant: RBAC applies (the kubeconfig's own user is in system:masters). */
 const ALICE = ['--as=alice', '--as-group=tenants'] as const;
 const IGNORE = 'dapr-guard.io/ignore';
 const MODE = 'dapr-guard.io/mode';
-const ENTRY = 'namespace-labels.validate.dapr-guard.io';
+const ENTRY = WEBHOOK.namespaceLabels;
 const WORKLOADS = 'workloads.validate.dapr-guard.io';
 const POLICY = `dapr-guard-${RELEASE.name}-namespace-labels`;
 const VAP_KIND = 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';

@@ -26,6 +26,7 @@ export const WEBHOOK = {
   daprResources: 'dapr-resources.validate.dapr-guard.io',
   controlPlane: 'control-plane.validate.dapr-guard.io',
   cluster: 'cluster.validate.dapr-guard.io',
+  namespaceLabels: 'namespace-labels.validate.dapr-guard.io',
 } as const;
 
 const CONFIGURATION_KINDS = new Set(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
