@@ -46,7 +46,7 @@ const ALLOWED = {
   server: ['webhook', 'policy', 'admission', 'config', 'tls', 'kube', 'util'],
   tls: ['util'],
   kube: ['tls', 'util', MODE],
-  config: ['rules', 'policy', 'admission', 'util'],
+  config: ['rules', 'policy', 'admission', 'tls', 'util'],
   cli: ['webhook', 'policy', 'config', 'kube', 'tls', 'util'],
   util: [],
   main: Object.keys(LAYERS).filter((layer) => layer !== 'main'),

@@ -3,6 +3,7 @@ import { ruleOptionKeys, ruleOptionProblems } from '../rules/index.ts';
 import type { RuleOptions } from '../rules/rule.ts';
 import { readSidecarResourcesOptions, SIDECAR_RESOURCES_RULE_ID } from '../rules/sidecar-resources.ts';
 import type { SidecarResourceValues } from '../rules/support/dapr-annotations.ts';
+import type { TlsSettings } from '../tls/serving.ts';
 import { deepMerge, describeSetting as describe, isRecord, type JsonRecord } from '../util/json.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
 
@@ -28,25 +29,13 @@ export interface Config {
     readonly shutdownDelaySeconds: number;
     readonly shutdownGracePeriodSeconds: number;
   };
-  readonly tls: {
-    readonly certFile: string;
-    readonly keyFile: string;
-    readonly caFile: string;
-    /** Empty: no client authentication. */
-    readonly clientCAFile: string;
-    readonly generateIfMissing: boolean;
-    readonly dnsNames: readonly string[];
-    readonly serviceName: string;
-    readonly serviceNamespace: string;
-    readonly reloadIntervalSeconds: number;
-    readonly selfManaged: {
+  readonly tls: TlsSettings & {
+    readonly selfManaged: TlsSettings['selfManaged'] & {
       readonly enabled: boolean;
       readonly secretName: string;
       readonly secretNamespace: string;
       readonly mutatingWebhookConfiguration: string;
       readonly validatingWebhookConfiguration: string;
-      readonly validityDays: number;
-      readonly renewBeforeDays: number;
       readonly checkIntervalSeconds: number;
     };
   };
