@@ -78,27 +78,20 @@ export function generateCertificateAuthority(notBefore: Date, validityDays: numb
 
 export function issueServingCertificate(ca: CertificatePair, request: ServingCertificateRequest): CertificatePair {
   const caCertificate = forge.pki.certificateFromPem(ca.certPem);
-  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const keys = newRsaKeyPair();
-  const certificate = forge.pki.createCertificate();
-  certificate.publicKey = keys.publicKey;
-  certificate.serialNumber = randomSerialNumber();
-  setValidity(certificate, request.notBefore ?? backdated(new Date()), request.validityDays);
-  certificate.setSubject([
-    { name: 'commonName', value: request.commonName },
-    { name: 'organizationName', value: ORGANIZATION },
-  ]);
-  certificate.setIssuer(caCertificate.subject.attributes);
-  certificate.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: subjectAltNames(request) },
-    { name: 'subjectKeyIdentifier' },
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCertificate.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  certificate.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(certificate), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return issueLeaf(ca, {
+    subject: [
+      { name: 'commonName', value: request.commonName },
+      { name: 'organizationName', value: ORGANIZATION },
+    ],
+    validityDays: request.validityDays,
+    notBefore: request.notBefore,
+    extensions: [
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: subjectAltNames(request) },
+      { name: 'subjectKeyIdentifier' },
+      { name: 'authorityKeyIdentifier', keyIdentifier: caCertificate.generateSubjectKeyIdentifier().getBytes() },
+    ],
+  });
 }
 
 /** A client certificate (clientAuth) signed by `ca`, as the API server presents to a webhook with tls.clientCAFile. */
@@ -106,18 +99,36 @@ export function issueClientCertificate(
   ca: CertificatePair,
   request: { readonly commonName: string; readonly validityDays: number; readonly notBefore?: Date },
 ): CertificatePair {
+  return issueLeaf(ca, {
+    subject: [{ name: 'commonName', value: request.commonName }],
+    validityDays: request.validityDays,
+    notBefore: request.notBefore,
+    extensions: [{ name: 'extKeyUsage', clientAuth: true }],
+  });
+}
+
+interface LeafRequest {
+  readonly subject: forge.pki.CertificateField[];
+  readonly validityDays: number;
+  readonly notBefore: Date | undefined;
+  /** After the basicConstraints (not a CA) and keyUsage that every leaf has. */
+  readonly extensions: object[];
+}
+
+/** A new key pair and a certificate for it, signed by `ca`. */
+function issueLeaf(ca: CertificatePair, leaf: LeafRequest): CertificatePair {
   const caCertificate = forge.pki.certificateFromPem(ca.certPem);
   const keys = newRsaKeyPair();
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = keys.publicKey;
   certificate.serialNumber = randomSerialNumber();
-  setValidity(certificate, request.notBefore ?? backdated(new Date()), request.validityDays);
-  certificate.setSubject([{ name: 'commonName', value: request.commonName }]);
+  setValidity(certificate, leaf.notBefore ?? backdated(new Date()), leaf.validityDays);
+  certificate.setSubject(leaf.subject);
   certificate.setIssuer(caCertificate.subject.attributes);
   certificate.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', clientAuth: true },
+    ...leaf.extensions,
   ]);
   certificate.sign(forge.pki.privateKeyFromPem(ca.keyPem), forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(certificate), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
