@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { AdmissionReview } from '../../src/admission/wire.ts';
-import { generateCertificateAuthority, generateServingBundle, issueClientCertificate } from '../../src/tls/generate.ts';
+import { generateCertificateAuthority, issueClientCertificate } from '../../src/tls/generate.ts';
 import { fixtureText, jsonFixture } from '../support/fixtures.ts';
 import { getHttp1, http2Session, postHttp1, postHttp2, startTestServer, type TestServer } from '../support/server.ts';
+import { renewedLocalhostBundle, writeServingPair } from '../support/tls.ts';
 
 const PAYMENTS = fixtureText('reviews/pod-create-payments.json');
 const PAYMENTS_UID = jsonFixture<AdmissionReview>('reviews/pod-create-payments.json').request?.uid;
@@ -216,14 +217,8 @@ describe('client-certificate authentication of the API server (tls.clientCAFile)
 
   test('the API server certificate: the review is answered, also after a certificate reload', async () => {
     assert.equal((await review(apiServer)).response?.uid, PAYMENTS_UID);
-    const renewed = generateServingBundle({
-      commonName: 'localhost',
-      dnsNames: ['localhost'],
-      ipAddresses: ['127.0.0.1'],
-      validityDays: 2,
-    });
-    writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
-    writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
+    const renewed = renewedLocalhostBundle();
+    writeServingPair(server.config.tls, renewed.serving);
     assert.equal(await server.server.tls.checkNow(), true);
     server = { ...server, ca: Buffer.from(renewed.ca.certPem) };
     assert.equal((await review(apiServer)).response?.uid, PAYMENTS_UID);

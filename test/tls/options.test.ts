@@ -1,10 +1,9 @@
 /** The listener's TLS options (src/tls/options.ts), before and after a reload, through a real HTTPS server. */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, test } from 'node:test';
-import { generateServingBundle } from '../../src/tls/generate.ts';
 import { startTestServer } from '../support/server.ts';
+import { renewedLocalhostBundle, writeServingPair } from '../support/tls.ts';
 
 function handshake(
   port: number,
@@ -61,14 +60,8 @@ describe('TLS cipher suites', () => {
     const server = await startTestServer({ tls: { reloadIntervalSeconds: 3600 } });
     try {
       await assertOnlyForwardSecretAead(server.server.port, server.ca);
-      const renewed = generateServingBundle({
-        commonName: 'localhost',
-        dnsNames: ['localhost'],
-        ipAddresses: ['127.0.0.1'],
-        validityDays: 2,
-      });
-      writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
-      writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
+      const renewed = renewedLocalhostBundle();
+      writeServingPair(server.config.tls, renewed.serving);
       assert.equal(await server.server.tls.checkNow(), true);
       await assertOnlyForwardSecretAead(server.server.port, Buffer.from(renewed.ca.certPem));
     } finally {

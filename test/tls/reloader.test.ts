@@ -7,7 +7,7 @@ import type { AdmissionReview } from '../../src/admission/wire.ts';
 import { generateServingBundle } from '../../src/tls/generate.ts';
 import { fixtureText, jsonFixture } from '../support/fixtures.ts';
 import { http2Session, postHttp2, startTestServer, type TestServer } from '../support/server.ts';
-import { peerCertificateSerial } from '../support/tls.ts';
+import { peerCertificateSerial, renewedLocalhostBundle, writeServingPair } from '../support/tls.ts';
 
 const PAYMENTS = fixtureText('reviews/pod-create-payments.json');
 const PAYMENTS_UID = jsonFixture<AdmissionReview>('reviews/pod-create-payments.json').request?.uid;
@@ -20,12 +20,7 @@ describe('certificate hot reload', () => {
       const session = http2Session(server.baseUrl, server.ca);
       await postHttp2(session, '/mutate', PAYMENTS);
 
-      const renewed = generateServingBundle({
-        commonName: 'localhost',
-        dnsNames: ['localhost'],
-        ipAddresses: ['127.0.0.1'],
-        validityDays: 2,
-      });
+      const renewed = renewedLocalhostBundle();
       // A half-written update (new certificate, old key) is refused and the old pair stays.
       writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
       assert.equal(await server.server.tls.checkNow(), false);
@@ -55,14 +50,8 @@ describe('certificate hot reload', () => {
   test('the reloader picks up a change on its own interval', async () => {
     const server = await startTestServer({ tls: { reloadIntervalSeconds: 1 } });
     try {
-      const renewed = generateServingBundle({
-        commonName: 'localhost',
-        dnsNames: ['localhost'],
-        ipAddresses: ['127.0.0.1'],
-        validityDays: 2,
-      });
-      writeFileSync(server.config.tls.keyFile, renewed.serving.keyPem);
-      writeFileSync(server.config.tls.certFile, renewed.serving.certPem);
+      const renewed = renewedLocalhostBundle();
+      writeServingPair(server.config.tls, renewed.serving);
       const expected = new X509Certificate(renewed.serving.certPem).serialNumber;
       const deadline = Date.now() + 5000;
       let serial = '';
