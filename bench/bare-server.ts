@@ -10,7 +10,7 @@ if (certFile === undefined || keyFile === undefined || portText === undefined)
 const app = fastify({
   http2: true,
   https: { allowHTTP1: true, minVersion: 'TLSv1.2', cert: readFileSync(certFile), key: readFileSync(keyFile) },
-  bodyLimit: 7 * 1024 * 1024,
+  bodyLimit: 5 * 1024 * 1024, // as dapr-guard (src/config/options.ts)
 });
 const allowed = {
   apiVersion: 'admission.k8s.io/v1',
