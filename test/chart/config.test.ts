@@ -167,6 +167,78 @@ describe('rendered server configuration', () => {
     assert.equal(serverConfig().tls.clientCAFile, '');
   });
 
+  it('refuses sidecar defaults the server refuses: not a quantity, negative, too long', () => {
+    const cases = [
+      [{ cpuRequest: '-100m' }, /rules\.sidecar-resources\.defaults\.cpuRequest: Does not match pattern/],
+      [{ memoryLimit: '-1Gi' }, /rules\.sidecar-resources\.defaults\.memoryLimit: Does not match pattern/],
+      [{ cpuLimit: -1 }, /rules\.sidecar-resources\.defaults\.cpuLimit: Must be greater than or equal to 0/],
+      [{ memoryRequest: '250 Mi' }, /rules\.sidecar-resources\.defaults\.memoryRequest: Does not match pattern/],
+      [{ cpuRequest: '0x10' }, /rules\.sidecar-resources\.defaults\.cpuRequest: Does not match pattern/],
+      [{ cpuRequest: '1e3m' }, /rules\.sidecar-resources\.defaults\.cpuRequest: Does not match pattern/],
+      [
+        { cpuRequest: '1'.repeat(65) },
+        /rules\.sidecar-resources\.defaults\.cpuRequest: String length must be less than or equal to 64/,
+      ],
+    ] as const;
+    assert.equal(cases.length, 7);
+    for (const [defaults, message] of cases) {
+      const result = helmTemplateResult({ values: { rules: { 'sidecar-resources': { defaults } } } });
+      assert.equal(result.ok, false, JSON.stringify(defaults));
+      assert.match(result.stderr, message, JSON.stringify(defaults));
+    }
+  });
+
+  it("refuses a sidecar request above its limit, at render time, with the server's startup message", () => {
+    const cases = [
+      [
+        { cpuRequest: 2, cpuLimit: 1 },
+        'rules.sidecar-resources.defaults.cpuRequest (2) must not be above cpuLimit (1)',
+      ],
+      [
+        { cpuRequest: '1001m', cpuLimit: '1' },
+        'rules.sidecar-resources.defaults.cpuRequest (1001m) must not be above cpuLimit (1)',
+      ],
+      [{ cpuRequest: '5' }, 'rules.sidecar-resources.defaults.cpuRequest (5) must not be above cpuLimit (4)'],
+      [
+        { memoryRequest: '5Gi', memoryLimit: '4000Mi' },
+        'rules.sidecar-resources.defaults.memoryRequest (5Gi) must not be above memoryLimit (4000Mi)',
+      ],
+      [
+        { memoryRequest: '1G', memoryLimit: '953Mi' },
+        'rules.sidecar-resources.defaults.memoryRequest (1G) must not be above memoryLimit (953Mi)',
+      ],
+    ] as const;
+    assert.equal(cases.length, 5);
+    for (const [defaults, message] of cases) {
+      const result = helmTemplateResult({ values: { rules: { 'sidecar-resources': { defaults } } } });
+      assert.equal(result.ok, false, JSON.stringify(defaults));
+      assert.equal(
+        result.stderr.split('\n')[0],
+        `Error: execution error at (dapr-guard/templates/deployment.yaml:1:4): ${message}`,
+      );
+      const layer = { rules: { 'sidecar-resources': { defaults } } } as ConfigLayer;
+      assert.throws(() => buildConfig([layer], RULE_IDS), { message: `invalid configuration:\n  - ${message}` });
+    }
+  });
+
+  it('accepts sidecar defaults in any unit when no request is above its limit (equal included)', () => {
+    const cases = [
+      { cpuRequest: 0.1, cpuLimit: '100m' },
+      { cpuRequest: '100m', cpuLimit: 0.1 },
+      { cpuRequest: '.5', cpuLimit: '500000u' },
+      { cpuRequest: '+1', cpuLimit: '1000000000n' },
+      { memoryRequest: '4Gi', memoryLimit: '4096Mi' },
+      { memoryRequest: '1M', memoryLimit: '1000k' },
+      { memoryRequest: '1048576', memoryLimit: '1Mi' },
+      { memoryRequest: '1e9', memoryLimit: '1Gi' },
+    ];
+    assert.equal(cases.length, 8);
+    for (const defaults of cases) {
+      const config = serverConfig({ values: { rules: { 'sidecar-resources': { defaults } } } });
+      assert.ok(config, JSON.stringify(defaults));
+    }
+  });
+
   it('passes custom sidecar defaults through, numbers included', () => {
     const config = serverConfig({
       values: {

@@ -285,6 +285,55 @@ annotations:
 {{- if gt (int .Values.server.headersTimeoutSeconds) (int .Values.server.requestTimeoutSeconds) -}}
 {{- fail (printf "server.headersTimeoutSeconds (%d) must not be above server.requestTimeoutSeconds (%d)" (int .Values.server.headersTimeoutSeconds) (int .Values.server.requestTimeoutSeconds)) -}}
 {{- end -}}
+{{- include "dapr-guard.validateSidecarDefaults" . -}}
+{{- end -}}
+
+{{/*
+rules.sidecar-resources.defaults: no request above its limit, with the server's startup message
+(src/rules/sidecar-resources.ts). A missing key is the server's production value. The schema has
+already checked the grammar.
+*/}}
+{{- define "dapr-guard.validateSidecarDefaults" -}}
+{{- $defaults := dict "cpuRequest" "100m" "cpuLimit" "4" "memoryRequest" "250Mi" "memoryLimit" "4000Mi" -}}
+{{- with (index .Values.rules "sidecar-resources") -}}
+{{- with .defaults -}}
+{{- range $key, $value := . -}}
+{{- if not (kindIs "invalid" $value) -}}
+{{- $_ := set $defaults $key (toString $value) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $pair := list (list "cpuRequest" "cpuLimit") (list "memoryRequest" "memoryLimit") -}}
+{{- $request := index $defaults (index $pair 0) -}}
+{{- $limit := index $defaults (index $pair 1) -}}
+{{- $requestValue := include "dapr-guard.quantityValue" $request -}}
+{{- $limitValue := include "dapr-guard.quantityValue" $limit -}}
+{{- if and $requestValue $limitValue (gt (float64 $requestValue) (float64 $limitValue)) -}}
+{{- fail (printf "rules.sidecar-resources.defaults.%s (%s) must not be above %s (%s)" (index $pair 0) $request (index $pair 1) $limit) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A quantity without an exponent as a float in base units (cores, bytes), printed so that float64 reads
+it back exactly; n, u, m divide and k…E, Ki…Ei multiply, as parseQuantity in
+src/rules/support/quantity.ts does. Empty for what it cannot compare (an exponent such as 1e3): the
+server still checks those at startup.
+*/}}
+{{- define "dapr-guard.quantityValue" -}}
+{{- $grammar := "^\\+?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([KMGTPE]i|[numkMGTPE])?$" -}}
+{{- if regexMatch $grammar . -}}
+{{- $number := float64 (regexReplaceAll $grammar . "${1}") -}}
+{{- $suffix := regexReplaceAll $grammar . "${3}" -}}
+{{- $divisors := dict "n" 1e9 "u" 1e6 "m" 1e3 -}}
+{{- $multipliers := dict "" 1.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- if hasKey $divisors $suffix -}}
+{{- printf "%v" (divf $number (index $divisors $suffix)) -}}
+{{- else -}}
+{{- printf "%v" (mulf $number (index $multipliers $suffix)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
