@@ -23,7 +23,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 # 65532 is distroless's "nonroot"; nothing in /app is writable by it: run with readOnlyRootFilesystem
-# and mount the serving certificate (the chart does), or point --tls-cert/--tls-key at a writable volume.
+# and mount the serving certificate (the chart does), or point --tls-cert/--tls-key/--tls-ca at a writable
+# mount (the README shows the docker run: a folder of the user's at /certs, --user, DAPR_GUARD_TLS_*).
 USER 65532:65532
 EXPOSE 8443 9090
 ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]

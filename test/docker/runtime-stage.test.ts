@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,40 @@ const REPOSITORY = new URL('../../', import.meta.url).pathname;
 const stages = parseDockerfile(readFileSync(join(REPOSITORY, 'Dockerfile'), 'utf8'));
 /** The distroless image's node; the replay runs the project's own Node 24 in its place. */
 const IMAGE_NODE = '/nodejs/bin/node';
+
+/** The README's `docker run` command: its flags, environment and mounts, continuation lines joined. */
+interface DockerRun {
+  readonly flags: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly mounts: Readonly<Record<string, string>>;
+  readonly image: string;
+}
+
+function readmeDockerRun(): DockerRun {
+  const readme = readFileSync(join(REPOSITORY, 'README.md'), 'utf8');
+  const found = /^docker run (?:.*\\\n)*.*$/m.exec(readme);
+  assert.ok(found, 'README.md shows a docker run command');
+  const words = (found[0].replace(/\\\n/g, ' ').match(/"[^"]*"|\S+/g) ?? []).slice(2);
+  const run = { flags: [] as string[], env: {} as Record<string, string>, mounts: {} as Record<string, string> };
+  for (let at = 0; at < words.length - 1; at += 1) {
+    const word = words[at] ?? '';
+    const value = (words[at + 1] ?? '').replace(/^"|"$/g, '');
+    if (word === '-e') {
+      const [key = '', ...rest] = value.split('=');
+      run.env[key] = rest.join('=');
+    } else if (word === '-v') {
+      const [host = '', container = ''] = value.split(':');
+      run.mounts[container] = host;
+    } else if (word === '-p' || word === '--user') {
+      run.flags.push(word);
+    } else {
+      run.flags.push(word);
+      continue;
+    }
+    at += 1;
+  }
+  return { ...run, image: words.at(-1) ?? '' };
+}
 
 describe('Dockerfile', () => {
   test('multi-stage, Node 24 everywhere, distroless non-root runtime exposing 8443 and 9090', () => {
@@ -52,6 +86,56 @@ describe('Dockerfile', () => {
       assert.doesNotThrow(() => readFileSync(join(app, 'node_modules/fastify/package.json')));
       assert.throws(() => readFileSync(join(app, 'node_modules/typescript/package.json')), /ENOENT/);
       assert.throws(() => readFileSync(join(app, 'node_modules/node/package.json')), /ENOENT/);
+    });
+
+    test("runs with the README's docker run settings: certificates generated into the mount, then reused", async () => {
+      const run = readmeDockerRun();
+      assert.deepEqual(run.flags, ['--rm', '--read-only', '--user', '-p', '-p']);
+      assert.deepEqual(run.mounts, { '/certs': '$PWD/docker-certs' });
+      assert.deepEqual(Object.keys(run.env).sort(), [
+        'DAPR_GUARD_HOST',
+        'DAPR_GUARD_METRICS_HOST',
+        'DAPR_GUARD_TLS_CA',
+        'DAPR_GUARD_TLS_CERT',
+        'DAPR_GUARD_TLS_KEY',
+      ]);
+      assert.equal(run.image, 'dapr-guard:dev');
+      const app = join(runtime.root, runtime.workdir);
+      chmodSync(app, 0o555);
+      // The mount: /certs in the container is a fresh folder of the user's (`mkdir -p docker-certs`).
+      const mounted = mkdtempSync(join(tmpdir(), 'dapr-guard-docker-certs-'));
+      const env = Object.fromEntries(
+        Object.entries(run.env).map(([key, value]) => [key, value.replace(/^\/certs\//, `${mounted}/`)]),
+      );
+      const [, ...args] = runtime.entrypoint;
+      for (const round of ['generates', 'reuses']) {
+        const port = await freePort();
+        const started = spawnNode(args, {
+          cwd: app,
+          env: {
+            ...runtime.env,
+            ...env,
+            DAPR_GUARD_PORT: String(port),
+            DAPR_GUARD_METRICS_PORT: String(await freePort()),
+            KUBECONFIG: '',
+            HOME: mounted,
+          },
+        });
+        try {
+          await started.waitFor(/dapr-guard is serving/, 20_000);
+          assert.deepEqual(
+            ['ca.crt', 'tls.crt', 'tls.key'].map((file) => existsSync(join(mounted, file))),
+            [true, true, true],
+            round,
+          );
+          // curl --cacert docker-certs/ca.crt https://localhost:8443/readyz
+          const ready = await getHttp1(`https://localhost:${port}`, '/readyz', readFileSync(join(mounted, 'ca.crt')));
+          assert.deepEqual([ready.status, JSON.parse(ready.body)], [200, { status: 'ok' }], round);
+        } finally {
+          started.child.kill('SIGTERM');
+          await started.exited;
+        }
+      }
     });
 
     test('starts from a read-only /app with mounted certificates and reports ready', async () => {
