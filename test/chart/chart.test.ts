@@ -1,13 +1,37 @@
 /** helm lint, values.schema.json, and the chart's documentation staying true to values.yaml. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { CHART_DIR, helmLint, helmTemplateResult } from '../support/helm.ts';
+import { CHART_DIR, helmLint, helmTemplate, helmTemplateResult } from '../support/helm.ts';
 import { mergeValues, TLS_CHOICE_NAMES, TLS_CHOICES } from './objects.ts';
 
 const chartFile = (name: string): string => readFileSync(join(CHART_DIR, name), 'utf8');
+
+/**
+ * NOTES.txt as helm install prints it: helm template does not render NOTES, so a temporary copy of the
+ * chart defines it as a template and renders it into a ConfigMap.
+ */
+function renderNotes(values: Record<string, unknown>): string {
+  const chart = mkdtempSync(join(tmpdir(), 'dapr-guard-notes-'));
+  try {
+    cpSync(CHART_DIR, chart, { recursive: true });
+    const notes = readFileSync(join(chart, 'templates', 'NOTES.txt'), 'utf8');
+    rmSync(join(chart, 'templates', 'NOTES.txt'));
+    writeFileSync(join(chart, 'templates', '_notes.tpl'), `{{- define "test.notes" -}}\n${notes}{{- end -}}\n`);
+    writeFileSync(
+      join(chart, 'templates', 'notes.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n',
+    );
+    const objects = helmTemplate({ chart, values });
+    const configMap = objects.find((object) => object.kind === 'ConfigMap' && object.metadata?.name === 'notes');
+    return String((configMap?.['data'] as Record<string, string> | undefined)?.['notes']);
+  } finally {
+    rmSync(chart, { recursive: true, force: true });
+  }
+}
 
 /** Lint output lines that are not informational ([INFO] icon recommendation is fine). */
 function problems(output: string): string[] {
@@ -162,6 +186,26 @@ describe('documentation', () => {
     assert.ok(notes.includes('kubectl apply --dry-run=server'));
     assert.ok(notes.includes('dapr.io/enabled: "true"'));
     assert.ok(notes.includes('rollout status'));
+  });
+
+  it("NOTES.txt's check matches the mode: annotations in enforce and warn, where to look in audit", () => {
+    const logs = 'kubectl -n dapr-guard-system logs deployment/dapr-guard | grep \'"name":"dapr-guard-check"\'';
+    const metric = 'curl -s http://localhost:9090/metrics | grep \'^dapr_guard_rule_mutations_total{.*mode="audit"\'';
+    const annotations = 'Expected: the four annotations dapr-guard added';
+    const audit = '"mutate.dapr-guard.io/sidecar-resources": "would set dapr.io/sidecar-cpu-request=100m, ..."';
+    const cases = [
+      [{ mode: 'enforce' }, [annotations, logs, 'Error from server'], [audit, metric, 'prints nothing']],
+      [{ mode: 'warn' }, [annotations, logs, 'nothing is refused'], [audit, metric, 'prints nothing']],
+      [{ mode: 'audit' }, ['Expected in audit mode: the command prints nothing', logs, metric, audit], [annotations]],
+      [{ mode: 'audit', metrics: { enabled: false } }, ['prints nothing', logs, audit], [metric, annotations]],
+    ] as const;
+    assert.equal(cases.length, 4);
+    for (const [values, present, absent] of cases) {
+      const notes = renderNotes(values);
+      assert.ok(notes.includes('kubectl apply --dry-run=server'), JSON.stringify(values));
+      for (const text of present) assert.ok(notes.includes(text), `${JSON.stringify(values)} lacks ${text}`);
+      for (const text of absent) assert.ok(!notes.includes(text), `${JSON.stringify(values)} has ${text}`);
+    }
   });
 
   it('Chart.yaml appVersion is the server version', () => {
