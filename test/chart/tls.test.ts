@@ -219,6 +219,19 @@ describe('TLS choice 2: cert-manager', () => {
     );
     assert.deepEqual((findOne(custom, 'Certificate')['spec'] as Record<string, unknown>)['issuerRef'], issuerRef);
   });
+
+  it('refuses an issuerRef without a name at render time (cert-manager would refuse the Certificate)', () => {
+    const cases = [{ kind: 'ClusterIssuer' }, { group: 'cert-manager.io', kind: 'Issuer' }]; // toJson sorts the keys
+    assert.equal(cases.length, 2);
+    for (const issuerRef of cases) {
+      const result = helmTemplateResult({ values: { tls: { mode: 'certManager', certManager: { issuerRef } } } });
+      assert.equal(result.ok, false, JSON.stringify(issuerRef));
+      assert.equal(
+        result.stderr.split('\n')[0],
+        `Error: execution error at (dapr-guard/templates/deployment.yaml:1:4): tls.certManager.issuerRef needs a name (got ${JSON.stringify(issuerRef)}): cert-manager refuses a Certificate whose issuerRef has none; leave issuerRef empty for the chart's own CA`,
+      );
+    }
+  });
 });
 
 describe('TLS choice 3: an existing Secret plus its CA', () => {

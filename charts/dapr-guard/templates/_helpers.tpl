@@ -285,6 +285,10 @@ annotations:
 {{- if gt (int .Values.server.headersTimeoutSeconds) (int .Values.server.requestTimeoutSeconds) -}}
 {{- fail (printf "server.headersTimeoutSeconds (%d) must not be above server.requestTimeoutSeconds (%d)" (int .Values.server.headersTimeoutSeconds) (int .Values.server.requestTimeoutSeconds)) -}}
 {{- end -}}
+{{- $issuerRef := .Values.tls.certManager.issuerRef -}}
+{{- if and (eq .Values.tls.mode "certManager") $issuerRef (not $issuerRef.name) -}}
+{{- fail (printf "tls.certManager.issuerRef needs a name (got %s): cert-manager refuses a Certificate whose issuerRef has none; leave issuerRef empty for the chart's own CA" (toJson $issuerRef)) -}}
+{{- end -}}
 {{- include "dapr-guard.validateSidecarDefaults" . -}}
 {{- end -}}
 
