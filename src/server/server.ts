@@ -28,7 +28,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
   const metrics = createMetrics({ defaultMetrics: true });
-  const tls = await servingTls(config, logger, metrics);
+  const tls = await servingTls(config, logger, metrics, env);
   const namespaceModes = startNamespaceModes(config, logger, metrics, env);
   const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   let shuttingDown = false;
@@ -118,7 +118,10 @@ function startNamespaceModes(
     if (stopped) return;
     if (!clusterConfigured(env)) {
       if (waiting === undefined) {
-        waiting = describeMissingCredentials('namespaceModes.source=kubernetes');
+        waiting = describeMissingCredentials(
+          'namespaceModes.source=kubernetes',
+          'set namespaceModes.source=off (--namespace-modes off)',
+        );
         logger.error({ mode: config.mode, source }, `${waiting}; not ready until credentials appear`);
       }
       attempts += 1;
@@ -159,7 +162,12 @@ async function watchWithClient(config: Config, logger: Logger, metrics: Metrics)
 }
 
 /** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */
-async function servingTls(config: Config, logger: Logger, metrics: Metrics): Promise<ServingTls> {
+async function servingTls(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  env: NodeJS.ProcessEnv,
+): Promise<ServingTls> {
   const selfManaged = config.tls.selfManaged;
   if (!selfManaged.enabled) return fileServingTls(config.tls, logger, metrics);
   const namespace = selfManaged.secretNamespace !== '' ? selfManaged.secretNamespace : config.tls.serviceNamespace;
@@ -168,6 +176,7 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
       'tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)',
     );
   }
+  await untilClusterConfigured(env, logger);
   const [{ kubeCaBundlePublisher, kubeCertificateStore }, { loadKubeConfig }] = await Promise.all([
     import('../kube/self-managed-tls-client.ts'),
     import('../kube/kube-config.ts'),
@@ -181,6 +190,24 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
     }),
     checkIntervalMs: selfManaged.checkIntervalSeconds * 1000,
   });
+}
+
+/**
+ * Self-managed TLS without cluster credentials: says once what is missing, then looks again with backoff
+ * without logging (the client's own error, "HTTP protocol is not allowed when skipTLSVerify…", says nothing
+ * useful). The HTTPS port has no certificate to listen with until then; a SIGTERM exits 0 (main.ts).
+ */
+async function untilClusterConfigured(env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
+  for (let attempt = 1; !clusterConfigured(env); attempt += 1) {
+    if (attempt === 1) {
+      const missing = describeMissingCredentials(
+        'tls.selfManaged',
+        'serve certificate files instead (tls.selfManaged.enabled=false, --tls-self-managed false)',
+      );
+      logger.error(`${missing}; waiting for credentials`);
+    }
+    await delay(backoffDelayMs(attempt, CREDENTIALS_BACKOFF));
+  }
 }
 
 /** Stops accepting, lets in-flight reviews finish and ends idle connections; after `graceMs`, ends the rest. */

@@ -202,6 +202,35 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.equal((await run.exited).code, 0);
   });
 
+  test('self-managed TLS without cluster credentials: says once what is missing, SIGTERM while waiting exits 0', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-nocluster-tls-'));
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const args = ['--port', String(port), '--metrics-port', String(metricsPort), '--namespace-modes', 'off'];
+    const selfManaged = ['--tls-self-managed', 'true', '--service-name', 'dg', '--service-namespace', 'dgns'];
+    const run = spawnNode([MAIN, ...args, ...selfManaged], {
+      cwd,
+      env: { KUBECONFIG: '', HOME: cwd, KUBERNETES_SERVICE_HOST: undefined },
+    });
+    const missing =
+      'tls.selfManaged needs the Kubernetes API, but no cluster credentials were found: no in-cluster ServiceAccount token (KUBERNETES_SERVICE_HOST and /var/run/secrets/kubernetes.io/serviceaccount/token), no KUBECONFIG and no ~/.kube/config — run in a pod with a ServiceAccount, set KUBECONFIG, or serve certificate files instead (tls.selfManaged.enabled=false, --tls-self-managed false); waiting for credentials';
+    try {
+      await run.waitFor(/waiting for credentials/);
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      const lines = run
+        .stdout()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { msg: string; level: number });
+      assert.deepEqual(
+        lines.filter((line) => line.level >= 40).map((line) => line.msg),
+        [missing],
+      );
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    assert.equal((await run.exited).code, 0);
+  });
+
   test('--help documents the options and exits 0; --version prints the version', () => {
     const help = execFileSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
     assert.match(help, /^Usage: dapr-guard \[options\]/);
