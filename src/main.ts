@@ -26,14 +26,23 @@ async function main(): Promise<void> {
   }
   const { config } = command;
   const logger = pino({ level: config.log.level, base: { service: 'dapr-guard' } }, pino.destination(LOG_DESTINATION));
+  // Installed before start-up, which may wait on the cluster: a SIGTERM then exits 0, not 143.
+  const running = stopOnSignals(logger);
   const server = await startServer(config, logger, process.env);
+  running.started(server);
   if (isLoopback(config.server.host)) process.stderr.write(localHints(config, server));
-  stopOnSignals(server, logger);
 }
 
-function stopOnSignals(server: RunningServer, logger: Logger): void {
+/** SIGTERM or SIGINT: a graceful shutdown once started; during start-up, an exit 0 (nothing is served yet). */
+function stopOnSignals(logger: Logger): { readonly started: (server: RunningServer) => void } {
+  let server: RunningServer | undefined;
   const stop = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'signal received');
+    if (server === undefined) {
+      logger.info('stopped during start-up');
+      logger.flush(() => process.exit(0));
+      return;
+    }
     server.shutdown().then(
       () => logger.flush(() => process.exit(0)),
       (error: unknown) => {
@@ -44,6 +53,11 @@ function stopOnSignals(server: RunningServer, logger: Logger): void {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  return {
+    started: (running) => {
+      server = running;
+    },
+  };
 }
 
 function localHints(config: Config, server: RunningServer): string {

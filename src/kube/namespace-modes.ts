@@ -28,6 +28,7 @@ export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events:
   let synced = false;
   let stopped = false;
   let failures = 0;
+  let lastFailure: string | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
 
   const remember = (namespace: V1Namespace): void => {
@@ -59,6 +60,7 @@ export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events:
         informer.off('error', onStartError);
         if (failedDuringStart || stopped) return;
         failures = 0;
+        lastFailure = undefined;
         setSynced(true);
         log.info({ namespaces: modes.size }, 'namespace mode labels synced');
       },
@@ -73,8 +75,12 @@ export function watchNamespaceModes(kubeConfig: KubeConfig, log: Logger, events:
     if (stopped) return;
     failures += 1;
     const delay = backoffDelayMs(failures, RETRY_BACKOFF);
-    log.warn(
-      { err: describeError(error), retryInMs: delay, keptNamespaces: modes.size },
+    const err = describeError(error);
+    // The same failure again is logged at debug: a watch that cannot connect retries quietly.
+    const repeated = err.message === lastFailure;
+    lastFailure = err.message;
+    log[repeated ? 'debug' : 'warn'](
+      { err, retryInMs: delay, keptNamespaces: modes.size },
       synced
         ? 'namespace watch failed; keeping the last known mode labels'
         : 'namespace watch failed; using the global mode until it syncs',

@@ -17,8 +17,8 @@ export interface Decided {
 
 /**
  * The one place where modes become a response.
- * enforce: deny (403) with every enforced message; warn: allow with one warning per violation;
- * audit: allow with no warning for the violation and no patch, recording what would have happened in
+ * enforce: deny (403) with every enforced message; warn: allow with one warning per violation, and a
+ * warning per mutation that says what was added (the patch still applies: kubectl shows it); audit: allow with no warning for the violation and no patch, recording what would have happened in
  * auditAnnotations. Notices (an exemption that does not count, for example) are warnings in every mode.
  */
 export function decideReview(uid: string, evaluation: Evaluation): Decided {
@@ -27,7 +27,8 @@ export function decideReview(uid: string, evaluation: Evaluation): Decided {
   const patch = encodePatch(evaluation.patch);
   const verdict: Verdict = enforced.length > 0 ? 'denied' : patch === undefined ? 'allowed' : 'patched';
   const base = verdict === 'denied' ? denied(uid, enforced.map(formatMessage).join('\n')) : patched(uid, patch);
-  const warnings = [...warned.map(formatMessage), ...evaluation.notices].map((warning) =>
+  const added = evaluation.mutations.filter((mutation) => mutation.mode === 'warn').map(describeAppliedMutation);
+  const warnings = [...warned.map(formatMessage), ...added, ...evaluation.notices].map((warning) =>
     cut(warning, MAX_WARNING_LENGTH),
   );
   return { verdict, response: withAuditAnnotations(withWarnings(base, warnings), auditAnnotations(evaluation)) };
@@ -70,6 +71,11 @@ function auditAnnotations(evaluation: Evaluation): Record<string, string> {
 
 function isAudited(finding: { readonly mode: string }): boolean {
   return finding.mode === 'audit';
+}
+
+/** `[sidecar-resources] added dapr.io/sidecar-cpu-limit=4, …`: the changes are the rule's own values. */
+function describeAppliedMutation(mutation: Mutation): string {
+  return formatMessage({ ruleId: mutation.ruleId, message: `added ${mutation.changes.join(', ')}` });
 }
 
 function describeSkippedMutation(mutation: Mutation): string {

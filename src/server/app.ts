@@ -21,7 +21,7 @@ import { reviewAdmission, transportErrorReview, type ReviewOutcome } from '../we
 import { BodyRefusedError, createBodyBudget, readBody, type BodyBudget, type BodyTicket } from './body-reader.ts';
 import { HEALTHY, readinessReply } from './probes.ts';
 import { logReview } from './review-log.ts';
-import { recordError, recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
+import { recordError, recordMutation, recordReview, recordRuleOutcome, type Metrics } from './metrics.ts';
 import { servingTlsOptions, type TlsMaterial } from '../tls/options.ts';
 
 export interface Readiness {
@@ -261,7 +261,7 @@ function observe(outcome: ReviewOutcome, endpoint: Endpoint, durationSeconds: nu
   const { evaluation } = outcome;
   for (const violation of evaluation.violations)
     recordRuleOutcome(metrics.violations, violation.ruleId, violation.mode);
-  for (const mutation of evaluation.mutations) recordRuleOutcome(metrics.mutations, mutation.ruleId, mutation.mode);
+  for (const mutation of evaluation.mutations) recordMutation(metrics.mutations, mutation.ruleId, mutation.mode);
   for (const exemption of evaluation.exemptions) metrics.exemptions.inc({ rule: exemption.ruleId });
   recordReview(metrics, { endpoint, decision: outcome.decision, mode: evaluation.scopeMode, durationSeconds });
 }

@@ -12,7 +12,7 @@ export interface Metrics {
   readonly reviews: Counter<'endpoint' | 'decision' | 'mode'>;
   readonly reviewDuration: Histogram<'endpoint'>;
   readonly violations: Counter<'rule' | 'mode'>;
-  readonly mutations: Counter<'rule' | 'mode'>;
+  readonly mutations: Counter<'rule' | 'mode' | 'result'>;
   readonly errors: Counter<'endpoint' | 'code'>;
   readonly exemptions: Counter<'rule'>;
   readonly namespaceModesSynced: Gauge;
@@ -47,8 +47,8 @@ export function createMetrics(options: { readonly defaultMetrics: boolean }): Me
     }),
     mutations: new Counter({
       name: 'dapr_guard_rule_mutations_total',
-      help: 'Objects a mutating rule changed (or, in audit mode, would have changed).',
-      labelNames: ['rule', 'mode'],
+      help: 'Objects a mutating rule changed (result="applied") or, in audit mode, would have changed (result="would_mutate").',
+      labelNames: ['rule', 'mode', 'result'],
       registers,
     }),
     errors: new Counter({
@@ -110,6 +110,11 @@ export function recordError(
 
 export function recordRuleOutcome(counter: Counter<'rule' | 'mode'>, rule: string, mode: Mode): void {
   bound(counter, { rule, mode }).inc();
+}
+
+/** A mutation in audit mode changes nothing: it is counted as `would_mutate`, not `applied`. */
+export function recordMutation(counter: Counter<'rule' | 'mode' | 'result'>, rule: string, mode: Mode): void {
+  bound(counter, { rule, mode, result: mode === 'audit' ? 'would_mutate' : 'applied' }).inc();
 }
 
 interface Labelled<L extends string, C> {

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Endpoint } from '../admission/endpoint.ts';
+import type { Mode } from '../admission/mode.ts';
 import type { AdmissionRequest } from '../admission/wire.ts';
+import type { Evaluation } from '../policy/evaluation.ts';
 import type { ReviewOutcome } from '../webhook/review.ts';
 
 export interface ReviewLogEntry {
@@ -11,7 +13,8 @@ export interface ReviewLogEntry {
 
 /**
  * One line per review with the identity of the request and what was decided.
- * Never the object or its values: only names, rule ids and counts.
+ * Never the object or its values: only names, rule ids and counts. `mutated` lists the rules whose patch
+ * was applied (enforce, warn), `wouldMutate` those that changed nothing because they are in audit mode.
  */
 export function logReview(log: Logger, { outcome, endpoint, durationSeconds }: ReviewLogEntry): void {
   const durationMs = Math.round(durationSeconds * 1e6) / 1e3;
@@ -36,12 +39,28 @@ export function logReview(log: Logger, { outcome, endpoint, durationSeconds }: R
       decision: outcome.decision,
       mode: evaluation.scopeMode,
       rules: [...new Set(evaluation.violations.map((violation) => violation.ruleId))],
-      mutated: evaluation.mutations.map((mutation) => mutation.ruleId),
+      mutated: evaluation.mutations.filter((mutation) => mutation.mode !== 'audit').map((mutation) => mutation.ruleId),
+      wouldMutate: evaluation.mutations
+        .filter((mutation) => mutation.mode === 'audit')
+        .map((mutation) => mutation.ruleId),
+      ruleModes: ruleModesOf(evaluation),
       exempted: evaluation.exemptions.map((exemption) => exemption.ruleId),
       durationMs,
     },
     'admission review',
   );
+}
+
+/**
+ * Each rule that found or changed something, with the mode it was handled in (`mode` is the scope's:
+ * a rule's own mode can differ, `rules.<id>.mode`).
+ */
+function ruleModesOf(evaluation: Evaluation): { readonly id: string; readonly mode: Mode }[] {
+  const modes = new Map<string, Mode>();
+  for (const finding of [...evaluation.violations, ...evaluation.mutations]) {
+    if (!modes.has(finding.ruleId)) modes.set(finding.ruleId, finding.mode);
+  }
+  return [...modes].map(([id, mode]) => ({ id, mode }));
 }
 
 /** Who asked for what: the request's identity fields, as controller-runtime logs them. */

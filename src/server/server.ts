@@ -3,13 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { policyOf } from '../config/policy.ts';
-import { clusterConfigured } from '../kube/cluster-access.ts';
+import { clusterConfigured, describeMissingCredentials } from '../kube/cluster-access.ts';
 import type { NamespaceModes } from '../kube/namespace-modes.ts';
 import { buildApp, type App, type Readiness } from './app.ts';
 import { trackConnections, type Connections } from './connections.ts';
 import { createMetrics, createMetricsServer, type Metrics } from './metrics.ts';
 import { fileServingTls, selfManagedServingTls, type ServingTls } from '../tls/serving.ts';
 import type { SecureContextTarget } from '../tls/reloader.ts';
+import { backoffDelayMs } from '../util/retry.ts';
 
 export interface RunningServer {
   readonly app: App;
@@ -27,11 +28,15 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
   const metrics = createMetrics({ defaultMetrics: true });
-  const tls = await servingTls(config, logger, metrics);
-  const namespaceModes = await startNamespaceModes(config, logger, metrics, env);
+  const tls = await servingTls(config, logger, metrics, env);
+  const namespaceModes = startNamespaceModes(config, logger, metrics, env);
   const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   let shuttingDown = false;
-  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : tls.readiness());
+  const readiness = (): Readiness => {
+    if (shuttingDown) return { ready: false, reason: 'shutting down' };
+    const waiting = namespaceModes?.waitingFor();
+    return waiting === undefined ? tls.readiness() : { ready: false, reason: waiting };
+  };
   const app = buildApp({
     policy,
     logger,
@@ -74,17 +79,27 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   return { app, port, metricsPort, metrics, tls, shutdown };
 }
 
+/** Namespace mode labels, and what they still wait for before the server is ready (undefined: nothing). */
+interface WatchedNamespaceModes extends NamespaceModes {
+  readonly waitingFor: () => string | undefined;
+}
+
+/** How often to look again for cluster credentials that were missing: 1 s, doubling to at most 60 s. */
+const CREDENTIALS_BACKOFF = { initialMs: 1000, maxMs: 60_000 } as const;
+
 /**
  * @kubernetes/client-node is loaded only by the dynamic imports of kube/ here and for self-managed TLS
  * (only kube/ may import it: eslint.config.js OWNED_PACKAGES), so a local run without a cluster never
  * loads it (a quarter of a second and ~90 MiB).
+ * With source=kubernetes and no credentials, the server says once what is missing and how to provide it,
+ * stays unready with that reason, and looks again with backoff without logging each attempt.
  */
-async function startNamespaceModes(
+function startNamespaceModes(
   config: Config,
   logger: Logger,
   metrics: Metrics,
   env: NodeJS.ProcessEnv,
-): Promise<NamespaceModes | undefined> {
+): WatchedNamespaceModes | undefined {
   metrics.namespaceModesSynced.set(0);
   const source = config.namespaceModes.source;
   if (source === 'off' || (source === 'auto' && !clusterConfigured(env))) {
@@ -94,6 +109,48 @@ async function startNamespaceModes(
     );
     return undefined;
   }
+  let watch: NamespaceModes | undefined;
+  let waiting: string | undefined;
+  let stopped = false;
+  let attempts = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const begin = (): void => {
+    if (stopped) return;
+    if (!clusterConfigured(env)) {
+      if (waiting === undefined) {
+        waiting = describeMissingCredentials(
+          'namespaceModes.source=kubernetes',
+          'set namespaceModes.source=off (--namespace-modes off)',
+        );
+        logger.error({ mode: config.mode, source }, `${waiting}; not ready until credentials appear`);
+      }
+      attempts += 1;
+      timer = setTimeout(begin, backoffDelayMs(attempts, CREDENTIALS_BACKOFF));
+      return;
+    }
+    if (waiting !== undefined) logger.info('cluster credentials found; watching namespace mode labels');
+    waiting = undefined;
+    watchWithClient(config, logger, metrics).then(
+      (started) => {
+        if (stopped) void started.stop();
+        else watch = started;
+      },
+      (error: unknown) => logger.error({ err: error }, 'namespace mode labels cannot be watched'),
+    );
+  };
+  begin();
+  return {
+    modeOf: (namespace) => watch?.modeOf(namespace),
+    waitingFor: () => waiting,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await watch?.stop();
+    },
+  };
+}
+
+async function watchWithClient(config: Config, logger: Logger, metrics: Metrics): Promise<NamespaceModes> {
   logger.info({ mode: config.mode }, 'watching namespace mode labels; the global mode applies until they sync');
   const [{ watchNamespaceModes }, { loadKubeConfig }] = await Promise.all([
     import('../kube/namespace-modes.ts'),
@@ -105,7 +162,12 @@ async function startNamespaceModes(
 }
 
 /** Certificate files (local runs, mounted Secrets), or, in a cluster with tls.selfManaged, a shared Secret. */
-async function servingTls(config: Config, logger: Logger, metrics: Metrics): Promise<ServingTls> {
+async function servingTls(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  env: NodeJS.ProcessEnv,
+): Promise<ServingTls> {
   const selfManaged = config.tls.selfManaged;
   if (!selfManaged.enabled) return fileServingTls(config.tls, logger, metrics);
   const namespace = selfManaged.secretNamespace !== '' ? selfManaged.secretNamespace : config.tls.serviceNamespace;
@@ -114,6 +176,7 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
       'tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)',
     );
   }
+  await untilClusterConfigured(env, logger);
   const [{ kubeCaBundlePublisher, kubeCertificateStore }, { loadKubeConfig }] = await Promise.all([
     import('../kube/self-managed-tls-client.ts'),
     import('../kube/kube-config.ts'),
@@ -127,6 +190,24 @@ async function servingTls(config: Config, logger: Logger, metrics: Metrics): Pro
     }),
     checkIntervalMs: selfManaged.checkIntervalSeconds * 1000,
   });
+}
+
+/**
+ * Self-managed TLS without cluster credentials: says once what is missing, then looks again with backoff
+ * without logging (the client's own error, "HTTP protocol is not allowed when skipTLSVerify…", says nothing
+ * useful). The HTTPS port has no certificate to listen with until then; a SIGTERM exits 0 (main.ts).
+ */
+async function untilClusterConfigured(env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
+  for (let attempt = 1; !clusterConfigured(env); attempt += 1) {
+    if (attempt === 1) {
+      const missing = describeMissingCredentials(
+        'tls.selfManaged',
+        'serve certificate files instead (tls.selfManaged.enabled=false, --tls-self-managed false)',
+      );
+      logger.error(`${missing}; waiting for credentials`);
+    }
+    await delay(backoffDelayMs(attempt, CREDENTIALS_BACKOFF));
+  }
 }
 
 /** Stops accepting, lets in-flight reviews finish and ends idle connections; after `graceMs`, ends the rest. */

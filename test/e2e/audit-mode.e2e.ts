@@ -65,7 +65,10 @@ describe('audit mode: nothing blocks, nothing warns, the audit log records', { t
       const mutation = (await scenario.guard.reviews({ name: 'orders', namespace })).find(
         (review) => review.endpoint === 'mutate',
       );
-      assert.deepEqual([mutation?.decision, mutation?.mutated], ['allowed', ['sidecar-resources']]);
+      assert.deepEqual(
+        [mutation?.decision, mutation?.mutated, mutation?.wouldMutate],
+        ['allowed', [], ['sidecar-resources']],
+      );
     }),
   );
 

@@ -49,7 +49,7 @@ describe('warn mode: violations become kubectl warnings', { timeout: 240_000 }, 
   );
 
   test(
-    'a Deployment with an invalid sidecar value is created with a Warning; the missing sidecar annotations are still added',
+    'a Deployment with an invalid sidecar value is created with a Warning; the missing sidecar annotations are still added, and a Warning says so',
     scenario.check(async () => {
       const namespace = scenario.namespace('app');
       const result = await scenario.kubectl.apply(
@@ -59,6 +59,11 @@ describe('warn mode: violations become kubectl warnings', { timeout: 240_000 }, 
       assert.equal(result.code, 0, describeResult('kubectl apply', result));
       assert.equal(result.stdout, 'deployment.apps/orders created\n');
       assert.deepEqual(lines(result.stderr), [
+        // The mutating webhook answers first: what it added, then the validating webhook's findings.
+        warningLine(
+          'sidecar-resources',
+          'added dapr.io/sidecar-cpu-request=100m, dapr.io/sidecar-memory-request=250Mi, dapr.io/sidecar-memory-limit=4000Mi',
+        ),
         warningLine(
           'sidecar-resource-values',
           'dapr.io/sidecar-cpu-limit "lots" is not a Kubernetes quantity — use a value such as "4" or "500m"; Dapr ignores all four sidecar resource annotations when one is invalid',

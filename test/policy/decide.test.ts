@@ -84,6 +84,30 @@ describe('decide: one violation set, three modes', () => {
     assert.deepEqual(decide(UID, evaluation({})), { uid: UID, allowed: true });
   });
 
+  test('warn mode still patches and says in a warning what it added; enforce patches without one', () => {
+    const changes = ['dapr.io/sidecar-cpu-limit=4', 'dapr.io/sidecar-memory-limit=4000Mi'];
+    const warned = decide(
+      UID,
+      evaluation({
+        scopeMode: 'warn',
+        patch: PATCH,
+        mutations: [{ ruleId: 'sidecar-resources', mode: 'warn', changes }],
+      }),
+    );
+    assert.deepEqual(warned, {
+      uid: UID,
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(PATCH)).toString('base64'),
+      warnings: ['[sidecar-resources] added dapr.io/sidecar-cpu-limit=4, dapr.io/sidecar-memory-limit=4000Mi'],
+    });
+    const enforced = decide(
+      UID,
+      evaluation({ patch: PATCH, mutations: [{ ruleId: 'sidecar-resources', mode: 'enforce', changes }] }),
+    );
+    assert.equal(enforced.warnings, undefined);
+  });
+
   test('mixed modes: enforced violations deny, warned ones still reach kubectl, audited ones the audit log', () => {
     const response = decide(
       UID,

@@ -322,6 +322,8 @@ describe('buildApp (inject)', () => {
         mode: line['mode'],
         rules: line['rules'],
         mutated: line['mutated'],
+        wouldMutate: line['wouldMutate'],
+        ruleModes: line['ruleModes'],
       },
       {
         endpoint: 'mutate',
@@ -336,9 +338,30 @@ describe('buildApp (inject)', () => {
         mode: 'enforce',
         rules: [],
         mutated: ['sidecar-resources'],
+        wouldMutate: [],
+        ruleModes: [{ id: 'sidecar-resources', mode: 'enforce' }],
       },
     );
     assert.equal(typeof line['durationMs'], 'number');
+  });
+
+  test('audit mode logs and counts what would have been mutated, not a mutation, and each rule with its mode', async () => {
+    const { app, logs, metrics } = harness(
+      testPolicy([sidecarResourcesRule(PRODUCTION_SIDECAR_RESOURCES)], { globalMode: 'audit' }),
+    );
+    await post(app, '/mutate', fixtureText('reviews/deployment-update-orders-dry-run.json'));
+    const reviewLines = logs().filter((line) => line['msg'] === 'admission review');
+    assert.equal(reviewLines.length, 1);
+    const line = reviewLines[0] ?? {};
+    assert.deepEqual(
+      [line['decision'], line['mode'], line['rules'], line['mutated'], line['wouldMutate'], line['ruleModes']],
+      ['allowed', 'audit', [], [], ['sidecar-resources'], [{ id: 'sidecar-resources', mode: 'audit' }]],
+    );
+    const mutations = await metrics.mutations.get();
+    assert.deepEqual(
+      mutations.values.map((value) => [value.labels, value.value]),
+      [[{ rule: 'sidecar-resources', mode: 'audit', result: 'would_mutate' }, 1]],
+    );
   });
 
   test('metrics count reviews by endpoint, decision and mode', async () => {

@@ -133,7 +133,10 @@ describe('HTTPS transport', () => {
     assert.equal(status, 200);
     assert.match(body, /dapr_guard_admission_reviews_total\{endpoint="mutate",decision="patched",mode="enforce"\} \d+/);
     assert.match(body, /dapr_guard_admission_review_duration_seconds_bucket\{le="0\.005",endpoint="mutate"\} \d+/);
-    assert.match(body, /dapr_guard_rule_mutations_total\{rule="sidecar-resources",mode="enforce"\} \d+/);
+    assert.match(
+      body,
+      /dapr_guard_rule_mutations_total\{rule="sidecar-resources",mode="enforce",result="applied"\} \d+/,
+    );
     assert.match(body, /dapr_guard_namespace_modes_synced 0/);
     assert.match(body, /process_resident_memory_bytes \d+/);
     assert.match(body, /dapr_guard_certificate_expiry_timestamp_seconds \d+/);

@@ -160,6 +160,77 @@ describe('dapr-guard process (dist/main.js)', () => {
     agent.destroy();
   });
 
+  test('namespace modes on without cluster credentials: says once what is missing, live at once, not ready with the reason, SIGTERM exits 0', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-nocluster-'));
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const args = ['--port', String(port), '--metrics-port', String(metricsPort), '--namespace-modes', 'kubernetes'];
+    const run = spawnNode([MAIN, ...args], {
+      cwd,
+      env: { KUBECONFIG: '', HOME: cwd, KUBERNETES_SERVICE_HOST: undefined },
+    });
+    const missing =
+      'namespaceModes.source=kubernetes needs the Kubernetes API, but no cluster credentials were found: no in-cluster ServiceAccount token (KUBERNETES_SERVICE_HOST and /var/run/secrets/kubernetes.io/serviceaccount/token), no KUBECONFIG and no ~/.kube/config — run in a pod with a ServiceAccount, set KUBECONFIG, or set namespaceModes.source=off (--namespace-modes off)';
+    try {
+      await run.waitFor(/dapr-guard is serving/);
+      const agent = new HttpsAgent({ ca: readFileSync(join(cwd, 'certs/ca.crt')) });
+      const healthz = await new Promise<number | undefined>((resolve, reject) =>
+        httpsRequest({ host: '127.0.0.1', port, path: '/healthz', agent }, (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        })
+          .on('error', reject)
+          .end(),
+      );
+      agent.destroy();
+      assert.equal(healthz, 200);
+      const readyz = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      assert.deepEqual([readyz.status, await readyz.json()], [503, { status: 'not ready', reason: missing }]);
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      const lines = run
+        .stdout()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { msg: string; level: number });
+      assert.deepEqual(
+        lines.filter((line) => line.level >= 40).map((line) => line.msg),
+        [`${missing}; not ready until credentials appear`],
+      );
+      assert.doesNotMatch(run.stdout(), /HTTP protocol is not allowed/);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    assert.equal((await run.exited).code, 0);
+  });
+
+  test('self-managed TLS without cluster credentials: says once what is missing, SIGTERM while waiting exits 0', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-nocluster-tls-'));
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const args = ['--port', String(port), '--metrics-port', String(metricsPort), '--namespace-modes', 'off'];
+    const selfManaged = ['--tls-self-managed', 'true', '--service-name', 'dg', '--service-namespace', 'dgns'];
+    const run = spawnNode([MAIN, ...args, ...selfManaged], {
+      cwd,
+      env: { KUBECONFIG: '', HOME: cwd, KUBERNETES_SERVICE_HOST: undefined },
+    });
+    const missing =
+      'tls.selfManaged needs the Kubernetes API, but no cluster credentials were found: no in-cluster ServiceAccount token (KUBERNETES_SERVICE_HOST and /var/run/secrets/kubernetes.io/serviceaccount/token), no KUBECONFIG and no ~/.kube/config — run in a pod with a ServiceAccount, set KUBECONFIG, or serve certificate files instead (tls.selfManaged.enabled=false, --tls-self-managed false); waiting for credentials';
+    try {
+      await run.waitFor(/waiting for credentials/);
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      const lines = run
+        .stdout()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as { msg: string; level: number });
+      assert.deepEqual(
+        lines.filter((line) => line.level >= 40).map((line) => line.msg),
+        [missing],
+      );
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    assert.equal((await run.exited).code, 0);
+  });
+
   test('--help documents the options and exits 0; --version prints the version', () => {
     const help = execFileSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
     assert.match(help, /^Usage: dapr-guard \[options\]/);

@@ -35,7 +35,12 @@ export interface ReviewLogLine {
   readonly decision: 'allowed' | 'patched' | 'denied' | 'error';
   readonly mode: Mode;
   readonly rules: readonly string[];
+  /** Rules whose patch was applied (enforce, warn). */
   readonly mutated: readonly string[];
+  /** Rules that would have patched but are in audit mode. */
+  readonly wouldMutate: readonly string[];
+  /** Each rule that found or changed something, with the mode it was handled in. */
+  readonly ruleModes: readonly { readonly id: string; readonly mode: Mode }[];
   readonly exempted: readonly string[];
 }
 
