@@ -187,7 +187,7 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.equal((await run.exited).code, 1);
     assert.equal(
       run.stderr(),
-      'dapr-guard: failed to start: no serving certificate at certs/tls.crt and certs/tls.key; provide one or set tls.generateIfMissing\n',
+      'dapr-guard: failed to start: no serving certificate: tls.certFile (certs/tls.crt) and tls.keyFile (certs/tls.key) do not exist — provide them, or set tls.generateIfMissing=true (--tls-generate true / DAPR_GUARD_TLS_GENERATE=true) to generate a self-signed pair\n',
     );
   });
 });
