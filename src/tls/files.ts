@@ -14,6 +14,8 @@ export interface LocalCertificateOptions extends CertificateFiles {
   readonly serviceName: string;
   readonly serviceNamespace: string;
   readonly validityDays: number;
+  /** Default: generateServingBundle's (longer than the serving certificate's). */
+  readonly caValidityDays?: number;
 }
 
 /** What a webhook served locally or in a cluster answers to, and the subject CN of its certificate. */
@@ -71,7 +73,11 @@ export interface WriteOptions {
 
 /** Generates a CA and a serving certificate and writes them; the private keys are readable by the owner only. */
 export function writeServingBundle(options: LocalCertificateOptions, write: WriteOptions = {}): ServingBundle {
-  const bundle = generateServingBundle({ ...servingNames(options), validityDays: options.validityDays });
+  const bundle = generateServingBundle({
+    ...servingNames(options),
+    validityDays: options.validityDays,
+    ...(options.caValidityDays === undefined ? {} : { caValidityDays: options.caValidityDays }),
+  });
   const flag = write.overwrite === true ? 'w' : 'wx';
   writeFile(options.caFile, bundle.ca.certPem, 0o644, flag);
   writeFile(options.certFile, bundle.serving.certPem, 0o644, flag);
