@@ -177,7 +177,7 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.equal(code, 2);
     assert.equal(
       run.stderr(),
-      'dapr-guard: invalid configuration:\n  - mode must be one of enforce, warn, audit, got "strict"\n  - metrics.port must be an integer from 1 to 65535, got "ninety"\n',
+      'dapr-guard: invalid configuration:\n  - --mode must be one of enforce, warn, audit, got "strict"\n  - DAPR_GUARD_METRICS_PORT (metrics.port) must be an integer from 1 to 65535, got "ninety"\n',
     );
   });
 
