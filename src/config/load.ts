@@ -51,8 +51,8 @@ function nonEmptyString(value: string | undefined): boolean {
   return value !== undefined && value !== '';
 }
 
-/** Variables that start with DAPR_GUARD_ but are not for the server: the e2e harness's cache. */
-const NOT_CONFIGURATION = new Set(['DAPR_GUARD_CACHE']);
+/** Variables that start with DAPR_GUARD_ but are not for the server: the e2e harness's (a server it starts inherits them). */
+const NOT_CONFIGURATION = new Set(['DAPR_GUARD_CACHE', 'DAPR_GUARD_E2E_CLUSTER_INFO']);
 const ENV_PREFIX = 'DAPR_GUARD_';
 
 /** A mistyped DAPR_GUARD_* variable is an error, as an unknown YAML key is, with the closest known name. */
