@@ -66,11 +66,15 @@ export class ConfigError extends Error {
  * Merges the layers (later wins) over the defaults and checks every value.
  * `ruleIds` are the rules that exist, so a typo in `rules.<id>` is caught.
  */
-export function buildConfig(layers: readonly ConfigLayer[], ruleIds: readonly string[]): Config {
+export function buildConfig(
+  layers: readonly ConfigLayer[],
+  ruleIds: readonly string[],
+  nameOf: (path: string) => string = (path) => path,
+): Config {
   const merged = layers.reduce<ConfigLayer>((accumulated, layer) => deepMerge(accumulated, layer), {});
   const problems = [...unknownKeyProblems(merged, ruleIds)];
   const scalar = (spec: OptionSpec): unknown => {
-    const result = checkOption(spec, valueAt(merged, spec.path));
+    const result = checkOption({ ...spec, path: nameOf(spec.path) }, valueAt(merged, spec.path));
     if (typeof result === 'string') problems.push(result);
     return typeof result === 'string' ? spec.default : result.value;
   };

@@ -19,12 +19,81 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, rule
   if (flags.values['help'] === true) return { kind: 'help' };
   if (flags.values['version'] === true) return { kind: 'version' };
   const configPath = stringFlag(flags.values['config']) ?? env[CONFIG_ENV];
-  const layers = [
-    configPath === undefined || configPath === '' ? {} : readConfigFile(configPath),
-    environmentLayer(env),
-    flagLayer(flags.values),
-  ];
-  return { kind: 'run', config: buildConfig(layers, ruleIds) };
+  const unknown = unknownVariableProblems(env);
+  if (unknown.length > 0) throw new ConfigError(`invalid configuration:\n  - ${unknown.join('\n  - ')}`);
+  const file = configPath === undefined || configPath === '' ? {} : readConfigFile(configPath);
+  const layers = [file, environmentLayer(env), flagLayer(flags.values)];
+  return { kind: 'run', config: buildConfig(layers, ruleIds, sourceNames(configPath, env, flags.values)) };
+}
+
+/**
+ * How the user wrote the setting that won: `--port`, `DAPR_GUARD_PORT (server.port)`, or
+ * `server.port in <file>`; a problem is reported under that name.
+ */
+function sourceNames(
+  configPath: string | undefined,
+  env: NodeJS.ProcessEnv,
+  flags: FlagValues,
+): (path: string) => string {
+  const byPath = new Map(OPTIONS.map((spec) => [spec.path, spec]));
+  const inFile = (path: string): string =>
+    configPath === undefined || configPath === '' ? path : `${path} in ${configPath}`;
+  return (path) => {
+    const spec = byPath.get(path);
+    if (spec === undefined) return inFile(path);
+    if (spec.flag !== undefined && typeof flags[spec.flag] === 'string') return `--${spec.flag}`;
+    if (spec.env !== undefined && nonEmptyString(env[spec.env])) return `${spec.env} (${path})`;
+    return inFile(path);
+  };
+}
+
+function nonEmptyString(value: string | undefined): boolean {
+  return value !== undefined && value !== '';
+}
+
+/** Variables that start with DAPR_GUARD_ but are not for the server: the e2e harness's (a server it starts inherits them). */
+const NOT_CONFIGURATION = new Set(['DAPR_GUARD_CACHE', 'DAPR_GUARD_E2E_CLUSTER_INFO']);
+const ENV_PREFIX = 'DAPR_GUARD_';
+
+/** A mistyped DAPR_GUARD_* variable is an error, as an unknown YAML key is, with the closest known name. */
+function unknownVariableProblems(env: NodeJS.ProcessEnv): string[] {
+  const known = [CONFIG_ENV, RULE_MODES_ENV, ...OPTIONS.flatMap((spec) => (spec.env === undefined ? [] : [spec.env]))];
+  const knownSet = new Set(known);
+  return Object.keys(env)
+    .filter((name) => name.startsWith(ENV_PREFIX) && !knownSet.has(name) && !NOT_CONFIGURATION.has(name))
+    .sort()
+    .map((name) => {
+      const close = closestName(name, known);
+      return `unknown environment variable ${name}${close === undefined ? '' : `; did you mean ${close}?`} (see --help for the variables)`;
+    });
+}
+
+const MAX_NAME_LENGTH = 64;
+
+/** The known name within edit distance 2 (a third of its length at most), if any; long names are not compared. */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  if (name.length > MAX_NAME_LENGTH) return undefined;
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance <= Math.min(2, Math.floor(candidate.length / 3)) && (best === undefined || distance < best.distance))
+      best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, O(a·b) on names of at most MAX_NAME_LENGTH characters. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;

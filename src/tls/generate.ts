@@ -25,11 +25,18 @@ export interface ServingCertificateRequest {
 export interface ServingBundleRequest extends Omit<ServingCertificateRequest, 'notBefore'> {
   /** The time of issue. Defaults to now; tests pass a fixed time. */
   readonly issuedAt?: Date;
+  /**
+   * The CA's validity; longer than the serving certificate's so that a renewed serving certificate keeps
+   * the caBundle. Default: DEFAULT_CA_VALIDITY_DAYS, or twice the serving validity when that is longer.
+   */
+  readonly caValidityDays?: number;
 }
 
 const ORGANIZATION = 'dapr-guard';
 /** New certificates start this long before they are issued, for clocks a little behind ours. */
 export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+/** Ten years: the CA outlives many serving certificates, so the webhooks' caBundle rarely changes. */
+export const DEFAULT_CA_VALIDITY_DAYS = 3650;
 
 /** The notBefore of a certificate issued at `issuedAt`: CLOCK_SKEW_MS earlier. */
 export function backdated(issuedAt: Date): Date {
@@ -48,9 +55,12 @@ export function serviceDnsNames(service: string, namespace: string): string[] {
 
 /** A new CA and a serving certificate signed by it (RSA 2048, SHA-256, random serials). */
 export function generateServingBundle(request: ServingBundleRequest): ServingBundle {
-  const { issuedAt, ...names } = request;
+  const { issuedAt, caValidityDays, ...names } = request;
   const notBefore = backdated(issuedAt ?? new Date());
-  const ca = generateCertificateAuthority(notBefore, request.validityDays);
+  const ca = generateCertificateAuthority(
+    notBefore,
+    caValidityDays ?? Math.max(DEFAULT_CA_VALIDITY_DAYS, 2 * request.validityDays),
+  );
   const serving = issueServingCertificate(ca, { ...names, notBefore });
   return { ca, serving };
 }

@@ -1,5 +1,13 @@
 import type { Logger } from 'pino';
-import { certificateFilesExist, readPair, servingNames, writeServingBundle } from './files.ts';
+import {
+  describeFileSetting,
+  describeSettingSources,
+  existingCertificateFiles,
+  readPair,
+  servingNames,
+  TlsFilesError,
+  writeServingBundle,
+} from './files.ts';
 import { caBundleOf, type RotationPolicy } from './rotation.ts';
 import { acquireCertificates, type CaBundlePublisher, type CertificateStore } from './acquire.ts';
 import { servingTlsOptions } from './options.ts';
@@ -105,17 +113,41 @@ function withClientCa(pair: { readonly cert: Buffer; readonly key: Buffer }, set
   return clientCa === undefined ? pair : { ...pair, clientCa };
 }
 
+/**
+ * Generates only when none of the three files exists: a file the user put there is never replaced, so
+ * a typo in one path stops startup naming the missing file instead of overwriting the other.
+ */
 function ensureCertificateFiles(settings: TlsSettings, logger: Logger): void {
-  if (certificateFilesExist(settings)) return;
+  const existing = existingCertificateFiles(settings);
+  const missing = (['certFile', 'keyFile'] as const).filter((setting) => !existing.includes(setting));
+  if (missing.length === 0) return;
+  const [only] = missing;
+  if (missing.length === 1 && only !== undefined) throw missingOneProblem(settings, only);
   if (!settings.generateIfMissing) {
-    throw new Error(
-      `no serving certificate at ${settings.certFile} and ${settings.keyFile}; provide one or set tls.generateIfMissing`,
+    throw new TlsFilesError(
+      `no serving certificate: ${describeFileSetting('certFile', settings)} and ${describeFileSetting('keyFile', settings)} do not exist — ` +
+        'provide them, or set tls.generateIfMissing=true (--tls-generate true / DAPR_GUARD_TLS_GENERATE=true) to generate a self-signed pair',
+    );
+  }
+  if (existing.includes('caFile')) {
+    throw new TlsFilesError(
+      `${describeFileSetting('caFile', settings)} exists but the serving certificate and key do not; ` +
+        'refusing to replace the CA — provide tls.crt and tls.key signed by it, or move the CA away to generate a new one',
     );
   }
   writeServingBundle({ ...settings, validityDays: LOCAL_CERTIFICATE_VALIDITY_DAYS });
   logger.info(
-    { caFile: settings.caFile, certFile: settings.certFile },
+    { caFile: settings.caFile, certFile: settings.certFile, keyFile: settings.keyFile },
     'generated a self-signed CA and serving certificate',
+  );
+}
+
+function missingOneProblem(settings: TlsSettings, missing: 'certFile' | 'keyFile'): TlsFilesError {
+  const present = missing === 'certFile' ? 'keyFile' : 'certFile';
+  return new TlsFilesError(
+    `${describeFileSetting(missing, settings)} does not exist, but ${describeFileSetting(present, settings)} does; ` +
+      `nothing was generated, so that an existing file is not overwritten — set ${describeSettingSources(missing)} ` +
+      `to the ${missing === 'keyFile' ? 'key' : 'certificate'} of that pair`,
   );
 }
 

@@ -95,11 +95,42 @@ describe('configuration', () => {
         'invalid configuration:',
         '  - unknown rule rules.api-tokn; known rules: ' + RULE_IDS.join(', '),
         '  - unknown key server.prot; known keys under server: host, port, bodyLimitBytes, maxInflightBodyBytes, requestTimeoutSeconds, headersTimeoutSeconds, maxConcurrentStreams, maxConnections, shutdownDelaySeconds, shutdownGracePeriodSeconds',
-        '  - mode must be one of enforce, warn, audit, got "block"',
-        '  - server.port must be an integer from 1 to 65535, got 0',
-        '  - log.level must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
-        '  - exemptions.enabled must be true or false, got "yes"',
+        `  - mode in ${file} must be one of enforce, warn, audit, got "block"`,
+        `  - server.port in ${file} must be an integer from 1 to 65535, got 0`,
+        '  - DAPR_GUARD_LOG_LEVEL (log.level) must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+        '  - DAPR_GUARD_EXEMPTIONS_ENABLED (exemptions.enabled) must be true or false, got "yes"',
       ].join('\n'),
+    );
+  });
+
+  test('a problem names the source that set the value: the flag, the variable, or the key in the file', () => {
+    const file = configFile('server:\n  port: -5\n');
+    assert.equal(
+      problems(['--port', '0', '--config', file], { DAPR_GUARD_PORT: '-1' }),
+      'invalid configuration:\n  - --port must be an integer from 1 to 65535, got "0"',
+    );
+    assert.equal(
+      problems(['--config', file], { DAPR_GUARD_PORT: '-1' }),
+      'invalid configuration:\n  - DAPR_GUARD_PORT (server.port) must be an integer from 1 to 65535, got "-1"',
+    );
+    assert.equal(
+      problems(['--config', file]),
+      `invalid configuration:\n  - server.port in ${file} must be an integer from 1 to 65535, got -5`,
+    );
+  });
+
+  test('an unknown DAPR_GUARD_* variable is refused, with the closest known name', () => {
+    assert.equal(
+      problems([], { DAPR_GUARD_PROT: '1', DAPR_GUARD_SOMETHING_ELSE: 'x', DAPR_GUARD_CACHE: '/tmp/cache' }),
+      [
+        'invalid configuration:',
+        '  - unknown environment variable DAPR_GUARD_PROT; did you mean DAPR_GUARD_PORT? (see --help for the variables)',
+        '  - unknown environment variable DAPR_GUARD_SOMETHING_ELSE (see --help for the variables)',
+      ].join('\n'),
+    );
+    assert.equal(
+      problems([], { [`DAPR_GUARD_${'X'.repeat(10_000)}`]: '1' }),
+      `invalid configuration:\n  - unknown environment variable DAPR_GUARD_${'X'.repeat(10_000)} (see --help for the variables)`,
     );
   });
 
@@ -119,7 +150,7 @@ describe('configuration', () => {
     );
     assert.match(
       problems([], { DAPR_GUARD_TLS_DNS_NAMES: 'a,b', DAPR_GUARD_BODY_LIMIT_BYTES: '10' }),
-      /server\.bodyLimitBytes must be an integer from 1024 to 67108864, got "10"/,
+      /DAPR_GUARD_BODY_LIMIT_BYTES \(server\.bodyLimitBytes\) must be an integer from 1024 to 67108864, got "10"/,
     );
   });
 

@@ -248,7 +248,7 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.equal(code, 2);
     assert.equal(
       run.stderr(),
-      'dapr-guard: invalid configuration:\n  - mode must be one of enforce, warn, audit, got "strict"\n  - metrics.port must be an integer from 1 to 65535, got "ninety"\n',
+      'dapr-guard: invalid configuration:\n  - --mode must be one of enforce, warn, audit, got "strict"\n  - DAPR_GUARD_METRICS_PORT (metrics.port) must be an integer from 1 to 65535, got "ninety"\n',
     );
   });
 
@@ -258,7 +258,7 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.equal((await run.exited).code, 1);
     assert.equal(
       run.stderr(),
-      'dapr-guard: failed to start: no serving certificate at certs/tls.crt and certs/tls.key; provide one or set tls.generateIfMissing\n',
+      'dapr-guard: failed to start: no serving certificate: tls.certFile (certs/tls.crt) and tls.keyFile (certs/tls.key) do not exist — provide them, or set tls.generateIfMissing=true (--tls-generate true / DAPR_GUARD_TLS_GENERATE=true) to generate a self-signed pair\n',
     );
   });
 });

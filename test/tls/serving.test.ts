@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { buildConfig } from '../../src/config/config.ts';
+import { buildConfig, type Config } from '../../src/config/config.ts';
 import { RULE_IDS } from '../../src/rules/index.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import type { CaBundlePublisher, CertificateStore } from '../../src/tls/acquire.ts';
 import type { StoredCertificates } from '../../src/tls/rotation.ts';
-import { selfManagedServingTls } from '../../src/tls/serving.ts';
+import { fileServingTls, selfManagedServingTls } from '../../src/tls/serving.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const silent = pino({ level: 'silent' });
@@ -142,5 +145,71 @@ describe('self-managed TLS', () => {
     assert.equal(await first.checkNow(), true);
     assert.deepEqual(installed, [second.initial.cert.toString()]);
     first.stop();
+  });
+});
+
+describe('certificate files', () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const filesIn = (dir: string): Config['tls'] => ({
+    ...config.tls,
+    caFile: join(dir, 'ca.crt'),
+    certFile: join(dir, 'tls.crt'),
+    keyFile: join(dir, 'tls.key'),
+  });
+
+  test('with only the certificate present, nothing is generated and the missing key is named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dapr-guard-onefile-'));
+    writeFileSync(join(dir, 'tls.crt'), 'the user certificate');
+    const settings = filesIn(dir);
+    assert.throws(() => fileServingTls(settings, silent, metrics), {
+      name: 'TlsFilesError',
+      message: `tls.keyFile (${dir}/tls.key) does not exist, but tls.certFile (${dir}/tls.crt) does; nothing was generated, so that an existing file is not overwritten — set tls.keyFile / --tls-key / DAPR_GUARD_TLS_KEY to the key of that pair`,
+    });
+    assert.equal(readFileSync(join(dir, 'tls.crt'), 'utf8'), 'the user certificate');
+    assert.deepEqual(readdirSync(dir), ['tls.crt']);
+  });
+
+  test('with only the key present, the missing certificate is named and the key kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dapr-guard-onefile-'));
+    writeFileSync(join(dir, 'tls.key'), 'the user key');
+    assert.throws(() => fileServingTls(filesIn(dir), silent, metrics), {
+      message: `tls.certFile (${dir}/tls.crt) does not exist, but tls.keyFile (${dir}/tls.key) does; nothing was generated, so that an existing file is not overwritten — set tls.certFile / --tls-cert / DAPR_GUARD_TLS_CERT to the certificate of that pair`,
+    });
+    assert.equal(readFileSync(join(dir, 'tls.key'), 'utf8'), 'the user key');
+  });
+
+  test('an existing CA is not replaced by generation', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dapr-guard-onefile-'));
+    writeFileSync(join(dir, 'ca.crt'), 'the user CA');
+    assert.throws(() => fileServingTls(filesIn(dir), silent, metrics), {
+      message: `tls.caFile (${dir}/ca.crt) exists but the serving certificate and key do not; refusing to replace the CA — provide tls.crt and tls.key signed by it, or move the CA away to generate a new one`,
+    });
+    assert.equal(readFileSync(join(dir, 'ca.crt'), 'utf8'), 'the user CA');
+  });
+
+  test('with all three absent, a pair is generated', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dapr-guard-onefile-'));
+    fileServingTls(filesIn(dir), silent, metrics).stop();
+    assert.deepEqual(readdirSync(dir).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+  });
+
+  test('files that are not PEM, or a key of another pair, are named with their setting', () => {
+    const one = mkdtempSync(join(tmpdir(), 'dapr-guard-pem-'));
+    const other = mkdtempSync(join(tmpdir(), 'dapr-guard-pem-'));
+    fileServingTls(filesIn(one), silent, metrics).stop();
+    fileServingTls(filesIn(other), silent, metrics).stop();
+    const mismatched = { ...filesIn(one), keyFile: join(other, 'tls.key') };
+    assert.throws(() => fileServingTls(mismatched, silent, metrics), {
+      name: 'TlsFilesError',
+      message: `tls.keyFile (${other}/tls.key) does not match tls.certFile (${one}/tls.crt) — the key is not the private key of the certificate; give both files of the same pair`,
+    });
+    writeFileSync(join(other, 'tls.crt'), 'garbage');
+    assert.throws(() => fileServingTls(filesIn(other), silent, metrics), {
+      message: `tls.certFile (${other}/tls.crt) is not a PEM certificate — it must hold a "-----BEGIN CERTIFICATE-----" block (tls.crt of a Secret or of npm run certs)`,
+    });
+    writeFileSync(join(one, 'tls.key'), 'garbage');
+    assert.throws(() => fileServingTls(filesIn(one), silent, metrics), {
+      message: `tls.keyFile (${one}/tls.key) is not a PEM private key — it must hold an unencrypted "-----BEGIN PRIVATE KEY-----" (or RSA/EC PRIVATE KEY) block`,
+    });
   });
 });
