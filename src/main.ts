@@ -7,6 +7,7 @@ import { loadConfig } from './config/load.ts';
 import { configuredRules } from './config/policy.ts';
 import { RULE_IDS } from './rules/index.ts';
 import { startServer, type RunningServer } from './server/server.ts';
+import { TlsFilesError } from './tls/files.ts';
 
 /**
  * Log lines are buffered and written in batches (at 8 KiB, or every 200 ms when traffic is low): one
@@ -96,7 +97,8 @@ function packageVersion(): string {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  // Both are the user's settings to correct, not a fault of the server.
+  if (error instanceof ConfigError || error instanceof TlsFilesError) {
     process.stderr.write(`dapr-guard: ${error.message}\n`);
     process.exit(2);
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
 import { once } from 'node:events';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -252,13 +252,26 @@ describe('dapr-guard process (dist/main.js)', () => {
     );
   });
 
-  test('without certificates and with generation off, startup fails with a clear message', async () => {
+  test('without certificates and with generation off, startup fails with exit code 2 and a clear message', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-nocert-'));
     const run = spawnNode([MAIN, '--tls-generate', 'false'], { cwd });
-    assert.equal((await run.exited).code, 1);
+    assert.equal((await run.exited).code, 2);
     assert.equal(
       run.stderr(),
-      'dapr-guard: failed to start: no serving certificate: tls.certFile (certs/tls.crt) and tls.keyFile (certs/tls.key) do not exist — provide them, or set tls.generateIfMissing=true (--tls-generate true / DAPR_GUARD_TLS_GENERATE=true) to generate a self-signed pair\n',
+      'dapr-guard: no serving certificate: tls.certFile (certs/tls.crt) and tls.keyFile (certs/tls.key) do not exist — provide them, or set tls.generateIfMissing=true (--tls-generate true / DAPR_GUARD_TLS_GENERATE=true) to generate a self-signed pair\n',
     );
+  });
+
+  test('with only tls.crt present, startup fails with exit code 2 naming the missing key, and tls.crt is left as it was', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-certonly-'));
+    mkdirSync(join(cwd, 'certs'));
+    writeFileSync(join(cwd, 'certs', 'tls.crt'), 'the user certificate\n');
+    const run = spawnNode([MAIN], { cwd });
+    assert.equal((await run.exited).code, 2);
+    assert.equal(
+      run.stderr(),
+      'dapr-guard: tls.keyFile (certs/tls.key) does not exist, but tls.certFile (certs/tls.crt) does; nothing was generated, so that an existing file is not overwritten — set tls.keyFile / --tls-key / DAPR_GUARD_TLS_KEY to the key of that pair\n',
+    );
+    assert.equal(readFileSync(join(cwd, 'certs', 'tls.crt'), 'utf8'), 'the user certificate\n');
   });
 });
