@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { backoffDelayMs, describeError } from '../util/retry.ts';
 import {
   describeFileSetting,
   describeSettingSources,
@@ -158,7 +159,7 @@ export interface SelfManagedDependencies {
   /** How often the Secret and the caBundle are checked again (renewal, other replicas, drift). */
   readonly checkIntervalMs: number;
 }
-const MAX_RETRY_DELAY_MS = 30_000;
+const RETRY_BACKOFF = { initialMs: 500, maxMs: 30_000 };
 
 /**
  * The chart's tls.mode=selfManaged: certificates in a Secret shared by all replicas, renewed before they
@@ -211,7 +212,7 @@ export async function selfManagedServingTls(
     if (checking) return;
     checking = true;
     checkNow()
-      .catch((error: unknown) => log.warn({ err: describe(error) }, 'certificate check failed; will retry'))
+      .catch((error: unknown) => log.warn({ err: describeError(error) }, 'certificate check failed; will retry'))
       .finally(() => (checking = false));
   };
   return {
@@ -257,15 +258,9 @@ async function retryForever<T>(action: () => Promise<T>, log: Logger, what: stri
     try {
       return await action();
     } catch (error: unknown) {
-      const delayMs = Math.min(500 * 2 ** Math.min(attempt - 1, 6), MAX_RETRY_DELAY_MS);
-      log.warn({ err: describe(error), attempt, retryInMs: delayMs }, `${what} failed; retrying`);
+      const delayMs = backoffDelayMs(attempt, RETRY_BACKOFF);
+      log.warn({ err: describeError(error), attempt, retryInMs: delayMs }, `${what} failed; retrying`);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
-}
-
-function describe(error: unknown): { message: string; code?: number } {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' ? { message: error.message, code } : { message: error.message };
 }
