@@ -27,6 +27,16 @@ async function startInTempDir(extraArgs: readonly string[] = []) {
   return { ...spawned, cwd, port, ca: () => readFileSync(join(cwd, 'certs/ca.crt')) };
 }
 
+/** The messages of the JSON log lines at warn level or above (pino: 40 and up). */
+function warningsLogged(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as { msg: string; level: number })
+    .filter((line) => line.level >= 40)
+    .map((line) => line.msg);
+}
+
 describe('dapr-guard process (dist/main.js)', () => {
   test('first run without a cluster: generates a CA and certificate into certs/ and prints a curl example that works', async () => {
     const run = await startInTempDir();
@@ -186,15 +196,7 @@ describe('dapr-guard process (dist/main.js)', () => {
       const readyz = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
       assert.deepEqual([readyz.status, await readyz.json()], [503, { status: 'not ready', reason: missing }]);
       await new Promise((resolve) => setTimeout(resolve, 3500));
-      const lines = run
-        .stdout()
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as { msg: string; level: number });
-      assert.deepEqual(
-        lines.filter((line) => line.level >= 40).map((line) => line.msg),
-        [`${missing}; not ready until credentials appear`],
-      );
+      assert.deepEqual(warningsLogged(run.stdout()), [`${missing}; not ready until credentials appear`]);
       assert.doesNotMatch(run.stdout(), /HTTP protocol is not allowed/);
     } finally {
       run.child.kill('SIGTERM');
@@ -216,15 +218,7 @@ describe('dapr-guard process (dist/main.js)', () => {
     try {
       await run.waitFor(/waiting for credentials/);
       await new Promise((resolve) => setTimeout(resolve, 3500));
-      const lines = run
-        .stdout()
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as { msg: string; level: number });
-      assert.deepEqual(
-        lines.filter((line) => line.level >= 40).map((line) => line.msg),
-        [missing],
-      );
+      assert.deepEqual(warningsLogged(run.stdout()), [missing]);
     } finally {
       run.child.kill('SIGTERM');
     }
