@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,31 +74,17 @@ export function postHttp1(
   body: string | Buffer,
   contentType = 'application/json',
 ): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      `${baseUrl}${path}`,
-      { method: 'POST', ca, headers: { 'content-type': contentType }, agent: false },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-            httpVersion: response.httpVersion,
-          }),
-        );
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
+  const options = { method: 'POST', ca, headers: { 'content-type': contentType }, agent: false };
+  return requestHttp1(`${baseUrl}${path}`, options, body);
 }
 
 export function getHttp1(baseUrl: string, path: string, ca: Buffer): Promise<HttpResult> {
+  return requestHttp1(`${baseUrl}${path}`, { method: 'GET', ca, agent: false });
+}
+
+function requestHttp1(url: string, options: RequestOptions, body?: string | Buffer): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(`${baseUrl}${path}`, { method: 'GET', ca, agent: false }, (response) => {
+    const request = httpsRequest(url, options, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () =>
@@ -111,7 +97,7 @@ export function getHttp1(baseUrl: string, path: string, ca: Buffer): Promise<Htt
       );
     });
     request.on('error', reject);
-    request.end();
+    request.end(body);
   });
 }
 
