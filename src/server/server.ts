@@ -28,15 +28,27 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
   const metrics = createMetrics({ defaultMetrics: true });
-  const tls = await servingTls(config, logger, metrics, env);
-  const namespaceModes = startNamespaceModes(config, logger, metrics, env);
-  const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   let shuttingDown = false;
+  let startup: Readiness | undefined = { ready: false, reason: 'starting' };
+  let serving: { readonly tls: ServingTls; readonly namespaceModes: WatchedNamespaceModes | undefined } | undefined;
   const readiness = (): Readiness => {
     if (shuttingDown) return { ready: false, reason: 'shutting down' };
-    const waiting = namespaceModes?.waitingFor();
-    return waiting === undefined ? tls.readiness() : { ready: false, reason: waiting };
+    if (serving === undefined) return startup ?? { ready: false, reason: 'starting' };
+    const waiting = serving.namespaceModes?.waitingFor();
+    return waiting === undefined ? serving.tls.readiness() : { ready: false, reason: waiting };
   };
+  // The metrics port (with /healthz and /readyz) listens first: self-managed TLS may wait for the cluster
+  // before the HTTPS port has a certificate, and the kubelet must see a live, unready pod meanwhile.
+  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, readiness) : undefined;
+  if (metricsServer !== undefined)
+    await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
+  const tls = await servingTls(config, logger, metrics, env, (reason) => {
+    startup = { ready: false, reason };
+  });
+  const namespaceModes = startNamespaceModes(config, logger, metrics, env);
+  serving = { tls, namespaceModes };
+  startup = undefined;
+  const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   const app = buildApp({
     policy,
     logger,
@@ -49,9 +61,6 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   const connections = trackConnections(app.server);
   await app.listen({ host: config.server.host, port: config.server.port });
   tls.start(app.server as unknown as SecureContextTarget);
-  const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, readiness) : undefined;
-  if (metricsServer !== undefined)
-    await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
   const port = (app.server.address() as AddressInfo).port;
   const metricsPort = metricsServer === undefined ? undefined : (metricsServer.address() as AddressInfo).port;
   logger.info(
@@ -167,6 +176,7 @@ async function servingTls(
   logger: Logger,
   metrics: Metrics,
   env: NodeJS.ProcessEnv,
+  waitingFor: (reason: string) => void,
 ): Promise<ServingTls> {
   const selfManaged = config.tls.selfManaged;
   if (!selfManaged.enabled) return fileServingTls(config.tls, logger, metrics);
@@ -176,7 +186,8 @@ async function servingTls(
       'tls.selfManaged needs tls.serviceName and tls.serviceNamespace (or tls.selfManaged.secretNamespace)',
     );
   }
-  await untilClusterConfigured(env, logger);
+  await untilClusterConfigured(env, logger, waitingFor);
+  waitingFor(`waiting for the serving certificate in the Secret ${namespace}/${selfManaged.secretName}`);
   const [{ kubeCaBundlePublisher, kubeCertificateStore }, { loadKubeConfig }] = await Promise.all([
     import('../kube/self-managed-tls-client.ts'),
     import('../kube/kube-config.ts'),
@@ -195,9 +206,14 @@ async function servingTls(
 /**
  * Self-managed TLS without cluster credentials: says once what is missing, then looks again with backoff
  * without logging (the client's own error, "HTTP protocol is not allowed when skipTLSVerify…", says nothing
- * useful). The HTTPS port has no certificate to listen with until then; a SIGTERM exits 0 (main.ts).
+ * useful). The HTTPS port has no certificate to listen with until then, so the metrics port answers the
+ * probes: /healthz 200, /readyz 503 with what is missing. A SIGTERM exits 0 (main.ts).
  */
-async function untilClusterConfigured(env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
+async function untilClusterConfigured(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  waitingFor: (reason: string) => void,
+): Promise<void> {
   for (let attempt = 1; !clusterConfigured(env); attempt += 1) {
     if (attempt === 1) {
       const missing = describeMissingCredentials(
@@ -205,6 +221,7 @@ async function untilClusterConfigured(env: NodeJS.ProcessEnv, logger: Logger): P
         'serve certificate files instead (tls.selfManaged.enabled=false, --tls-self-managed false)',
       );
       logger.error(`${missing}; waiting for credentials`);
+      waitingFor(missing);
     }
     await delay(backoffDelayMs(attempt, CREDENTIALS_BACKOFF));
   }

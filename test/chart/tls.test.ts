@@ -318,6 +318,25 @@ describe('TLS choice 4: self-managed by the server', () => {
     assert.equal(bad.ok, false);
     assert.match(bad.stderr, /renewBeforeDays must be less than tls\.selfManaged\.validityDays/);
   });
+
+  it('probes on the plain metrics port, which answers while the HTTPS port waits for the certificate Secret', () => {
+    const container = containerOf(objects);
+    assert.deepEqual(
+      [container.livenessProbe?.httpGet, container.readinessProbe?.httpGet],
+      [
+        { path: '/healthz', port: 'metrics', scheme: 'HTTP' },
+        { path: '/readyz', port: 'metrics', scheme: 'HTTP' },
+      ],
+    );
+    const withoutMetrics = helmTemplateResult({
+      values: { tls: { mode: 'selfManaged' }, metrics: { enabled: false } },
+    });
+    assert.equal(withoutMetrics.ok, false);
+    assert.match(
+      withoutMetrics.stderr,
+      /tls\.mode selfManaged needs metrics\.enabled: the HTTPS port has no certificate until the Secret is readable/,
+    );
+  });
 });
 
 describe('tls.clientCA: the API server authenticates with a client certificate', () => {

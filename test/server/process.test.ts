@@ -204,7 +204,7 @@ describe('dapr-guard process (dist/main.js)', () => {
     assert.equal((await run.exited).code, 0);
   });
 
-  test('self-managed TLS without cluster credentials: says once what is missing, SIGTERM while waiting exits 0', async () => {
+  test('self-managed TLS without cluster credentials: says once what is missing, live on the metrics port with the reason, SIGTERM while waiting exits 0', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'dapr-guard-nocluster-tls-'));
     const [port, metricsPort] = [await freePort(), await freePort()];
     const args = ['--port', String(port), '--metrics-port', String(metricsPort), '--namespace-modes', 'off'];
@@ -217,6 +217,13 @@ describe('dapr-guard process (dist/main.js)', () => {
       'tls.selfManaged needs the Kubernetes API, but no cluster credentials were found: no in-cluster ServiceAccount token (KUBERNETES_SERVICE_HOST and /var/run/secrets/kubernetes.io/serviceaccount/token), no KUBECONFIG and no ~/.kube/config — run in a pod with a ServiceAccount, set KUBECONFIG, or serve certificate files instead (tls.selfManaged.enabled=false, --tls-self-managed false); waiting for credentials';
     try {
       await run.waitFor(/waiting for credentials/);
+      const healthz = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+      assert.deepEqual([healthz.status, await healthz.json()], [200, { status: 'ok' }]);
+      const readyz = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+      assert.deepEqual(
+        [readyz.status, await readyz.json()],
+        [503, { status: 'not ready', reason: missing.replace('; waiting for credentials', '') }],
+      );
       await new Promise((resolve) => setTimeout(resolve, 3500));
       assert.deepEqual(warningsLogged(run.stdout()), [missing]);
     } finally {

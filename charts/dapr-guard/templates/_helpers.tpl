@@ -276,6 +276,9 @@ annotations:
 {{- if and (eq .Values.tls.mode "selfManaged") (ge (int .Values.tls.selfManaged.renewBeforeDays) (int .Values.tls.selfManaged.validityDays)) -}}
 {{- fail "tls.selfManaged.renewBeforeDays must be less than tls.selfManaged.validityDays" -}}
 {{- end -}}
+{{- if and (eq .Values.tls.mode "selfManaged") (not .Values.metrics.enabled) -}}
+{{- fail "tls.mode selfManaged needs metrics.enabled: the HTTPS port has no certificate until the Secret is readable, so the kubelet probes /healthz and /readyz on the plain metrics port" -}}
+{{- end -}}
 {{- if and .Values.tls.clientCA (not .Values.metrics.enabled) -}}
 {{- fail "tls.clientCA needs metrics.enabled: the HTTPS port then requires client certificates, so the kubelet probes /healthz and /readyz on the plain metrics port" -}}
 {{- end -}}
