@@ -72,7 +72,7 @@ export function buildConfig(
   nameOf: (path: string) => string = (path) => path,
 ): Config {
   const merged = layers.reduce<ConfigLayer>((accumulated, layer) => deepMerge(accumulated, layer), {});
-  const problems = [...unknownKeyProblems(merged, ruleIds)];
+  const problems = [...unknownKeyProblems(merged, ruleIds, nameOf)];
   const scalar = (spec: OptionSpec): unknown => {
     const result = checkOption({ ...spec, path: nameOf(spec.path) }, valueAt(merged, spec.path));
     if (typeof result === 'string') problems.push(result);
@@ -80,7 +80,7 @@ export function buildConfig(
   };
   const values = new Map(OPTIONS.map((spec) => [spec.path, scalar(spec)]));
   problems.push(...serverLimitProblems(values));
-  const rules = readRules(merged['rules'], ruleIds, problems);
+  const rules = readRules(merged['rules'], ruleIds, problems, nameOf);
   const ruleOptions = readRuleOptions(merged['rules'], ruleIds, problems);
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return assemble(values, rules, ruleOptions);
@@ -204,21 +204,31 @@ function checkList(path: string, raw: unknown): Checked {
   return `${path} must be a list of strings, got ${describe(raw)}`;
 }
 
-function readRules(raw: unknown, ruleIds: readonly string[], problems: string[]): Record<string, RuleSettings> {
+function readRules(
+  raw: unknown,
+  ruleIds: readonly string[],
+  problems: string[],
+  nameOf: (path: string) => string,
+): Record<string, RuleSettings> {
   const section = isRecord(raw) ? raw : {};
-  return Object.fromEntries(ruleIds.map((id) => [id, readRuleSettings(id, section[id], problems)]));
+  return Object.fromEntries(ruleIds.map((id) => [id, readRuleSettings(id, section[id], problems, nameOf)]));
 }
 
-function readRuleSettings(id: string, raw: unknown, problems: string[]): RuleSettings {
+function readRuleSettings(
+  id: string,
+  raw: unknown,
+  problems: string[],
+  nameOf: (path: string) => string,
+): RuleSettings {
   if (raw === undefined) return { enabled: true, mode: undefined };
   if (!isRecord(raw)) {
-    problems.push(`rules.${id} must be a mapping with mode and/or enabled, got ${describe(raw)}`);
+    problems.push(`${nameOf(`rules.${id}`)} must be a mapping with mode and/or enabled, got ${describe(raw)}`);
     return { enabled: true, mode: undefined };
   }
   const mode = raw['mode'];
   if (mode !== undefined && !isMode(mode))
-    problems.push(`rules.${id}.mode must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
-  const enabled = checkBoolean(`rules.${id}.enabled`, raw['enabled'] ?? true);
+    problems.push(`${nameOf(`rules.${id}.mode`)} must be one of ${MODES.join(', ')}, got ${describe(mode)}`);
+  const enabled = checkBoolean(nameOf(`rules.${id}.enabled`), raw['enabled'] ?? true);
   if (typeof enabled === 'string') problems.push(enabled);
   return {
     enabled: typeof enabled === 'string' ? true : (enabled.value as boolean),
@@ -245,28 +255,38 @@ function withoutKeys(record: JsonRecord, keys: ReadonlySet<string>): JsonRecord 
 
 const RULE_KEYS = new Set(['mode', 'enabled']);
 
-function unknownKeyProblems(merged: ConfigLayer, ruleIds: readonly string[]): string[] {
+/** `nameOf` says where a key came from (`logg in dapr-guard.yaml`, `--rule-mode nope=…`). */
+function unknownKeyProblems(
+  merged: ConfigLayer,
+  ruleIds: readonly string[],
+  nameOf: (path: string) => string,
+): string[] {
   const leaves = new Set(OPTIONS.map((spec) => spec.path));
   const { rules, ...rest } = merged;
-  return [...unknownRuleKeys(rules, ruleIds), ...unknownKeysUnder('', rest, leaves)];
+  return [...unknownRuleKeys(rules, ruleIds, nameOf), ...unknownKeysUnder('', rest, leaves, nameOf)];
 }
 
 /** Keys that are neither an option nor a section on the way to one, named with the keys accepted there. */
-function unknownKeysUnder(prefix: string, section: Record<string, unknown>, leaves: ReadonlySet<string>): string[] {
+function unknownKeysUnder(
+  prefix: string,
+  section: Record<string, unknown>,
+  leaves: ReadonlySet<string>,
+  nameOf: (path: string) => string,
+): string[] {
   const accepted = childKeys(prefix, leaves);
   return Object.entries(section).flatMap(([key, value]) => {
     const path = `${prefix}${key}`;
     if (!accepted.includes(key)) {
       return [
-        `unknown key ${path}; known keys${prefix === '' ? '' : ` under ${prefix.slice(0, -1)}`}: ${accepted.join(', ')}`,
+        `unknown key ${nameOf(path)}; known keys${prefix === '' ? '' : ` under ${prefix.slice(0, -1)}`}: ${accepted.join(', ')}`,
       ];
     }
     if (leaves.has(path)) return [];
     if (!isRecord(value))
       return [
-        `${path} must be a mapping with keys ${childKeys(`${path}.`, leaves).join(', ')}, got ${describe(value)}`,
+        `${nameOf(path)} must be a mapping with keys ${childKeys(`${path}.`, leaves).join(', ')}, got ${describe(value)}`,
       ];
-    return unknownKeysUnder(`${path}.`, value, leaves);
+    return unknownKeysUnder(`${path}.`, value, leaves, nameOf);
   });
 }
 
@@ -277,16 +297,16 @@ function childKeys(prefix: string, leaves: ReadonlySet<string>): string[] {
   return [...new Set(prefix === '' ? [...children, 'rules'] : children)];
 }
 
-function unknownRuleKeys(value: unknown, ruleIds: readonly string[]): string[] {
+function unknownRuleKeys(value: unknown, ruleIds: readonly string[], nameOf: (path: string) => string): string[] {
   if (value === undefined) return [];
-  if (!isRecord(value)) return [`rules must be a mapping of rule id to settings, got ${describe(value)}`];
+  if (!isRecord(value)) return [`${nameOf('rules')} must be a mapping of rule id to settings, got ${describe(value)}`];
   return Object.entries(value).flatMap(([id, settings]) => {
-    if (!ruleIds.includes(id)) return [`unknown rule rules.${id}; known rules: ${ruleIds.join(', ')}`];
+    if (!ruleIds.includes(id)) return [`unknown rule ${nameOf(`rules.${id}`)}; known rules: ${ruleIds.join(', ')}`];
     if (!isRecord(settings)) return [];
     const accepted = new Set([...RULE_KEYS, ...ruleOptionKeys(id)]);
     return Object.keys(settings)
       .filter((key) => !accepted.has(key))
-      .map((key) => `unknown key rules.${id}.${key}; known keys: ${[...accepted].join(', ')}`);
+      .map((key) => `unknown key ${nameOf(`rules.${id}.${key}`)}; known keys: ${[...accepted].join(', ')}`);
   });
 }
 

@@ -38,12 +38,28 @@ function sourceNames(
   const byPath = new Map(OPTIONS.map((spec) => [spec.path, spec]));
   const inFile = (path: string): string =>
     configPath === undefined || configPath === '' ? path : `${path} in ${configPath}`;
+  const ruleModeSource = ruleModeSources(env, flags);
   return (path) => {
     const spec = byPath.get(path);
-    if (spec === undefined) return inFile(path);
+    if (spec === undefined) return ruleModeSource(path) ?? inFile(path);
     if (spec.flag !== undefined && typeof flags[spec.flag] === 'string') return `--${spec.flag}`;
     if (spec.env !== undefined && nonEmptyString(env[spec.env])) return `${spec.env} (${path})`;
     return inFile(path);
+  };
+}
+
+/** `rules.<id>` and `rules.<id>.mode` set by --rule-mode (which wins) or DAPR_GUARD_RULE_MODES, named so. */
+function ruleModeSources(env: NodeJS.ProcessEnv, flags: FlagValues): (path: string) => string | undefined {
+  const idOf = (pair: string): string => pair.split('=')[0]?.trim() ?? '';
+  const flagged = Array.isArray(flags['rule-mode']) ? flags['rule-mode'].map(String) : [];
+  const fromEnv = (env[RULE_MODES_ENV] ?? '').split(',');
+  return (path) => {
+    const match = /^rules\.([^.]+)(?:\.mode)?$/.exec(path);
+    if (match === null) return undefined;
+    const id = match[1] ?? '';
+    if (flagged.some((pair) => idOf(pair) === id)) return `--rule-mode ${id}=…`;
+    if (fromEnv.some((pair) => idOf(pair) === id)) return `${RULE_MODES_ENV} (${path})`;
+    return undefined;
   };
 }
 

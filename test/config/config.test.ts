@@ -87,14 +87,28 @@ describe('configuration', () => {
     });
   });
 
+  test('a rule id or mode from --rule-mode or DAPR_GUARD_RULE_MODES is named as written there', () => {
+    assert.equal(
+      problems(['--rule-mode', 'api-tokn=warn', '--rule-mode', 'api-token=strict'], {
+        DAPR_GUARD_RULE_MODES: 'mtls=audit',
+      }),
+      [
+        'invalid configuration:',
+        '  - unknown rule DAPR_GUARD_RULE_MODES (rules.mtls); known rules: ' + RULE_IDS.join(', '),
+        '  - unknown rule --rule-mode api-tokn=…; known rules: ' + RULE_IDS.join(', '),
+        '  - --rule-mode api-token=… must be one of enforce, warn, audit, got "strict"',
+      ].join('\n'),
+    );
+  });
+
   test('every problem is reported at once, naming the key and the accepted values', () => {
     const file = configFile('mode: block\nserver:\n  prot: 1\n  port: 0\nrules:\n  api-tokn:\n    mode: warn\n');
     assert.equal(
       problems(['--config', file], { DAPR_GUARD_LOG_LEVEL: 'loud', DAPR_GUARD_EXEMPTIONS_ENABLED: 'yes' }),
       [
         'invalid configuration:',
-        '  - unknown rule rules.api-tokn; known rules: ' + RULE_IDS.join(', '),
-        '  - unknown key server.prot; known keys under server: host, port, bodyLimitBytes, maxInflightBodyBytes, requestTimeoutSeconds, headersTimeoutSeconds, maxConcurrentStreams, maxConnections, shutdownDelaySeconds, shutdownGracePeriodSeconds',
+        `  - unknown rule rules.api-tokn in ${file}; known rules: ` + RULE_IDS.join(', '),
+        `  - unknown key server.prot in ${file}; known keys under server: host, port, bodyLimitBytes, maxInflightBodyBytes, requestTimeoutSeconds, headersTimeoutSeconds, maxConcurrentStreams, maxConnections, shutdownDelaySeconds, shutdownGracePeriodSeconds`,
         `  - mode in ${file} must be one of enforce, warn, audit, got "block"`,
         `  - server.port in ${file} must be an integer from 1 to 65535, got 0`,
         '  - DAPR_GUARD_LOG_LEVEL (log.level) must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
@@ -146,7 +160,7 @@ describe('configuration', () => {
     assert.equal(problems(['--rule-mode', 'api-token']), '--rule-mode takes <rule-id>=<mode> pairs, got "api-token"');
     assert.match(
       problems(['--rule-mode', 'api-token=strict']),
-      /rules\.api-token\.mode must be one of enforce, warn, audit, got "strict"/,
+      /--rule-mode api-token=… must be one of enforce, warn, audit, got "strict"/,
     );
     assert.match(
       problems([], { DAPR_GUARD_TLS_DNS_NAMES: 'a,b', DAPR_GUARD_BODY_LIMIT_BYTES: '10' }),
