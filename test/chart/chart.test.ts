@@ -14,7 +14,7 @@ const chartFile = (name: string): string => readFileSync(join(CHART_DIR, name), 
  * NOTES.txt as helm install prints it: helm template does not render NOTES, so a temporary copy of the
  * chart defines it as a template and renders it into a ConfigMap.
  */
-function renderNotes(values: Record<string, unknown>): string {
+function renderNotes(values: Record<string, unknown>, kubeVersion?: string): string {
   const chart = mkdtempSync(join(tmpdir(), 'dapr-guard-notes-'));
   try {
     cpSync(CHART_DIR, chart, { recursive: true });
@@ -25,7 +25,7 @@ function renderNotes(values: Record<string, unknown>): string {
       join(chart, 'templates', 'notes.yaml'),
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n',
     );
-    const objects = helmTemplate({ chart, values });
+    const objects = helmTemplate({ chart, values, ...(kubeVersion === undefined ? {} : { kubeVersion }) });
     const configMap = objects.find((object) => object.kind === 'ConfigMap' && object.metadata?.name === 'notes');
     return String((configMap?.['data'] as Record<string, string> | undefined)?.['notes']);
   } finally {
@@ -206,6 +206,19 @@ describe('documentation', () => {
       for (const text of present) assert.ok(notes.includes(text), `${JSON.stringify(values)} lacks ${text}`);
       for (const text of absent) assert.ok(!notes.includes(text), `${JSON.stringify(values)} has ${text}`);
     }
+  });
+
+  it('NOTES.txt below Kubernetes 1.21 gives the label command for every namespace the selectors name', () => {
+    const labelCommands = (notes: string): string[] =>
+      notes.split('\n').filter((line) => line.trim().startsWith('kubectl label namespace'));
+    const values = { webhooks: { namespaceSelector: { excludeNamespaces: ['monitoring'] } } };
+    assert.deepEqual(
+      labelCommands(renderNotes(values, '1.20.0')).map((line) => line.trim()),
+      ['dapr-guard-system', 'kube-system', 'monitoring', 'default'].map(
+        (name) => `kubectl label namespace ${name} kubernetes.io/metadata.name=${name} --overwrite`,
+      ),
+    );
+    assert.deepEqual(labelCommands(renderNotes(values, '1.21.0')), []);
   });
 
   it('Chart.yaml appVersion is the server version', () => {

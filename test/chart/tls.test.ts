@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { helmTemplate, helmTemplateResult, type KubeObject } from '../support/helm.ts';
+import { helmLint, helmTemplate, helmTemplateResult, type KubeObject } from '../support/helm.ts';
 import { startFakeKubeApi, type FakeKubeApi, type FakeSecret } from './fake-kube-api.ts';
 import {
   allWebhooks,
@@ -199,6 +199,12 @@ describe('TLS choice 2: cert-manager', () => {
     assert.equal(spec['renewBefore'], '720h');
   });
 
+  it('asks for an ECDSA P-256 key with the usages an ECDSA server certificate has (no key encipherment)', () => {
+    const spec = findOne(objects, 'Certificate', 'dapr-guard-serving')['spec'] as Record<string, unknown>;
+    assert.deepEqual(spec['usages'], ['server auth', 'digital signature']);
+    assert.deepEqual(spec['privateKey'], { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' });
+  });
+
   it('has cainjector fill the caBundle of both configurations, and renders no Secret', () => {
     assert.deepEqual(injectAnnotations(objects), [
       `${NAMESPACE}/dapr-guard-serving`,
@@ -245,15 +251,19 @@ describe('TLS choice 3: an existing Secret plus its CA', () => {
     assert.deepEqual(injectAnnotations(objects), [undefined, undefined]);
   });
 
-  it('requires the Secret name and the CA, with a clear message', () => {
-    const noName = helmTemplateResult({
-      values: { tls: { mode: 'existingSecret', existingSecret: { caBundle: FAKE_CA_PEM } } },
-    });
-    assert.equal(noName.ok, false);
-    assert.match(noName.stderr, /tls\.existingSecret\.name is required/);
-    const noCa = helmTemplateResult({ values: { tls: { mode: 'existingSecret', existingSecret: { name: 'x' } } } });
-    assert.equal(noCa.ok, false);
-    assert.match(noCa.stderr, /tls\.existingSecret\.caBundle .* is required/);
+  it('requires the Secret name and the CA in the schema, so helm lint fails too, naming the key', () => {
+    const noName = { tls: { mode: 'existingSecret', existingSecret: { caBundle: FAKE_CA_PEM } } };
+    const noCa = { tls: { mode: 'existingSecret', existingSecret: { name: 'x' } } };
+    const cases = [
+      [noName, /tls\.existingSecret\.name: String length must be greater than or equal to 1/],
+      [noCa, /tls\.existingSecret\.caBundle: String length must be greater than or equal to 1/],
+    ] as const;
+    for (const [values, message] of cases) {
+      for (const result of [helmTemplateResult({ values }), helmLint({ values })]) {
+        assert.equal(result.ok, false);
+        assert.match(result.stderr + result.stdout, message);
+      }
+    }
   });
 });
 

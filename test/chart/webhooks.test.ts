@@ -126,6 +126,11 @@ describe('webhook configuration names', () => {
       const result = helmTemplateResult({ values: { webhooks: { configurationName: name } } });
       assert.equal(result.ok, false);
       assert.match(result.stderr, /must sort before "dapr-sidecar-injector"/);
+      // The release in these tests is "dapr-guard": its default name is the example, not "dapr-guard-dapr-guard".
+      assert.match(
+        result.stderr,
+        /use a name that starts with "dapr-guard", such as this release's default "dapr-guard"/,
+      );
     });
   }
 });

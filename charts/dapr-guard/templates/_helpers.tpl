@@ -70,7 +70,7 @@ not fails rendering. Go templates compare strings byte-wise, as the API server's
 {{- $default := ternary "dapr-guard" (printf "dapr-guard-%s" .Release.Name) (eq .Release.Name "dapr-guard") -}}
 {{- $name := default $default .Values.webhooks.configurationName | trunc 63 | trimSuffix "-" -}}
 {{- if not (lt $name "dapr-sidecar-injector") -}}
-{{- fail (printf "webhooks.configurationName %q must sort before \"dapr-sidecar-injector\" (the API server calls mutating webhooks in name order and dapr-guard must run before Dapr's injector); use a name such as \"dapr-guard-%s\"" $name .Release.Name) -}}
+{{- fail (printf "webhooks.configurationName %q must sort before \"dapr-sidecar-injector\" (the API server calls mutating webhooks in name order and dapr-guard must run before Dapr's injector); use a name that starts with \"dapr-guard\", such as this release's default \"%s\"" $name $default) -}}
 {{- end -}}
 {{- $name -}}
 {{- end -}}
