@@ -29,25 +29,25 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
   const metrics = createMetrics({ defaultMetrics: true });
   let shuttingDown = false;
-  let startup: Readiness | undefined = { ready: false, reason: 'starting' };
-  let serving: { readonly tls: ServingTls; readonly namespaceModes: WatchedNamespaceModes | undefined } | undefined;
-  const readiness = (): Readiness => {
-    if (shuttingDown) return { ready: false, reason: 'shutting down' };
-    if (serving === undefined) return startup ?? { ready: false, reason: 'starting' };
-    const waiting = serving.namespaceModes?.waitingFor();
-    return waiting === undefined ? serving.tls.readiness() : { ready: false, reason: waiting };
-  };
+  let startupReason = 'starting';
+  let current = (): Readiness => ({ ready: false, reason: startupReason });
+  const readiness = (): Readiness => (shuttingDown ? { ready: false, reason: 'shutting down' } : current());
   // The metrics port (with /healthz and /readyz) listens first: self-managed TLS may wait for the cluster
   // before the HTTPS port has a certificate, and the kubelet must see a live, unready pod meanwhile.
   const metricsServer = config.metrics.enabled ? createMetricsServer(metrics, readiness) : undefined;
   if (metricsServer !== undefined)
     await once(metricsServer.listen(config.metrics.port, config.metrics.host), 'listening');
-  const tls = await servingTls(config, logger, metrics, env, (reason) => {
-    startup = { ready: false, reason };
+  const tls = await servingTls(config, logger, metrics, {
+    env,
+    waitingFor: (reason) => {
+      startupReason = reason;
+    },
   });
   const namespaceModes = startNamespaceModes(config, logger, metrics, env);
-  serving = { tls, namespaceModes };
-  startup = undefined;
+  current = () => {
+    const waiting = namespaceModes?.waitingFor();
+    return waiting === undefined ? tls.readiness() : { ready: false, reason: waiting };
+  };
   const policy = policyOf(config, namespaceModes === undefined ? () => undefined : namespaceModes.modeOf);
   const app = buildApp({
     policy,
@@ -175,8 +175,7 @@ async function servingTls(
   config: Config,
   logger: Logger,
   metrics: Metrics,
-  env: NodeJS.ProcessEnv,
-  waitingFor: (reason: string) => void,
+  { env, waitingFor }: { readonly env: NodeJS.ProcessEnv; readonly waitingFor: (reason: string) => void },
 ): Promise<ServingTls> {
   const selfManaged = config.tls.selfManaged;
   if (!selfManaged.enabled) return fileServingTls(config.tls, logger, metrics);
