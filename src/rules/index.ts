@@ -12,6 +12,8 @@ import { CONTROL_PLANE_RESOURCES_RULE_ID, controlPlaneResourcesRule } from './co
 import { COMPONENT_PLAINTEXT_SECRETS_RULE_ID, componentPlaintextSecretsRule } from './component-plaintext-secrets.ts';
 import { MTLS_ENABLED_RULE_ID, mtlsEnabledRule } from './mtls-enabled.ts';
 import { OBSERVABILITY_RULE_ID, observabilityRule } from './observability.ts';
+import { TRUST_BUNDLE_PRESERVED_RULE_ID, trustBundlePreservedRule } from './trust-bundle-preserved.ts';
+import { SIDECAR_RESOURCES_APPLIED_RULE_ID, sidecarResourcesAppliedRule } from './sidecar-resources-applied.ts';
 
 /** One rule's settings: whether it runs, and its own options (its mode is the policy's business). */
 export interface RuleSettings {
@@ -39,12 +41,14 @@ const FACTORIES: readonly RuleFactory[] = [
     create: (options) => sidecarResourcesRule(readSidecarResourcesOptions(options).defaults),
   },
   { id: SIDECAR_RESOURCE_VALUES_RULE_ID, ...WITHOUT_OPTIONS, create: () => sidecarResourceValuesRule() },
+  { id: SIDECAR_RESOURCES_APPLIED_RULE_ID, ...WITHOUT_OPTIONS, create: () => sidecarResourcesAppliedRule() },
   { id: API_TOKEN_RULE_ID, ...WITHOUT_OPTIONS, create: () => apiTokenRule() },
   { id: CONTROL_PLANE_NAMESPACE_RULE_ID, ...WITHOUT_OPTIONS, create: () => controlPlaneNamespaceRule() },
   { id: CONTROL_PLANE_RESOURCES_RULE_ID, ...WITHOUT_OPTIONS, create: () => controlPlaneResourcesRule() },
   { id: COMPONENT_PLAINTEXT_SECRETS_RULE_ID, ...WITHOUT_OPTIONS, create: () => componentPlaintextSecretsRule() },
   { id: MTLS_ENABLED_RULE_ID, ...WITHOUT_OPTIONS, create: () => mtlsEnabledRule() },
   { id: OBSERVABILITY_RULE_ID, ...WITHOUT_OPTIONS, create: () => observabilityRule() },
+  { id: TRUST_BUNDLE_PRESERVED_RULE_ID, ...WITHOUT_OPTIONS, create: () => trustBundlePreservedRule() },
 ];
 
 export const RULE_IDS: readonly string[] = FACTORIES.map((factory) => factory.id);
