@@ -2,6 +2,7 @@ import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import { asArray, asRecord, asString, recordAt } from './support/json.ts';
 import { controlPlaneServiceOf, isDashboardDeployment, type ControlPlaneService } from './support/control-plane.ts';
 import { describeObject, quoted } from './support/objects.ts';
+import { DEFAULT_GUIDELINES, type Guidelines } from './support/guidelines.ts';
 import { compareQuantities, parseQuantity } from './support/quantity.ts';
 
 export const CONTROL_PLANE_RESOURCES_RULE_ID = 'control-plane-resources';
@@ -11,31 +12,45 @@ const HA_REPLICAS = 3;
 
 type Setting = 'cpu request' | 'cpu limit' | 'memory request' | 'memory limit';
 
-type Recommendation = Readonly<Record<Setting, string>>;
+/** The settings a table recommends; one without `memory limit` asks for none (dapr-1.13). */
+type Recommendation = Readonly<Partial<Record<Setting, string>>>;
 
 function recommendation(
   cpuRequest: string,
   cpuLimit: string,
   memoryRequest: string,
-  memoryLimit: string,
+  memoryLimit?: string,
 ): Recommendation {
   return {
     'cpu request': cpuRequest,
     'cpu limit': cpuLimit,
     'memory request': memoryRequest,
-    'memory limit': memoryLimit,
+    ...(memoryLimit === undefined ? {} : { 'memory limit': memoryLimit }),
   };
 }
 
+type Table = Readonly<Partial<Record<ControlPlaneService | 'dashboard', Recommendation>>>;
+
 const SYSTEM_SERVICE = recommendation('100m', '1', '20Mi', '200Mi');
 
-/** The production guidelines' table; the scheduler has no entry there. */
-const RECOMMENDED: Readonly<Partial<Record<ControlPlaneService | 'dashboard', Recommendation>>> = {
-  operator: SYSTEM_SERVICE,
-  injector: SYSTEM_SERVICE,
-  sentry: SYSTEM_SERVICE,
-  placement: recommendation('250m', '1', '100Mi', '500Mi'),
-  dashboard: recommendation('50m', '200m', '20Mi', '200Mi'),
+/**
+ * Each edition's table; the scheduler has no entry in either. dapr-1.13: "it is recommended to not add
+ * memory limits to the Dapr control plane components to avoid OOMKilled", and no Dashboard row.
+ */
+const RECOMMENDED: Readonly<Record<Guidelines, Table>> = {
+  'dapr-0.11': {
+    operator: SYSTEM_SERVICE,
+    injector: SYSTEM_SERVICE,
+    sentry: SYSTEM_SERVICE,
+    placement: recommendation('250m', '1', '100Mi', '500Mi'),
+    dashboard: recommendation('50m', '200m', '20Mi', '200Mi'),
+  },
+  'dapr-1.13': {
+    operator: recommendation('100m', '1', '100Mi'),
+    injector: recommendation('100m', '1', '30Mi'),
+    sentry: recommendation('100m', '1', '30Mi'),
+    placement: recommendation('250m', '1', '75Mi'),
+  },
 };
 
 /** The services that run with 3 replicas in HA mode; the scheduler always runs 3. */
@@ -49,18 +64,18 @@ const SETTINGS: ReadonlyArray<readonly [Setting, 'requests' | 'limits', 'cpu' | 
 ];
 
 /** Recommends the production resources and replica counts for the Dapr control plane, wherever it runs. */
-export function controlPlaneResourcesRule(): ValidatingRule {
+export function controlPlaneResourcesRule(guidelines: Guidelines = DEFAULT_GUIDELINES): ValidatingRule {
   return {
     id: CONTROL_PLANE_RESOURCES_RULE_ID,
     type: 'validating',
     description:
       'Recommends the production cpu/memory requests and limits and 3 replicas (HA) for the Dapr control-plane workloads.',
     defaultMode: 'warn',
-    validate: findUnderProvisioned,
+    validate: (context) => findUnderProvisioned(context, RECOMMENDED[guidelines]),
   };
 }
 
-function findUnderProvisioned(context: RuleContext): Finding[] {
+function findUnderProvisioned(context: RuleContext, table: Table): Finding[] {
   const kind = context.request.kind;
   if (kind.group !== 'apps' || (kind.kind !== 'Deployment' && kind.kind !== 'StatefulSet')) return [];
   const service = isDashboardDeployment(context.object, kind)
@@ -70,7 +85,7 @@ function findUnderProvisioned(context: RuleContext): Finding[] {
   const workload = describeObject(kind.kind, context.object);
   return [
     ...replicaFindings(service, workload, context.object),
-    ...resourceFindings(RECOMMENDED[service], workload, context.object),
+    ...resourceFindings(table[service], workload, context.object),
   ];
 }
 
@@ -111,10 +126,12 @@ interface Shortfall {
 function shortfalls(container: Record<string, unknown> | undefined, recommended: Recommendation): Shortfall[] {
   const resources = asRecord(container?.['resources']);
   return SETTINGS.flatMap(([setting, section, resource]): Shortfall[] => {
+    const wanted = recommended[setting];
+    if (wanted === undefined) return [];
     const text = quantityText(asRecord(resources?.[section])?.[resource]);
     const value = text === undefined ? undefined : parseQuantity(text);
     if (value === undefined) return [{ setting, missing: true }];
-    const minimum = parseQuantity(recommended[setting]);
+    const minimum = parseQuantity(wanted);
     return minimum !== undefined && compareQuantities(value, minimum) < 0 ? [{ setting, missing: false }] : [];
   });
 }
@@ -135,5 +152,7 @@ function describeShortfalls(found: readonly Shortfall[]): string {
 }
 
 function describeRecommendation(recommended: Recommendation): string {
-  return `use requests cpu ${recommended['cpu request']}, memory ${recommended['memory request']}; limits cpu ${recommended['cpu limit']}, memory ${recommended['memory limit']}`;
+  const memoryLimit = recommended['memory limit'];
+  const limits = `limits cpu ${recommended['cpu limit'] ?? ''}${memoryLimit === undefined ? ' (no memory limit)' : `, memory ${memoryLimit}`}`;
+  return `use requests cpu ${recommended['cpu request'] ?? ''}, memory ${recommended['memory request'] ?? ''}; ${limits}`;
 }

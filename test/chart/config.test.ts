@@ -270,3 +270,52 @@ describe('rendered server configuration', () => {
       assert.ok(id in schema.properties.rules.properties, `values.schema.json has no rules.${id}`);
   });
 });
+
+describe('guidelines (chart value)', () => {
+  it('dapr-0.11 by default; dapr-1.13 reaches the server with its sidecar table and GOMEMLIMIT', () => {
+    assert.equal(serverConfig().guidelines, 'dapr-0.11');
+    const config = serverConfig({ values: { guidelines: 'dapr-1.13' } });
+    assert.equal(config.guidelines, 'dapr-1.13');
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '100m',
+      cpuLimit: '300m',
+      memoryRequest: '250Mi',
+      memoryLimit: '1000Mi',
+    });
+    assert.deepEqual(config.ruleOptions['sidecar-resources'], { defaults: {} });
+  });
+
+  it('individual values still override the profile, goMemLimit included', () => {
+    const config = serverConfig({
+      values: {
+        guidelines: 'dapr-1.13',
+        rules: { 'sidecar-resources': { defaults: { memoryLimit: '2Gi' }, goMemLimit: false } },
+      },
+    });
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '100m',
+      cpuLimit: '300m',
+      memoryRequest: '250Mi',
+      memoryLimit: '2Gi',
+    });
+    assert.deepEqual(config.ruleOptions['sidecar-resources'], { defaults: { memoryLimit: '2Gi' }, goMemLimit: false });
+  });
+
+  it("refuses an unknown profile, and a request above the profile's limit with the server's message", () => {
+    const unknown = helmTemplateResult({ values: { guidelines: 'dapr-1.18' } });
+    assert.equal(unknown.ok, false);
+    assert.match(unknown.stderr, /guidelines: guidelines must be one of the following: "dapr-0.11", "dapr-1.13"/);
+    const above = helmTemplateResult({
+      values: { guidelines: 'dapr-1.13', rules: { 'sidecar-resources': { defaults: { cpuRequest: '500m' } } } },
+    });
+    assert.equal(above.ok, false);
+    assert.match(
+      above.stderr,
+      /rules\.sidecar-resources\.defaults\.cpuRequest \(500m\) must not be above cpuLimit \(300m\)/,
+    );
+    assert.equal(
+      helmTemplateResult({ values: { rules: { 'sidecar-resources': { defaults: { cpuRequest: '500m' } } } } }).ok,
+      true,
+    );
+  });
+});

@@ -340,3 +340,42 @@ describe('control-plane-resources', () => {
     for (const [object, count] of shapes) assert.equal(messages(object).length, count, JSON.stringify(object));
   });
 });
+
+describe('control-plane-resources with the guidelines dapr-1.13', () => {
+  const rule = controlPlaneResourcesRule('dapr-1.13');
+  const current = (object: KubeObject): string[] =>
+    evaluate(admissionRequest(object), testPolicy([rule]), 'validate').violations.map((violation) => {
+      assert.ok(formatMessage(violation).length <= MAX_WARNING_LENGTH, formatMessage(violation));
+      return violation.message;
+    });
+  const NO_LIMIT = 'limits cpu 1 (no memory limit)';
+
+  it('dapr-system.yaml: memory requests only, never a memory limit; the page since 1.13', () => {
+    const found = yamlObjects(`${RENDERED}dapr-system.yaml`).flatMap(current);
+    assert.deepEqual(found, [
+      `Deployment "dapr-operator" runs 1 replica — ${HA}`,
+      `Deployment "dapr-operator", container "dapr-operator": no cpu request, cpu limit, memory request — use requests cpu 100m, memory 100Mi; ${NO_LIMIT}`,
+      `Deployment "dapr-sentry" runs 1 replica — ${HA}`,
+      `Deployment "dapr-sentry", container "dapr-sentry": no cpu request, cpu limit, memory request — use requests cpu 100m, memory 30Mi; ${NO_LIMIT}`,
+      `Deployment "dapr-sidecar-injector" runs 1 replica — ${HA}`,
+      `Deployment "dapr-sidecar-injector", container "dapr-sidecar-injector": no cpu request, cpu limit, memory request — use requests cpu 100m, memory 30Mi; ${NO_LIMIT}`,
+      `StatefulSet "dapr-placement-server" runs 1 replica — ${HA}`,
+      `StatefulSet "dapr-placement-server", container "dapr-placement-server": no cpu request, cpu limit, memory request — use requests cpu 250m, memory 75Mi; ${NO_LIMIT}`,
+    ]);
+  });
+
+  it('a container that follows the current table, without a memory limit, passes', () => {
+    const object = controlPlaneWorkload({
+      name: 'dapr-operator',
+      replicas: 3,
+      containers: [container('dapr-operator', { cpu: '100m', memory: '100Mi' }, { cpu: '1' })],
+    });
+    assert.deepEqual(current(object), []);
+  });
+
+  it('has no Dashboard row', () => {
+    const dashboard = controlPlaneWorkload({ name: 'dapr-dashboard', containers: [{ name: 'dapr-dashboard' }] });
+    assert.deepEqual(current(dashboard), []);
+    assert.equal(messages(dashboard).length, 1, 'dapr-0.11 has a Dashboard row');
+  });
+});
