@@ -39,7 +39,7 @@ const DAPR_RESOURCE_RULES: readonly WebhookRule[] = [
   {
     apiGroups: ['dapr.io'],
     apiVersions: ['v1alpha1'],
-    resources: ['components', 'configurations', 'httpendpoints'],
+    resources: ['components', 'configurations', 'httpendpoints', 'mcpservers'],
     operations: ['CREATE', 'UPDATE'],
     scope: 'Namespaced',
   },
