@@ -53,7 +53,7 @@ const RECOMMENDED: Readonly<Record<Guidelines, Table>> = {
   },
 };
 
-/** The services that run with 3 replicas in HA mode; the scheduler always runs 3. */
+/** The services that run with 3 replicas in HA mode; the scheduler always runs 3 (reported on its own). */
 const HA_SERVICES: ReadonlySet<string> = new Set<ControlPlaneService>(['operator', 'injector', 'sentry', 'placement']);
 
 const SETTINGS: ReadonlyArray<readonly [Setting, 'requests' | 'limits', 'cpu' | 'memory']> = [
@@ -69,7 +69,7 @@ export function controlPlaneResourcesRule(guidelines: Guidelines = DEFAULT_GUIDE
     id: CONTROL_PLANE_RESOURCES_RULE_ID,
     type: 'validating',
     description:
-      'Recommends the production cpu/memory requests and limits and 3 replicas (HA) for the Dapr control-plane workloads.',
+      'Recommends the production cpu/memory requests and limits, 3 replicas (HA; Scheduler always 3) and spread Placement/Scheduler replicas for the Dapr control plane; notes the deprecated Dashboard.',
     defaultMode: 'warn',
     validate: (context) => findUnderProvisioned(context, RECOMMENDED[guidelines]),
   };
@@ -84,20 +84,58 @@ function findUnderProvisioned(context: RuleContext, table: Table): Finding[] {
   if (service === undefined) return [];
   const workload = describeObject(kind.kind, context.object);
   return [
+    ...(service === 'dashboard' ? [dashboardNote(workload)] : []),
     ...replicaFindings(service, workload, context.object),
+    ...spreadFindings(service, workload, context.object),
     ...resourceFindings(table[service], workload, context.object),
   ];
 }
 
+/** Dapr 1.18 deprecated the Dashboard and archived dapr/dashboard: advice, never a refusal. */
+function dashboardNote(workload: string): Finding {
+  return {
+    message: `${workload}: the Dapr Dashboard is deprecated since Dapr 1.18 (dapr/dashboard is archived) — note only: plan its removal`,
+    maxMode: 'warn',
+  };
+}
+
+function replicasOf(object: unknown): unknown {
+  return asRecord(asRecord(object)?.['spec'])?.['replicas'] ?? 1;
+}
+
 function replicaFindings(service: string, workload: string, object: unknown): Finding[] {
-  if (!HA_SERVICES.has(service)) return [];
-  const replicas = asRecord(asRecord(object)?.['spec'])?.['replicas'] ?? 1;
+  const replicas = replicasOf(object);
   // 0 is deliberate (dapr_placement.scaleZero), not a lack of HA.
   if (typeof replicas !== 'number' || replicas === 0 || replicas >= HA_REPLICAS) return [];
   const count = `${replicas} replica${replicas === 1 ? '' : 's'}`;
+  if (service === 'scheduler')
+    return [
+      {
+        message: `${workload} runs ${count} — run ${HA_REPLICAS}: the Scheduler's embedded etcd needs a quorum, and Dapr's chart always renders ${HA_REPLICAS}`,
+      },
+    ];
+  if (!HA_SERVICES.has(service)) return [];
   return [
     {
       message: `${workload} runs ${count} — run ${HA_REPLICAS} for high availability: upgrade Dapr with --set global.ha.enabled=true`,
+    },
+  ];
+}
+
+/** Placement and Scheduler keep Raft/etcd quorums: Dapr's chart spreads them (podAntiAffinity) with global.ha. */
+const SPREAD_SERVICES: ReadonlySet<string> = new Set<ControlPlaneService>(['placement', 'scheduler']);
+
+function spreadFindings(service: string, workload: string, object: unknown): Finding[] {
+  const replicas = replicasOf(object);
+  if (!SPREAD_SERVICES.has(service) || typeof replicas !== 'number' || replicas < 2) return [];
+  const pod = recordAt(object, ['spec', 'template', 'spec']);
+  const spread =
+    asRecord(pod?.['affinity'])?.['podAntiAffinity'] !== undefined ||
+    asArray(pod?.['topologySpreadConstraints']).length > 0;
+  if (spread) return [];
+  return [
+    {
+      message: `${workload}: its ${replicas} replicas are not spread (no podAntiAffinity or topologySpreadConstraints) — upgrade Dapr with --set global.ha.enabled=true, which spreads them across zones`,
     },
   ];
 }
