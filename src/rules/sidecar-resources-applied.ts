@@ -99,7 +99,7 @@ function render(pod: string, native: boolean, unapplied: readonly SidecarResourc
       : unapplied.map((resource) => TARGETS[resource][2]).join(', ');
   const cause = unparsable
     ? 'the injector drops all four when one does not parse — fix it and recreate the Pod'
-    : 'set too late, after dapr-sidecar-injector ran — set them in the pod template and recreate the Pod';
+    : 'set after dapr-sidecar-injector ran — set them in the pod template and recreate the Pod';
   return fitMessage(
     (clip) =>
       `Pod "${clip(pod)}": ${sidecar} lacks the ${settings} its dapr.io/sidecar-* annotations ask for: ${cause}`,

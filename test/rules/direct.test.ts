@@ -80,7 +80,7 @@ const VALIDATING: ReadonlyArray<{
       spec: { containers: [{ name: 'app' }, { name: 'daprd', resources: { limits: { memory: '4000Mi' } } }] },
     }),
     messages: [
-      'Pod "orders": daprd lacks the memory limit its dapr.io/sidecar-* annotations ask for: set too late, after dapr-sidecar-injector ran — set them in the pod template and recreate the Pod',
+      'Pod "orders": daprd lacks the memory limit its dapr.io/sidecar-* annotations ask for: set after dapr-sidecar-injector ran — set them in the pod template and recreate the Pod',
     ],
   },
   {
