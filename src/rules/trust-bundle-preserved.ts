@@ -37,10 +37,10 @@ export function trustBundlePreservedRule(): ValidatingRule {
 
 function droppedRootFindings(context: RuleContext): Finding[] {
   const kind = context.request.kind;
-  // Cheap first: every other Secret and ConfigMap the webhook may be sent (Kubernetes < 1.28) stops here.
   if (kind.group !== '' || !isTrustBundleKind(kind.kind)) return [];
-  if (context.request.operation !== 'UPDATE' || context.oldObject === undefined) return [];
+  // Cheap first: every other Secret and ConfigMap the webhook may be sent (Kubernetes < 1.28) stops here.
   if (nameOf(context) !== TRUST_BUNDLE_NAME) return [];
+  if (context.request.operation !== 'UPDATE' || context.oldObject === undefined) return [];
   const before = rootText(context.oldObject, kind.kind);
   // An empty bundle (the chart creates the Secret empty; Sentry fills it on first start) has no root to keep;
   // one that cannot be read gives nothing to compare.
