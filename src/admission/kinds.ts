@@ -31,6 +31,7 @@ const KINDS: Readonly<Record<string, GroupVersionResource>> = {
   Component: { group: 'dapr.io', version: 'v1alpha1', resource: 'components' },
   Configuration: { group: 'dapr.io', version: 'v1alpha1', resource: 'configurations' },
   HTTPEndpoint: { group: 'dapr.io', version: 'v1alpha1', resource: 'httpendpoints' },
+  MCPServer: { group: 'dapr.io', version: 'v1alpha1', resource: 'mcpservers' },
 };
 
 /** The kind names in the table. */

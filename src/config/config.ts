@@ -3,6 +3,7 @@ import { ruleOptionKeys, ruleOptionProblems } from '../rules/index.ts';
 import type { RuleOptions } from '../rules/rule.ts';
 import { readSidecarResourcesOptions, SIDECAR_RESOURCES_RULE_ID } from '../rules/sidecar-resources.ts';
 import type { SidecarResourceValues } from '../rules/support/dapr-annotations.ts';
+import type { Guidelines } from '../rules/support/guidelines.ts';
 import type { TlsSettings } from '../tls/serving.ts';
 import { deepMerge, describeSetting as describe, isRecord, type JsonRecord } from '../util/json.ts';
 import { OPTIONS, type OptionSpec } from './options.ts';
@@ -17,6 +18,8 @@ export interface RuleSettings {
 
 export interface Config {
   readonly mode: Mode;
+  /** The edition of the Dapr production guidelines the rules' defaults follow. */
+  readonly guidelines: Guidelines;
   readonly server: {
     readonly host: string;
     readonly port: number;
@@ -81,7 +84,7 @@ export function buildConfig(
   const values = new Map(OPTIONS.map((spec) => [spec.path, scalar(spec)]));
   problems.push(...serverLimitProblems(values));
   const rules = readRules(merged['rules'], ruleIds, problems, nameOf);
-  const ruleOptions = readRuleOptions(merged['rules'], ruleIds, problems);
+  const ruleOptions = readRuleOptions(merged['rules'], ruleIds, values.get('guidelines') as Guidelines, problems);
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return assemble(values, rules, ruleOptions);
 }
@@ -94,6 +97,7 @@ function assemble(
   const get = <T>(path: string): T => values.get(path) as T;
   return {
     mode: get('mode'),
+    guidelines: get('guidelines'),
     server: {
       host: get('server.host'),
       port: get('server.port'),
@@ -137,7 +141,8 @@ function assemble(
     namespaceModes: { source: get('namespaceModes.source') },
     rules,
     ruleOptions,
-    sidecarDefaults: readSidecarResourcesOptions(ruleOptions[SIDECAR_RESOURCES_RULE_ID] ?? {}).defaults,
+    sidecarDefaults: readSidecarResourcesOptions(ruleOptions[SIDECAR_RESOURCES_RULE_ID] ?? {}, get('guidelines'))
+      .defaults,
   };
 }
 
@@ -237,13 +242,18 @@ function readRuleSettings(
 }
 
 /** Each rule's own options, checked by the rule; its problems are reported under `rules.<id>.`. */
-function readRuleOptions(raw: unknown, ruleIds: readonly string[], problems: string[]): Record<string, RuleOptions> {
+function readRuleOptions(
+  raw: unknown,
+  ruleIds: readonly string[],
+  guidelines: Guidelines,
+  problems: string[],
+): Record<string, RuleOptions> {
   const section = isRecord(raw) ? raw : {};
   return Object.fromEntries(
     ruleIds.map((id) => {
       const settings = section[id];
       const options = isRecord(settings) ? withoutKeys(settings, RULE_KEYS) : {};
-      problems.push(...ruleOptionProblems(id, options).map((problem) => `rules.${id}.${problem}`));
+      problems.push(...ruleOptionProblems(id, options, guidelines).map((problem) => `rules.${id}.${problem}`));
       return [id, options];
     }),
   );

@@ -27,7 +27,7 @@ export function helpText(rules: readonly Rule[]): string {
     option('-h, --help', 'Show this help.'),
     option('--version', 'Print the version.'),
     '',
-    'Rules (YAML: rules.<rule-id>.mode, rules.<rule-id>.enabled; rules.sidecar-resources.defaults.{cpuRequest,cpuLimit,memoryRequest,memoryLimit}):',
+    'Rules (YAML: rules.<rule-id>.mode, rules.<rule-id>.enabled; rules.sidecar-resources.defaults.{cpuRequest,cpuLimit,memoryRequest,memoryLimit}, rules.sidecar-resources.goMemLimit):',
     ...rules.map((rule) => option(`${rule.id} (${rule.type}, default ${rule.defaultMode})`, rule.description)),
     `Each rule's page (what it checks, examples, how to fix, how to exempt): ${RULE_DOCS_URL}/<rule-id>.md`,
     '',

@@ -1,4 +1,5 @@
 import { MODES } from '../admission/mode.ts';
+import { DEFAULT_GUIDELINES, GUIDELINES } from '../rules/support/guidelines.ts';
 
 /** The value types a scalar option can have; env and flag strings are converted to them. */
 export type OptionType =
@@ -49,6 +50,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'DAPR_GUARD_MODE',
     flag: 'mode',
     description: 'Default mode: enforce (deny), warn (allow with warnings) or audit (allow, record only).',
+  },
+  {
+    path: 'guidelines',
+    type: { kind: 'enum', values: GUIDELINES },
+    default: DEFAULT_GUIDELINES,
+    env: 'DAPR_GUARD_GUIDELINES',
+    flag: 'guidelines',
+    description:
+      'Edition of the Dapr production guidelines the defaults follow: dapr-0.11 (sidecar limits 4/4000Mi, control-plane memory limits) or dapr-1.13 (the page since Dapr 1.13, through 1.18: sidecar limits 300m/1000Mi plus GOMEMLIMIT in dapr.io/env, control-plane memory requests only). rules.<id> options still override.',
   },
   {
     path: 'server.host',

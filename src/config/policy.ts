@@ -16,7 +16,7 @@ export function ruleSettingsOf(config: Config): Record<string, RuleSettings> {
 
 /** The enabled rules, built with their settings from the configuration. */
 export function configuredRules(config: Config): Rule[] {
-  return createRules(ruleSettingsOf(config));
+  return createRules(ruleSettingsOf(config), config.guidelines);
 }
 
 /** The policy the configuration describes; `namespaceMode` reads a namespace's `dapr-guard.io/mode` label. */

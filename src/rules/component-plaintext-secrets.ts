@@ -29,7 +29,7 @@ export function componentPlaintextSecretsRule(): ValidatingRule {
     id: COMPONENT_PLAINTEXT_SECRETS_RULE_ID,
     type: 'validating',
     description:
-      'Refuses plaintext secrets in Dapr Components (sensitive metadata, URLs with credentials), HTTPEndpoint headers/client keys and Configuration OTel headers: use secretKeyRef.',
+      'Refuses plaintext secrets in Dapr Components (sensitive metadata, URLs with credentials, dapr.io/component-container env), HTTPEndpoint headers/client keys, MCPServer headers/env and Configuration OTel headers: use secretKeyRef.',
     defaultMode: 'enforce',
     validate: plaintextSecretFindings,
   };
@@ -40,6 +40,7 @@ function plaintextSecretFindings(context: RuleContext): Finding[] {
   if (isDaprKind(kind, 'Component')) return listed(componentFindings(context), 'Component', context);
   if (isDaprKind(kind, 'HTTPEndpoint')) return listed(httpEndpointFindings(context), 'HTTPEndpoint', context);
   if (isDaprKind(kind, 'Configuration')) return listed(configurationFindings(context), 'Configuration', context);
+  if (isDaprKind(kind, 'MCPServer')) return listed(mcpServerFindings(context), 'MCPServer', context);
   return [];
 }
 
@@ -68,9 +69,11 @@ interface Spot {
   readonly secretStore: string | undefined;
   /** For fields that take no secretKeyRef (URLs): where the credentials should go instead. */
   readonly moveTo?: string;
+  /** A Kubernetes container's env: the reference is `valueFrom.secretKeyRef`, no secret store. */
+  readonly containerEnv?: true;
 }
 
-type SpotBase = Pick<Spot, 'kind' | 'name' | 'secretStore'>;
+type SpotBase = Pick<Spot, 'kind' | 'name' | 'secretStore' | 'containerEnv'>;
 
 /** `name`: the field's name itself holds credentials (name and value swapped, `Server=…;Password=…`). */
 type Problem = 'plaintext' | 'empty' | 'name' | EmbeddedCredential;
@@ -86,12 +89,72 @@ function componentFindings(context: RuleContext): Finding[] {
     name: contextObjectName(context),
     secretStore: secretStoreOf(context.object),
   };
-  return asArray(spec?.['metadata']).flatMap((entry, index) => {
+  const metadata = asArray(spec?.['metadata']).flatMap((entry, index) => {
     const item = asRecord(entry);
     const field = asString(item?.['name']);
     if (item === undefined || field === undefined) return [];
     const spot = namedSpot(base, { path: 'spec.metadata', index, name: field }, isQuotableMetadataName(field));
     return itemFindings(item, field, isSensitive(field), spot);
+  });
+  return [...metadata, ...componentContainerFindings(context.object, base)];
+}
+
+/** The pluggable component's container (JSON, Dapr 1.11+); Kubernetes' annotations are at most 256 KiB in all. */
+const COMPONENT_CONTAINER_ANNOTATION = 'dapr.io/component-container';
+const MAX_COMPONENT_CONTAINER_LENGTH = 256 * 1024;
+
+/** `env[].value` of the container in `dapr.io/component-container`, by the same name logic; valueFrom is fine. */
+function componentContainerFindings(object: unknown, base: SpotBase): Finding[] {
+  const text = asString(recordAt(object, ['metadata', 'annotations'])?.[COMPONENT_CONTAINER_ANNOTATION]);
+  if (text === undefined || text.length > MAX_COMPONENT_CONTAINER_LENGTH) return [];
+  const container = parsedJson(text);
+  const path = `${COMPONENT_CONTAINER_ANNOTATION} env`;
+  return envFindings(asRecord(container)?.['env'], { ...base, secretStore: undefined, containerEnv: true }, path);
+}
+
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Dapr refuses the Component itself then; there is nothing to read.
+    return undefined;
+  }
+}
+
+/** MCPServer (Dapr 1.18): headers and URL of the sse and streamableHTTP endpoints, env of the stdio one. */
+function mcpServerFindings(context: RuleContext): Finding[] {
+  const endpoint = recordAt(context.object, ['spec', 'endpoint']);
+  const name = contextObjectName(context);
+  const remote = (['sse', 'streamableHTTP'] as const).flatMap((transport) => {
+    const settings = asRecord(endpoint?.[transport]);
+    const base: SpotBase = {
+      kind: 'MCPServer',
+      name,
+      secretStore: nonEmptyString(recordAt(settings, ['auth'])?.['secretStore']),
+    };
+    const path = `spec.endpoint.${transport}`;
+    return [
+      ...urlFindings(settings?.['url'], { ...base, path: `${path}.url`, moveTo: `a ${path}.headers entry` }),
+      ...headerFindings(settings?.['headers'], base, `${path}.headers`),
+    ];
+  });
+  const stdio: SpotBase = { kind: 'MCPServer', name, secretStore: undefined };
+  return [...remote, ...envFindings(recordAt(endpoint, ['stdio'])?.['env'], stdio, 'spec.endpoint.stdio.env')];
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  const text = asString(value);
+  return text === undefined || text === '' ? undefined : text;
+}
+
+/** Environment variables `{name, value}` are named like metadata fields (`API_TOKEN`, `DB_PASSWORD`). */
+function envFindings(env: unknown, base: SpotBase, path: string): Finding[] {
+  return asArray(env).flatMap((entry, index) => {
+    const variable = asRecord(entry);
+    const name = asString(variable?.['name']);
+    if (variable === undefined || name === undefined) return [];
+    const spot = namedSpot(base, { path, index, name }, isQuotableHeaderName(name));
+    return itemFindings(variable, name, isCredentialName(name), spot);
   });
 }
 
@@ -192,7 +255,10 @@ function renderMessage(spot: Spot, problem: Problem, clip: Clip): string {
   const where = spot.field === undefined ? spot.path : `${spot.path} ${clip(spot.field)}`;
   const subject = `${spot.kind} "${clip(spot.name)}": ${where} ${PROBLEM_TEXT[problem]}`;
   const key = spot.key === undefined ? '<key>' : clip(secretKeyFor(spot.key));
-  const reference = `secretKeyRef: {name: <secret>, key: ${key}}`;
+  const reference =
+    spot.containerEnv === true
+      ? `valueFrom: {secretKeyRef: {name: <secret>, key: ${key}}}`
+      : `secretKeyRef: {name: <secret>, key: ${key}}`;
   if (problem === 'empty') return `${subject} — remove it, or use ${reference} if a secret is needed`;
   if (problem === 'name')
     return `${subject} — name it after the setting and take the credentials from ${reference}${storeHint(spot, clip)}`;
@@ -201,6 +267,7 @@ function renderMessage(spot: Spot, problem: Problem, clip: Clip): string {
 }
 
 function storeHint(spot: Spot, clip: Clip): string {
+  if (spot.containerEnv === true) return '';
   if (spot.kind === 'Configuration') return ' or envRef';
   if (spot.secretStore !== undefined) return ` from secret store ${clip(spot.secretStore)}`;
   return ' (Kubernetes Secret or auth.secretStore)';

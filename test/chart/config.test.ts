@@ -57,6 +57,8 @@ describe('rendered server configuration', () => {
 
   for (const choice of TLS_CHOICE_NAMES) {
     it(`is accepted with every option changed, TLS choice ${choice}`, () => {
+      // Self-managed TLS needs the metrics port: the probes answer there before the HTTPS port has a certificate.
+      const metricsEnabled = choice === 'selfManaged';
       const values = mergeValues(TLS_CHOICES[choice], {
         mode: 'audit',
         rules: Object.fromEntries(RULE_IDS.map((id) => [id, { mode: 'warn', enabled: false }])),
@@ -64,7 +66,7 @@ describe('rendered server configuration', () => {
         namespaceModes: { source: 'off' },
         logLevel: 'debug',
         server: { listenAddress: '::', bodyLimitBytes: 2048, shutdownDelaySeconds: 1, shutdownGracePeriodSeconds: 2 },
-        metrics: { enabled: false, port: 9999 },
+        metrics: { enabled: metricsEnabled, port: 9999 },
         tls: { reloadIntervalSeconds: 60 },
       });
       const config = serverConfig({ values, releaseName: 'guard', namespace: 'policy' });
@@ -75,7 +77,7 @@ describe('rendered server configuration', () => {
       assert.equal(config.log.level, 'debug');
       assert.equal(config.server.host, '::');
       assert.equal(config.metrics.host, '::');
-      assert.deepEqual(config.metrics, { enabled: false, host: '::', port: 9999 });
+      assert.deepEqual(config.metrics, { enabled: metricsEnabled, host: '::', port: 9999 });
       assert.equal(config.tls.reloadIntervalSeconds, 60);
       assert.equal(config.tls.serviceName, 'guard-dapr-guard');
       assert.equal(config.tls.serviceNamespace, 'policy');
@@ -268,5 +270,54 @@ describe('rendered server configuration', () => {
     };
     for (const id of RULE_IDS)
       assert.ok(id in schema.properties.rules.properties, `values.schema.json has no rules.${id}`);
+  });
+});
+
+describe('guidelines (chart value)', () => {
+  it('dapr-0.11 by default; dapr-1.13 reaches the server with its sidecar table and GOMEMLIMIT', () => {
+    assert.equal(serverConfig().guidelines, 'dapr-0.11');
+    const config = serverConfig({ values: { guidelines: 'dapr-1.13' } });
+    assert.equal(config.guidelines, 'dapr-1.13');
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '100m',
+      cpuLimit: '300m',
+      memoryRequest: '250Mi',
+      memoryLimit: '1000Mi',
+    });
+    assert.deepEqual(config.ruleOptions['sidecar-resources'], { defaults: {} });
+  });
+
+  it('individual values still override the profile, goMemLimit included', () => {
+    const config = serverConfig({
+      values: {
+        guidelines: 'dapr-1.13',
+        rules: { 'sidecar-resources': { defaults: { memoryLimit: '2Gi' }, goMemLimit: false } },
+      },
+    });
+    assert.deepEqual(config.sidecarDefaults, {
+      cpuRequest: '100m',
+      cpuLimit: '300m',
+      memoryRequest: '250Mi',
+      memoryLimit: '2Gi',
+    });
+    assert.deepEqual(config.ruleOptions['sidecar-resources'], { defaults: { memoryLimit: '2Gi' }, goMemLimit: false });
+  });
+
+  it("refuses an unknown profile, and a request above the profile's limit with the server's message", () => {
+    const unknown = helmTemplateResult({ values: { guidelines: 'dapr-1.18' } });
+    assert.equal(unknown.ok, false);
+    assert.match(unknown.stderr, /guidelines: guidelines must be one of the following: "dapr-0.11", "dapr-1.13"/);
+    const above = helmTemplateResult({
+      values: { guidelines: 'dapr-1.13', rules: { 'sidecar-resources': { defaults: { cpuRequest: '500m' } } } },
+    });
+    assert.equal(above.ok, false);
+    assert.match(
+      above.stderr,
+      /rules\.sidecar-resources\.defaults\.cpuRequest \(500m\) must not be above cpuLimit \(300m\)/,
+    );
+    assert.equal(
+      helmTemplateResult({ values: { rules: { 'sidecar-resources': { defaults: { cpuRequest: '500m' } } } } }).ok,
+      true,
+    );
   });
 });

@@ -71,7 +71,7 @@ describe('namespace-labels webhook entry', () => {
     const names = findAll(off, 'ValidatingWebhookConfiguration').flatMap((object) =>
       (object['webhooks'] as { name: string }[]).map((webhook) => webhook.name),
     );
-    assert.equal(names.length, 4);
+    assert.equal(names.length, 5);
     assert.ok(!names.includes(ENTRY));
   });
 

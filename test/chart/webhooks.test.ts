@@ -39,7 +39,7 @@ const DAPR_RESOURCE_RULES: readonly WebhookRule[] = [
   {
     apiGroups: ['dapr.io'],
     apiVersions: ['v1alpha1'],
-    resources: ['components', 'configurations', 'httpendpoints'],
+    resources: ['components', 'configurations', 'httpendpoints', 'mcpservers'],
     operations: ['CREATE', 'UPDATE'],
     scope: 'Namespaced',
   },
@@ -65,6 +65,18 @@ const CONTROL_PLANE_RULES: readonly WebhookRule[] = [
     apiVersions: ['v1'],
     resources: ['poddisruptionbudgets'],
     operations: ['CREATE', 'UPDATE'],
+    scope: 'Namespaced',
+  },
+];
+
+const TRUST_BUNDLE_ENTRY = 'trust-bundle.validate.dapr-guard.io';
+
+const TRUST_BUNDLE_RULES: readonly WebhookRule[] = [
+  {
+    apiGroups: [''],
+    apiVersions: ['v1'],
+    resources: ['secrets', 'configmaps'],
+    operations: ['UPDATE'],
     scope: 'Namespaced',
   },
 ];
@@ -174,7 +186,7 @@ describe('mutating webhook', () => {
 });
 
 describe('validating webhook', () => {
-  it('has the workloads, Dapr resources, control-plane, cluster and namespace-labels entries', () => {
+  it('has the workloads, Dapr resources, control-plane, cluster, trust-bundle and namespace-labels entries', () => {
     assert.deepEqual(
       webhooksOf(defaults, VALIDATING).map((webhook) => webhook.name),
       [
@@ -182,6 +194,7 @@ describe('validating webhook', () => {
         'dapr-resources.validate.dapr-guard.io',
         'control-plane.validate.dapr-guard.io',
         'cluster.validate.dapr-guard.io',
+        TRUST_BUNDLE_ENTRY,
         NAMESPACE_LABELS_ENTRY,
       ],
     );
@@ -198,6 +211,7 @@ describe('validating webhook', () => {
       CONTROL_PLANE_RULES,
     );
     assert.deepEqual(webhookNamed(defaults, VALIDATING, 'cluster.validate.dapr-guard.io').rules, CLUSTER_RULES);
+    assert.deepEqual(webhookNamed(defaults, VALIDATING, TRUST_BUNDLE_ENTRY).rules, TRUST_BUNDLE_RULES);
     assert.deepEqual(webhookNamed(defaults, VALIDATING, NAMESPACE_LABELS_ENTRY).rules, NAMESPACE_RULES);
   });
 
@@ -224,6 +238,7 @@ describe('validating webhook', () => {
       'dapr-resources.validate.dapr-guard.io': 'Fail',
       'control-plane.validate.dapr-guard.io': 'Ignore',
       'cluster.validate.dapr-guard.io': 'Ignore',
+      [TRUST_BUNDLE_ENTRY]: 'Ignore',
       [NAMESPACE_LABELS_ENTRY]: 'Ignore',
     });
   });
@@ -269,21 +284,65 @@ describe('validating webhook', () => {
     const objects = helmTemplate({ values: { webhooks: { controlPlane: { enabled: false } } } });
     assert.deepEqual(
       webhooksOf(objects, VALIDATING).map((webhook) => webhook.name),
-      ['workloads.validate.dapr-guard.io', 'dapr-resources.validate.dapr-guard.io', NAMESPACE_LABELS_ENTRY],
+      [
+        'workloads.validate.dapr-guard.io',
+        'dapr-resources.validate.dapr-guard.io',
+        TRUST_BUNDLE_ENTRY,
+        NAMESPACE_LABELS_ENTRY,
+      ],
     );
+  });
+
+  it('drops the trust-bundle entry when webhooks.trustBundle.enabled is false', () => {
+    const objects = helmTemplate({ values: { webhooks: { trustBundle: { enabled: false } } } });
+    assert.ok(!webhooksOf(objects, VALIDATING).some((webhook) => webhook.name === TRUST_BUNDLE_ENTRY));
+    assert.equal(webhooksOf(objects, VALIDATING).length, 5);
+  });
+});
+
+describe('trust-bundle entry', () => {
+  it('sends only dapr-trust-bundle on 1.28+, UPDATEs in webhooks.trustBundle.namespaces, always failing open', () => {
+    const objects = helmTemplate({
+      kubeVersion: '1.30.2',
+      values: { webhooks: { trustBundle: { namespaces: ['dapr-system', 'dapr-canary'], timeoutSeconds: 5 } } },
+    });
+    const webhook = webhookNamed(objects, VALIDATING, TRUST_BUNDLE_ENTRY);
+    assert.equal(webhook.failurePolicy, 'Ignore');
+    assert.equal(webhook.timeoutSeconds, 5);
+    assert.deepEqual(webhook.matchConditions, [
+      { name: 'dapr-trust-bundle-only', expression: "object.metadata.name == 'dapr-trust-bundle'" },
+    ]);
+    assert.deepEqual(webhook.namespaceSelector?.matchExpressions?.[2], {
+      key: 'kubernetes.io/metadata.name',
+      operator: 'In',
+      values: ['dapr-system', 'dapr-canary'],
+    });
+  });
+
+  it('below 1.28 has no matchConditions: the rule itself lets other Secrets and ConfigMaps through', () => {
+    const webhook = webhookNamed(helmTemplate({ kubeVersion: '1.20.0' }), VALIDATING, TRUST_BUNDLE_ENTRY);
+    assert.equal(webhook.matchConditions, undefined);
+    assert.deepEqual(webhook.rules, TRUST_BUNDLE_RULES);
+  });
+
+  it('has no failurePolicy value: Fail would block Sentry while dapr-guard is down', () => {
+    const result = helmTemplateResult({ values: { webhooks: { trustBundle: { failurePolicy: 'Fail' } } } });
+    assert.equal(result.ok, false);
+    assert.match(result.stderr, /failurePolicy/);
   });
 });
 
 describe('what is never reviewed', () => {
   it('no entry reviews DELETE, so anything can always be removed', () => {
-    assert.equal(allWebhooks(defaults).length, 6);
+    assert.equal(allWebhooks(defaults).length, 7);
     for (const webhook of allWebhooks(defaults)) {
-      for (const rule of webhook.rules) assert.deepEqual(rule.operations, ['CREATE', 'UPDATE'], webhook.name);
+      const operations = webhook.name === TRUST_BUNDLE_ENTRY ? ['UPDATE'] : ['CREATE', 'UPDATE'];
+      for (const rule of webhook.rules) assert.deepEqual(rule.operations, operations, webhook.name);
     }
   });
 
   it('no entry names webhook configurations (the API server never sends them) or uses wildcards', () => {
-    assert.equal(allWebhooks(defaults).length, 6);
+    assert.equal(allWebhooks(defaults).length, 7);
     for (const webhook of allWebhooks(defaults)) {
       for (const rule of webhook.rules) {
         assert.ok(!rule.resources.some((resource) => resource.includes('webhookconfigurations')), webhook.name);
@@ -292,13 +351,22 @@ describe('what is never reviewed', () => {
     }
   });
 
-  it('only the control-plane entry sees Secrets and ConfigMaps, and only in namespace default', () => {
+  it('only the control-plane (namespace default) and trust-bundle (dapr-system) entries see Secrets and ConfigMaps', () => {
     const withSecrets = allWebhooks(defaults).filter((webhook) =>
       webhook.rules.some((rule) => rule.resources.includes('secrets') || rule.resources.includes('configmaps')),
     );
     assert.deepEqual(
       withSecrets.map((webhook) => webhook.name),
-      ['control-plane.validate.dapr-guard.io'],
+      ['control-plane.validate.dapr-guard.io', TRUST_BUNDLE_ENTRY],
+    );
+    const trustBundle = withSecrets[1]?.namespaceSelector?.matchExpressions ?? [];
+    assert.ok(
+      trustBundle.some(
+        (e) =>
+          e.key === 'kubernetes.io/metadata.name' &&
+          e.operator === 'In' &&
+          JSON.stringify(e.values) === '["dapr-system"]',
+      ),
     );
     const expressions = withSecrets[0]?.namespaceSelector?.matchExpressions ?? [];
     assert.ok(
@@ -360,14 +428,14 @@ describe('namespaceSelector', () => {
 
 describe('objectSelector', () => {
   it('is absent by default', () => {
-    assert.equal(allWebhooks(defaults).length, 6);
+    assert.equal(allWebhooks(defaults).length, 7);
     for (const webhook of allWebhooks(defaults)) assert.equal(webhook.objectSelector, undefined, webhook.name);
   });
 
   it("applies webhooks.objectSelector to every entry but namespace-labels (a Namespace's own labels must not exempt it)", () => {
     const selector = { matchExpressions: [{ key: 'dapr-guard.io/skip', operator: 'DoesNotExist' }] };
     const webhooks = allWebhooks(helmTemplate({ values: { webhooks: { objectSelector: selector } } }));
-    assert.equal(webhooks.length, 6);
+    assert.equal(webhooks.length, 7);
     for (const webhook of webhooks)
       assert.deepEqual(
         webhook.objectSelector,
@@ -387,7 +455,7 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
         kubeVersion,
         values: { webhooks: { mutating: { matchConditions: extra }, daprResources: { matchConditions: extra } } },
       });
-      assert.equal(allWebhooks(objects).length, 6);
+      assert.equal(allWebhooks(objects).length, 7);
       for (const webhook of allWebhooks(objects)) assert.equal(webhook.matchConditions, undefined, webhook.name);
     });
   }
@@ -395,7 +463,7 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
   for (const kubeVersion of ['1.28.0', '1.30.2', '1.33.1']) {
     it(`send only Dapr-annotated Pods and workloads on Kubernetes ${kubeVersion}`, () => {
       const objects = helmTemplate({ kubeVersion });
-      assert.equal(allWebhooks(objects).length, 6);
+      assert.equal(allWebhooks(objects).length, 7);
       for (const webhook of allWebhooks(objects)) {
         const names = (webhook.matchConditions ?? []).map((condition) => condition.name);
         assert.deepEqual(
@@ -404,7 +472,9 @@ describe('matchConditions (Kubernetes 1.28+)', () => {
             ? ['dapr-objects-only']
             : webhook.name === NAMESPACE_LABELS_ENTRY
               ? ['guarded-namespace-label-changes']
-              : [],
+              : webhook.name === TRUST_BUNDLE_ENTRY
+                ? ['dapr-trust-bundle-only']
+                : [],
           webhook.name,
         );
       }
@@ -450,7 +520,7 @@ describe('caBundle per TLS choice', () => {
   for (const choice of TLS_CHOICE_NAMES) {
     it(`${choice}: every entry has the same client configuration`, () => {
       const webhooks = allWebhooks(helmTemplate({ values: TLS_CHOICES[choice] }));
-      assert.equal(webhooks.length, 6);
+      assert.equal(webhooks.length, 7);
       const bundles = new Set(webhooks.map((webhook) => webhook.clientConfig.caBundle));
       assert.equal(bundles.size, 1, 'one caBundle for all entries');
       const [bundle] = bundles;

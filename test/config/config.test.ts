@@ -261,3 +261,107 @@ describe('sidecar defaults', () => {
     });
   });
 });
+
+describe('guidelines profiles', () => {
+  const CURRENT = { cpuRequest: '100m', cpuLimit: '300m', memoryRequest: '250Mi', memoryLimit: '1000Mi' };
+  const ORIGINAL = { cpuRequest: '100m', cpuLimit: '4', memoryRequest: '250Mi', memoryLimit: '4000Mi' };
+
+  /** What the configured rules do to a Dapr-enabled Pod: the annotations the mutating rule adds. */
+  function added(config: ReturnType<typeof run>): readonly string[] {
+    const rule = configuredRules(config).find((candidate) => candidate.id === 'sidecar-resources');
+    assert.ok(rule?.type === 'mutating');
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'orders', annotations: { 'dapr.io/enabled': 'true' } },
+    };
+    const request = {
+      uid: 'u',
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      operation: 'CREATE' as const,
+      userInfo: {},
+      object: pod,
+    };
+    return rule.mutate(structuredClone(pod), { request, object: pod, oldObject: undefined, namespace: 'shop' });
+  }
+
+  const FOUR_CURRENT = [
+    'dapr.io/sidecar-cpu-request=100m',
+    'dapr.io/sidecar-cpu-limit=300m',
+    'dapr.io/sidecar-memory-request=250Mi',
+    'dapr.io/sidecar-memory-limit=1000Mi',
+    'GOMEMLIMIT=900MiB in dapr.io/env',
+  ];
+
+  test('dapr-0.11 by default: the original table, no GOMEMLIMIT', () => {
+    const config = run([]);
+    assert.equal(config.guidelines, 'dapr-0.11');
+    assert.deepEqual(config.sidecarDefaults, ORIGINAL);
+    assert.deepEqual(added(config), [
+      'dapr.io/sidecar-cpu-request=100m',
+      'dapr.io/sidecar-cpu-limit=4',
+      'dapr.io/sidecar-memory-request=250Mi',
+      'dapr.io/sidecar-memory-limit=4000Mi',
+    ]);
+  });
+
+  const sources: ReadonlyArray<[string, readonly string[], NodeJS.ProcessEnv]> = [
+    ['the configuration file', ['--config', configFile('guidelines: dapr-1.13\n')], {}],
+    ['DAPR_GUARD_GUIDELINES', [], { DAPR_GUARD_GUIDELINES: 'dapr-1.13' }],
+    ['--guidelines', ['--guidelines', 'dapr-1.13'], {}],
+    [
+      '--guidelines over the environment and the file',
+      ['--config', configFile('guidelines: dapr-0.11\n'), '--guidelines', 'dapr-1.13'],
+      { DAPR_GUARD_GUIDELINES: 'dapr-0.11' },
+    ],
+  ];
+  assert.equal(sources.length, 4);
+  for (const [name, argv, env] of sources) {
+    test(`dapr-1.13 from ${name}: the current table and GOMEMLIMIT at 90 % of the memory limit`, () => {
+      const config = run(argv, env);
+      assert.equal(config.guidelines, 'dapr-1.13');
+      assert.deepEqual(config.sidecarDefaults, CURRENT);
+      assert.deepEqual(added(config), FOUR_CURRENT);
+    });
+  }
+
+  test('individual options still override the profile', () => {
+    const file = configFile(
+      'guidelines: dapr-1.13\nrules:\n  sidecar-resources:\n    defaults:\n      memoryLimit: 2Gi\n    goMemLimit: false\n',
+    );
+    const config = run(['--config', file]);
+    assert.deepEqual(config.sidecarDefaults, { ...CURRENT, memoryLimit: '2Gi' });
+    assert.deepEqual(added(config), [
+      'dapr.io/sidecar-cpu-request=100m',
+      'dapr.io/sidecar-cpu-limit=300m',
+      'dapr.io/sidecar-memory-request=250Mi',
+      'dapr.io/sidecar-memory-limit=2Gi',
+    ]);
+    const withLimit = run(['--config', configFile('rules:\n  sidecar-resources:\n    goMemLimit: true\n')]);
+    assert.deepEqual(added(withLimit).at(-1), 'GOMEMLIMIT=3600MiB in dapr.io/env');
+  });
+
+  test('an unknown profile, a request above the profile limit and a non-boolean goMemLimit are refused', () => {
+    assert.equal(
+      problems(['--guidelines', 'dapr-1.18']),
+      'invalid configuration:\n  - --guidelines must be one of dapr-0.11, dapr-1.13, got "dapr-1.18"',
+    );
+    assert.equal(
+      problems([
+        '--guidelines',
+        'dapr-1.13',
+        '--config',
+        configFile('rules:\n  sidecar-resources:\n    defaults:\n      cpuRequest: 500m\n    goMemLimit: maybe\n'),
+      ]),
+      'invalid configuration:\n  - rules.sidecar-resources.defaults.cpuRequest (500m) must not be above cpuLimit (300m)\n  - rules.sidecar-resources.goMemLimit must be true or false, got "maybe"',
+    );
+  });
+
+  test('--help names the option, its environment variable and both profiles', () => {
+    const help = helpText(configuredRules(buildConfig([], RULE_IDS)));
+    assert.ok(help.includes('  --guidelines <dapr-0.11|dapr-1.13>\n'));
+    assert.ok(help.includes('(YAML guidelines, env DAPR_GUARD_GUIDELINES)'));
+    assert.ok(help.includes('rules.sidecar-resources.goMemLimit'));
+  });
+});

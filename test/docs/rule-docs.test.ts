@@ -65,14 +65,30 @@ function yamlObject(text: string): KubeObject {
 
 const rules: readonly Rule[] = configuredRules(buildConfig([{}], RULE_IDS));
 
-function review(rule: Rule, object: KubeObject): Evaluation {
+/**
+ * An example: one YAML block is the object of a CREATE; two are an UPDATE, the first block the stored
+ * object and the second the new one (for rules about updates, such as trust-bundle-preserved).
+ */
+interface Example {
+  readonly object: KubeObject;
+  readonly oldObject?: KubeObject;
+}
+
+function example(markdown: string, where: string): Example {
+  const blocks = fences(markdown, 'yaml');
+  assert.ok(blocks.length === 1 || blocks.length === 2, `one or two yaml blocks in ${where}`);
+  const [first = '', second] = blocks;
+  return second === undefined
+    ? { object: yamlObject(first) }
+    : { object: yamlObject(second), oldObject: yamlObject(first) };
+}
+
+function review(rule: Rule, { object, oldObject }: Example): Evaluation {
   const phase: Endpoint = rule.type === 'mutating' ? 'mutate' : 'validate';
-  // All eight rules, as the server runs them, so that a page's example shows only its own rule's findings.
-  return evaluate(
-    admissionRequest(object),
-    testPolicy(rules.filter((candidate) => candidate.type === rule.type)),
-    phase,
-  );
+  const request =
+    oldObject === undefined ? admissionRequest(object) : admissionRequest(object, { operation: 'UPDATE', oldObject });
+  // Every rule of the type, as the server runs them, so that a page's example shows only its own rule's findings.
+  return evaluate(request, testPolicy(rules.filter((candidate) => candidate.type === rule.type)), phase);
 }
 
 /** What the user sees for this rule: the messages (validating) or the annotations added (mutating). */
@@ -90,8 +106,8 @@ function withExemption(object: KubeObject, exemption: KubeObject): KubeObject {
 }
 
 describe('docs/rules', () => {
-  it('the registry has the eight rules, one page each and no page for a rule that does not exist', () => {
-    assert.equal(RULE_IDS.length, 8);
+  it('the registry has the ten rules, one page each and no page for a rule that does not exist', () => {
+    assert.equal(RULE_IDS.length, 10);
     assert.equal(rules.length, RULE_IDS.length);
     const pages = readdirSync(DOCS)
       .filter((name) => name.endsWith('.md') && name !== 'README.md')
@@ -144,14 +160,13 @@ describe('docs/rules', () => {
         const failing = section(page, '## Failing example');
         const shown = onlyFence(failing, 'text', 'Failing example').trimEnd().split('\n');
         assert.ok(shown.length > 0 && shown.every((line) => line.trim() !== ''));
-        const actual = seen(rule, review(rule, yamlObject(onlyFence(failing, 'yaml', 'Failing example'))));
+        const actual = seen(rule, review(rule, example(failing, 'Failing example')));
         assert.ok(actual.length > 0, 'the failing example fails');
         assert.deepEqual(actual, shown);
       });
 
       it('the passing example passes', () => {
-        const passing = yamlObject(onlyFence(section(page, '## Passing example'), 'yaml', 'Passing example'));
-        const evaluation = review(rule, passing);
+        const evaluation = review(rule, example(section(page, '## Passing example'), 'Passing example'));
         assert.deepEqual(seen(rule, evaluation), []);
         // A passing example is clean for every rule of its kind, not only this one.
         assert.deepEqual(rule.type === 'mutating' ? evaluation.mutations : evaluation.violations, []);
@@ -163,8 +178,8 @@ describe('docs/rules', () => {
         assert.equal(exemption.metadata?.annotations?.[EXEMPT_ANNOTATION], rule.id);
         const reason = exemption.metadata?.annotations?.[EXEMPT_REASON_ANNOTATION] ?? '';
         assert.notEqual(reason.trim(), '');
-        const failing = yamlObject(onlyFence(section(page, '## Failing example'), 'yaml', 'Failing example'));
-        const evaluation = review(rule, withExemption(failing, exemption));
+        const failing = example(section(page, '## Failing example'), 'Failing example');
+        const evaluation = review(rule, { ...failing, object: withExemption(failing.object, exemption) });
         assert.deepEqual(seen(rule, evaluation), []);
         assert.deepEqual(
           evaluation.exemptions.map((used) => used.ruleId),

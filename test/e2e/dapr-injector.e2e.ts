@@ -5,6 +5,8 @@
  * annotations reach the Pods the ReplicaSet controller creates before Dapr's injector reads them.
  */
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { DaprControlPlane, daprUnavailableReason } from './support/dapr-control-plane.ts';
@@ -57,6 +59,18 @@ function containerNames(object: KubeObject): { containers: string[]; initContain
     containers: containers.map((container) => container.name),
     initContainers: initContainers.map((container) => container.name),
   };
+}
+
+/**
+ * With E2E_RECORD_INJECTED_PODS=<directory>, writes the Pods as stored (what Dapr 1.18's injector made
+ * of them) to <directory>/<name>.json: how test/fixtures/injected-pods/ was recorded.
+ */
+async function recordInjectedPods(pods: Readonly<Record<string, KubeObject>>): Promise<void> {
+  const directory = process.env['E2E_RECORD_INJECTED_PODS'];
+  if (directory === undefined || directory === '') return;
+  await mkdir(directory, { recursive: true });
+  for (const [name, object] of Object.entries(pods))
+    await writeFile(join(directory, `${name}.json`), `${JSON.stringify(object, null, 2)}\n`);
 }
 
 /** Skips the test when the Dapr control plane does not run on this cluster; true when skipped. */
@@ -155,6 +169,57 @@ describe("Dapr's sidecar injector: the daprd container gets the production resou
   );
 
   test(
+    'the final-state check: a Pod whose injected daprd lacks its annotated resources is reported, with or without native sidecars',
+    daprCheck(async () => {
+      const namespace = scenario.namespace('app');
+      // An administrator's exemption lets an invalid value through sidecar-resource-values, so the injector drops all four.
+      const exemption = {
+        'dapr-guard.io/exempt': 'sidecar-resource-values',
+        'dapr-guard.io/exempt-reason': 'e2e: the final-state check',
+      };
+      const broken = (name: string, extra: Readonly<Record<string, string>> = {}): KubeObject => {
+        const object = deployment(name, namespace, {
+          ...daprApp(name, { 'dapr.io/sidecar-cpu-limit': 'lots', ...extra }),
+          ...exemption,
+        });
+        return { ...object, metadata: { ...object.metadata, annotations: exemption } };
+      };
+      const result = await scenario.kubectl.apply([
+        broken('ledger'),
+        broken('audit', { 'dapr.io/enable-native-sidecar': 'true' }),
+      ]);
+      assert.equal(result.code, 0, describeResult('kubectl apply', result));
+
+      const [ledger] = await podsOf(namespace, 'ledger');
+      const [audit] = await podsOf(namespace, 'audit');
+      assert.ok(ledger !== undefined && audit !== undefined);
+      assert.deepEqual(daprd(ledger, 'containers')?.resources ?? {}, {});
+      assert.equal(daprd(audit, 'initContainers')?.restartPolicy, 'Always');
+      assert.deepEqual(daprd(audit, 'initContainers')?.resources ?? {}, {});
+      await recordInjectedPods({ 'pod-containers-unparsable': ledger, 'pod-native-sidecar-unparsable': audit });
+
+      // The Pods are the ReplicaSet controller's: the warning goes to it, and into dapr-guard's log
+      // (api-token looks at the Deployment, not at the Pods a controller creates from it).
+      const validated = async (app: string): Promise<unknown[]> =>
+        (await scenario.guard.reviews({ namespace }))
+          .filter((review) => review.endpoint === 'validate' && review.kind === 'core/v1/Pod')
+          .filter((review) => review.name.startsWith(`${app}-`))
+          .map((review) => [review.operation, review.decision, review.rules, review.exempted]);
+      const expected = [['CREATE', 'allowed', ['sidecar-resources-applied'], ['sidecar-resource-values']]];
+      assert.deepEqual(await validated('ledger'), expected);
+      assert.deepEqual(await validated('audit'), expected);
+
+      // Pods whose daprd got its resources are not reported.
+      const [orders] = await podsOf(namespace, 'orders');
+      const [shipping] = await podsOf(namespace, 'shipping');
+      assert.ok(orders !== undefined && shipping !== undefined);
+      await recordInjectedPods({ 'pod-containers': orders, 'pod-native-sidecar': shipping });
+      assert.deepEqual(await validated('orders'), [['CREATE', 'allowed', [], []]]);
+      assert.deepEqual(await validated('shipping'), [['CREATE', 'allowed', [], []]]);
+    }),
+  );
+
+  test(
     'a Pod with an invalid quantity is refused, so the injector never gets to drop all four values',
     daprCheck(async () => {
       const namespace = scenario.namespace('app');
@@ -169,7 +234,14 @@ describe("Dapr's sidecar injector: the daprd container gets the production resou
         'sidecar-resource-values',
         'dapr.io/sidecar-cpu-limit "lots" is not a Kubernetes quantity — use a value such as "4" or "500m"; Dapr ignores all four sidecar resource annotations when one is invalid',
       );
-      assert.deepEqual(lines(result.stderr), [warningLine('api-token', apiTokenMessage('Pod', 'invoices')), denial]);
+      // The injector runs before any validating webhook: the final-state check sees what it made of the value.
+      const unapplied =
+        'Pod "invoices": daprd lacks the cpu/memory requests and limits its dapr.io/sidecar-* annotations ask for: the injector drops all four when one does not parse — fix it and recreate the Pod';
+      assert.deepEqual(lines(result.stderr), [
+        warningLine('sidecar-resources-applied', unapplied),
+        warningLine('api-token', apiTokenMessage('Pod', 'invoices')),
+        denial,
+      ]);
       assert.equal(await scenario.kubectl.exists(['-n', namespace, 'pod', 'invoices']), false);
     }),
   );

@@ -107,6 +107,7 @@ describe(
             [WEBHOOK.daprResources, 'Fail', 'None', scenario.guard.url(scenario.cluster, '/validate')],
             [WEBHOOK.controlPlane, 'Ignore', 'None', scenario.guard.url(scenario.cluster, '/validate')],
             [WEBHOOK.cluster, 'Ignore', 'None', scenario.guard.url(scenario.cluster, '/validate')],
+            [WEBHOOK.trustBundle, 'Ignore', 'None', scenario.guard.url(scenario.cluster, '/validate')],
             [WEBHOOK.namespaceLabels, 'Ignore', 'None', scenario.guard.url(scenario.cluster, '/validate')],
           ],
         );

@@ -848,6 +848,157 @@ describe(COMPONENT_PLAINTEXT_SECRETS_RULE_ID, () => {
     }
   });
 
+  describe('MCPServer (Dapr 1.18): headers, URLs and stdio env', () => {
+    const mcpServer = (endpoint: unknown): KubeObject => ({
+      apiVersion: 'dapr.io/v1alpha1',
+      kind: 'MCPServer',
+      metadata: { name: 'github', namespace: 'agents' },
+      spec: { endpoint },
+    });
+    const cases: ReadonlyArray<[string, unknown, Outcome[]]> = [
+      [
+        'a plaintext Authorization header of streamableHTTP',
+        {
+          streamableHTTP: {
+            url: 'https://api.githubcopilot.com/mcp/',
+            headers: [
+              { name: 'Authorization', value: `Bearer ${CANARY}` },
+              { name: 'X-Trace', value: 'on' },
+            ],
+          },
+        },
+        [
+          {
+            message: `MCPServer "github": spec.endpoint.streamableHTTP.headers Authorization is a plaintext secret — use secretKeyRef: {name: <secret>, key: Authorization}${K8S}`,
+            mode: 'enforce',
+          },
+        ],
+      ],
+      [
+        'an sse header with the secret store of the endpoint named in the fix',
+        {
+          sse: {
+            url: 'https://mcp.example.com/sse',
+            auth: { secretStore: 'vault' },
+            headers: [{ name: 'X-Api-Key', value: CANARY }],
+          },
+        },
+        [
+          {
+            message:
+              'MCPServer "github": spec.endpoint.sse.headers X-Api-Key is a plaintext secret — use secretKeyRef: {name: <secret>, key: X-Api-Key} from secret store vault',
+            mode: 'enforce',
+          },
+        ],
+      ],
+      [
+        'credentials in the URL',
+        { sse: { url: `https://bot:${CANARIES[1] ?? ''}@mcp.example.com/sse` } },
+        [
+          {
+            message: `MCPServer "github": spec.endpoint.sse.url has credentials in a URL — move them to a spec.endpoint.sse.headers entry with secretKeyRef: {name: <secret>, key: <key>}${K8S}`,
+            mode: 'enforce',
+          },
+        ],
+      ],
+      [
+        'a plaintext token in the stdio env',
+        {
+          stdio: {
+            command: 'npx',
+            args: ['-y', '@modelcontextprotocol/server-github'],
+            env: [
+              { name: 'GITHUB_PERSONAL_ACCESS_TOKEN', value: CANARY },
+              { name: 'GITHUB_TOOLSETS', value: 'repos,issues' },
+            ],
+          },
+        },
+        [
+          {
+            message: `MCPServer "github": spec.endpoint.stdio.env GITHUB_PERSONAL_ACCESS_TOKEN is a plaintext secret — use secretKeyRef: {name: <secret>, key: GITHUB_PERSONAL_ACCESS_TOKEN}${K8S}`,
+            mode: 'enforce',
+          },
+        ],
+      ],
+      [
+        'secretKeyRef and envRef pass',
+        {
+          streamableHTTP: {
+            url: 'https://api.githubcopilot.com/mcp/',
+            headers: [
+              { name: 'Authorization', secretKeyRef: { name: 'github', key: 'token' } },
+              { name: 'X-Api-Key', envRef: 'API_KEY' },
+            ],
+          },
+          stdio: { command: 'server', env: [{ name: 'GITHUB_TOKEN', secretKeyRef: { name: 'github', key: 'token' } }] },
+        },
+        [],
+      ],
+      ['no endpoint', undefined, []],
+    ];
+    assert.equal(cases.length, 6);
+    for (const [name, endpoint, expected] of cases) {
+      it(name, () => assert.deepEqual(outcomes(mcpServer(endpoint)), expected));
+    }
+  });
+
+  describe('the dapr.io/component-container annotation (pluggable components)', () => {
+    const withContainer = (annotation: string): KubeObject => {
+      const object = component('state.my-pluggable', [{ name: 'connection', value: 'local' }]);
+      return {
+        ...object,
+        metadata: { ...object.metadata, annotations: { 'dapr.io/component-container': annotation } },
+      };
+    };
+    const container = (env: unknown): string =>
+      JSON.stringify({ name: 'my-pluggable', image: 'ghcr.io/example/pluggable:1.0', env });
+    const cases: ReadonlyArray<[string, string, Outcome[]]> = [
+      [
+        'a plaintext password in env',
+        container([
+          { name: 'DB_PASSWORD', value: CANARY },
+          { name: 'LOG_LEVEL', value: 'debug' },
+        ]),
+        [
+          {
+            message:
+              'Component "statestore": dapr.io/component-container env DB_PASSWORD is a plaintext secret — use valueFrom: {secretKeyRef: {name: <secret>, key: DB_PASSWORD}}',
+            mode: 'enforce',
+          },
+        ],
+      ],
+      [
+        'valueFrom.secretKeyRef passes',
+        container([{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }]),
+        [],
+      ],
+      ['not JSON (Dapr refuses the Component itself)', `{"env": [{"name": "DB_PASSWORD", "value": "${CANARY}"`, []],
+      ['no env', container(undefined), []],
+      [
+        'longer than Kubernetes allows annotations to be',
+        container([{ name: 'DB_PASSWORD', value: CANARY.repeat(20_000) }]),
+        [],
+      ],
+    ];
+    assert.equal(cases.length, 5);
+    for (const [name, annotation, expected] of cases) {
+      it(name, () => assert.deepEqual(outcomes(withContainer(annotation)), expected));
+    }
+
+    it('dapr.io/env-from-secret on a Pod is the safe form: never flagged', () => {
+      const pod: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'orders',
+          namespace: 'shop',
+          annotations: { 'dapr.io/env-from-secret': 'DB_PASSWORD=db:password' },
+        },
+      };
+      assert.deepEqual(outcomes(pod), []);
+    });
+  });
+
   it('never put a planted value into any message of this file', () => {
     assert.ok(messagesSeen.length > 40);
     for (const message of messagesSeen) {

@@ -36,6 +36,8 @@ const PLACEMENT = 'use requests cpu 250m, memory 100Mi; limits cpu 1, memory 500
 const DASHBOARD = 'use requests cpu 50m, memory 20Mi; limits cpu 200m, memory 200Mi';
 const NONE = 'no cpu request, cpu limit, memory request, memory limit';
 const HA = 'run 3 for high availability: upgrade Dapr with --set global.ha.enabled=true';
+const DASHBOARD_NOTE =
+  'Deployment "dapr-dashboard": the Dapr Dashboard is deprecated since Dapr 1.18 (dapr/dashboard is archived) — note only: plan its removal';
 
 const NON_HA_FINDINGS = [
   `Deployment "dapr-operator" runs 1 replica — ${HA}`,
@@ -58,7 +60,23 @@ interface WorkloadShape {
   readonly replicas?: unknown;
   readonly podAnnotations?: Record<string, string>;
   readonly containers?: unknown;
+  /** Pod template affinity; default: the podAntiAffinity Dapr's chart renders with global.ha (replicas spread). */
+  readonly affinity?: unknown;
 }
+
+const SPREAD = {
+  podAntiAffinity: {
+    preferredDuringSchedulingIgnoredDuringExecution: [
+      {
+        weight: 100,
+        podAffinityTerm: {
+          labelSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['dapr-placement-server'] }] },
+          topologyKey: 'topology.kubernetes.io/zone',
+        },
+      },
+    ],
+  },
+};
 
 function controlPlaneWorkload(shape: WorkloadShape): KubeObject {
   const labels = { app: shape.name };
@@ -71,7 +89,10 @@ function controlPlaneWorkload(shape: WorkloadShape): KubeObject {
       selector: { matchLabels: labels },
       template: {
         metadata: { labels, annotations: shape.podAnnotations ?? {} },
-        spec: { containers: shape.containers ?? [{ name: shape.name, image: 'ghcr.io/dapr/operator:1.16.0' }] },
+        spec: {
+          containers: shape.containers ?? [{ name: shape.name, image: 'ghcr.io/dapr/operator:1.16.0' }],
+          ...(shape.affinity === null ? {} : { affinity: shape.affinity ?? SPREAD }),
+        },
       },
     },
   };
@@ -103,7 +124,7 @@ describe('control-plane-resources', () => {
       assert.deepEqual(renderedFindings('dapr-system-custom-labels.yaml'), NON_HA_FINDINGS);
     });
 
-    it('says nothing about the scheduler, which always runs 3 replicas and has no production table entry', () => {
+    it('the scheduler: no resource table entry; fewer than 3 replicas and unspread replicas are reported', () => {
       const scheduler =
         yamlObjects(`${RENDERED}dapr-system.yaml`).find(
           (object) => object.kind === 'StatefulSet' && object.metadata?.name === 'dapr-scheduler-server',
@@ -112,7 +133,17 @@ describe('control-plane-resources', () => {
       assert.deepEqual(messages(scheduler), []);
       assert.deepEqual(
         messages(controlPlaneWorkload({ kind: 'StatefulSet', name: 'dapr-scheduler-server', replicas: 1 })),
-        [],
+        [
+          `StatefulSet "dapr-scheduler-server" runs 1 replica — run 3: the Scheduler's embedded etcd needs a quorum, and Dapr's chart always renders 3`,
+        ],
+      );
+      assert.deepEqual(
+        messages(
+          controlPlaneWorkload({ kind: 'StatefulSet', name: 'dapr-scheduler-server', replicas: 3, affinity: null }),
+        ),
+        [
+          'StatefulSet "dapr-scheduler-server": its 3 replicas are not spread (no podAntiAffinity or topologySpreadConstraints) — upgrade Dapr with --set global.ha.enabled=true, which spreads them across zones',
+        ],
       );
     });
   });
@@ -243,7 +274,10 @@ describe('control-plane-resources', () => {
           replicas: 1,
           containers: [container('dapr-dashboard', { cpu: '50m', memory: '20Mi' }, { cpu: '100m', memory: '200Mi' })],
         },
-        expected: [`Deployment "dapr-dashboard", container "dapr-dashboard": too low: cpu limit — ${DASHBOARD}`],
+        expected: [
+          DASHBOARD_NOTE,
+          `Deployment "dapr-dashboard", container "dapr-dashboard": too low: cpu limit — ${DASHBOARD}`,
+        ],
       },
       {
         name: 'an app Deployment named like the operator',
@@ -293,7 +327,11 @@ describe('control-plane-resources', () => {
         { kind: 'StatefulSet', name: 'dapr-placement-server', replicas: 0, containers: [] },
         [],
       ],
-      ['a dashboard with 1 replica', { name: 'dapr-dashboard', replicas: 1, containers: [] }, []],
+      [
+        'a dashboard with 1 replica: only the deprecation note',
+        { name: 'dapr-dashboard', replicas: 1, containers: [] },
+        [DASHBOARD_NOTE],
+      ],
       ['replicas of the wrong type', { name: 'dapr-operator', replicas: '3', containers: [] }, []],
     ];
     for (const [name, shape, expected] of cases) {
@@ -338,5 +376,84 @@ describe('control-plane-resources', () => {
       ],
     ];
     for (const [object, count] of shapes) assert.equal(messages(object).length, count, JSON.stringify(object));
+  });
+});
+
+describe('control-plane-resources: spreading Placement and Scheduler (global.ha)', () => {
+  const placement = (replicas: number, affinity: unknown): KubeObject =>
+    controlPlaneWorkload({
+      kind: 'StatefulSet',
+      name: 'dapr-placement-server',
+      replicas,
+      affinity,
+      containers: [container('dapr-placement-server', { cpu: '250m', memory: '100Mi' }, { cpu: '1', memory: '500Mi' })],
+    });
+  const NOT_SPREAD =
+    'StatefulSet "dapr-placement-server": its 3 replicas are not spread (no podAntiAffinity or topologySpreadConstraints) — upgrade Dapr with --set global.ha.enabled=true, which spreads them across zones';
+  const cases: ReadonlyArray<[string, KubeObject, string[]]> = [
+    ['3 replicas, no affinity', placement(3, null), [NOT_SPREAD]],
+    ['3 replicas, only a nodeAffinity (the chart without HA)', placement(3, { nodeAffinity: {} }), [NOT_SPREAD]],
+    ['3 replicas with the chart podAntiAffinity', placement(3, undefined), []],
+    [
+      '3 replicas with topologySpreadConstraints',
+      {
+        ...placement(3, null),
+        spec: {
+          replicas: 3,
+          template: {
+            spec: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone' }] },
+          },
+        },
+      },
+      [],
+    ],
+    [
+      '1 replica: the replica finding alone',
+      placement(1, null),
+      [`StatefulSet "dapr-placement-server" runs 1 replica — ${HA}`],
+    ],
+  ];
+  assert.equal(cases.length, 5);
+  for (const [name, object, expected] of cases) {
+    it(name, () => assert.deepEqual(messages(object), expected));
+  }
+});
+
+describe('control-plane-resources with the guidelines dapr-1.13', () => {
+  const rule = controlPlaneResourcesRule('dapr-1.13');
+  const current = (object: KubeObject): string[] =>
+    evaluate(admissionRequest(object), testPolicy([rule]), 'validate').violations.map((violation) => {
+      assert.ok(formatMessage(violation).length <= MAX_WARNING_LENGTH, formatMessage(violation));
+      return violation.message;
+    });
+  const NO_LIMIT = 'limits cpu 1 (no memory limit)';
+
+  it('dapr-system.yaml: memory requests only, never a memory limit; the page since 1.13', () => {
+    const found = yamlObjects(`${RENDERED}dapr-system.yaml`).flatMap(current);
+    assert.deepEqual(found, [
+      `Deployment "dapr-operator" runs 1 replica — ${HA}`,
+      `Deployment "dapr-operator", container "dapr-operator": no cpu request, cpu limit, memory request — use requests cpu 100m, memory 100Mi; ${NO_LIMIT}`,
+      `Deployment "dapr-sentry" runs 1 replica — ${HA}`,
+      `Deployment "dapr-sentry", container "dapr-sentry": no cpu request, cpu limit, memory request — use requests cpu 100m, memory 30Mi; ${NO_LIMIT}`,
+      `Deployment "dapr-sidecar-injector" runs 1 replica — ${HA}`,
+      `Deployment "dapr-sidecar-injector", container "dapr-sidecar-injector": no cpu request, cpu limit, memory request — use requests cpu 100m, memory 30Mi; ${NO_LIMIT}`,
+      `StatefulSet "dapr-placement-server" runs 1 replica — ${HA}`,
+      `StatefulSet "dapr-placement-server", container "dapr-placement-server": no cpu request, cpu limit, memory request — use requests cpu 250m, memory 75Mi; ${NO_LIMIT}`,
+    ]);
+  });
+
+  it('a container that follows the current table, without a memory limit, passes', () => {
+    const object = controlPlaneWorkload({
+      name: 'dapr-operator',
+      replicas: 3,
+      containers: [container('dapr-operator', { cpu: '100m', memory: '100Mi' }, { cpu: '1' })],
+    });
+    assert.deepEqual(current(object), []);
+  });
+
+  it('has no Dashboard row: only the deprecation note', () => {
+    const dashboard = controlPlaneWorkload({ name: 'dapr-dashboard', containers: [{ name: 'dapr-dashboard' }] });
+    assert.deepEqual(current(dashboard), [DASHBOARD_NOTE]);
+    assert.equal(messages(dashboard).length, 2, 'dapr-0.11 has a Dashboard row');
   });
 });

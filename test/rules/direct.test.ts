@@ -19,7 +19,9 @@ import { sidecarResourcesRule } from '../../src/rules/sidecar-resources.ts';
 import { sidecarResourceValuesRule } from '../../src/rules/sidecar-resource-values.ts';
 import { PRODUCTION_SIDECAR_RESOURCES } from '../../src/rules/support/dapr-annotations.ts';
 import { cloneJson } from '../../src/admission/json-clone.ts';
-import { yamlObjects } from '../support/fixtures.ts';
+import { fixtureText, yamlObjects } from '../support/fixtures.ts';
+import { sidecarResourcesAppliedRule } from '../../src/rules/sidecar-resources-applied.ts';
+import { trustBundlePreservedRule } from '../../src/rules/trust-bundle-preserved.ts';
 import { testPolicy } from '../support/policy.ts';
 import { admissionRequest } from '../support/requests.ts';
 import { workload } from '../support/workloads.ts';
@@ -45,9 +47,18 @@ function renderedObject(file: string, kind: string, name: string): KubeObject {
 
 const HA = 'run 3 for high availability: upgrade Dapr with --set global.ha.enabled=true';
 
+const trustBundle = (root: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'dapr-trust-bundle', namespace: 'dapr-system' },
+  data: { 'ca.crt': fixtureText(`trust-bundle/${root}`) },
+});
+
 const VALIDATING: ReadonlyArray<{
   readonly rule: ValidatingRule;
   readonly object: () => KubeObject;
+  /** An UPDATE from this stored object; else a CREATE. */
+  readonly oldObject?: () => KubeObject;
   readonly messages: readonly string[];
 }> = [
   {
@@ -60,6 +71,24 @@ const VALIDATING: ReadonlyArray<{
       }),
     messages: [
       'dapr.io/sidecar-cpu-request "2" is above dapr.io/sidecar-cpu-limit "1" — lower the request or raise the limit; Kubernetes refuses a Pod whose daprd cpu request exceeds its limit',
+    ],
+  },
+  {
+    rule: sidecarResourcesAppliedRule(),
+    object: () => ({
+      ...workload('Pod', { 'dapr.io/enabled': 'true', 'dapr.io/sidecar-memory-limit': '1000Mi' }),
+      spec: { containers: [{ name: 'app' }, { name: 'daprd', resources: { limits: { memory: '4000Mi' } } }] },
+    }),
+    messages: [
+      'Pod "orders": daprd lacks the memory limit its dapr.io/sidecar-* annotations ask for: set after dapr-sidecar-injector ran — set them in the pod template and recreate the Pod',
+    ],
+  },
+  {
+    rule: trustBundlePreservedRule(),
+    object: () => trustBundle('root-b.crt'),
+    oldObject: () => trustBundle('root-a.crt'),
+    messages: [
+      'ConfigMap dapr-trust-bundle drops its root CA — carry it over: dapr mtls export; helm upgrade … --set-file dapr_sentry.tls.root.certPEM=ca.crt,dapr_sentry.tls.issuer.certPEM=issuer.crt,dapr_sentry.tls.issuer.keyPEM=issuer.key',
     ],
   },
   {
@@ -123,14 +152,17 @@ const VALIDATING: ReadonlyArray<{
 ];
 
 describe('each rule called directly', () => {
-  it('covers all 8 rules: 7 validating here, the mutating one below', () => {
-    assert.equal(VALIDATING.length, 7);
+  it('covers all 10 rules: 9 validating here, the mutating one below', () => {
+    assert.equal(VALIDATING.length, 9);
     assert.deepEqual([...VALIDATING.map((entry) => entry.rule.id), 'sidecar-resources'].sort(), [...RULE_IDS].sort());
   });
 
-  for (const { rule, object, messages } of VALIDATING) {
+  for (const { rule, object, oldObject, messages } of VALIDATING) {
     it(`${rule.id}: the same findings directly and through evaluate`, () => {
-      const request = admissionRequest(object());
+      const request = admissionRequest(
+        object(),
+        oldObject === undefined ? {} : { operation: 'UPDATE', oldObject: oldObject() },
+      );
       const direct = rule.validate(contextOf(request)).map((finding) => finding.message);
       assert.deepEqual(direct, messages);
       const through = evaluate(request, testPolicy([rule as Rule]), 'validate').violations.map(

@@ -292,3 +292,71 @@ describe('sidecar-resources', () => {
     }
   });
 });
+
+describe('sidecar-resources with goMemLimit (guidelines dapr-1.13): GOMEMLIMIT in dapr.io/env', () => {
+  const CURRENT: SidecarResourceValues = {
+    cpuRequest: '100m',
+    cpuLimit: '300m',
+    memoryRequest: '250Mi',
+    memoryLimit: '1000Mi',
+  };
+  const ENV = 'dapr.io~1env';
+  const path = '/spec/template/metadata/annotations';
+  const patchWith = (annotations: Record<string, string>): PatchOperation[] =>
+    [
+      ...evaluate(
+        admissionRequest(workload('Deployment', { 'dapr.io/enabled': 'true', ...annotations })),
+        testPolicy([sidecarResourcesRule(CURRENT, true)]),
+        'mutate',
+      ).patch,
+    ].filter((op) => op.path.endsWith(ENV));
+
+  const cases: ReadonlyArray<[string, Record<string, string>, PatchOperation[]]> = [
+    [
+      'no dapr.io/env: added at 90 % of 1000Mi',
+      {},
+      [{ op: 'add', path: `${path}/${ENV}`, value: 'GOMEMLIMIT=900MiB' }],
+    ],
+    [
+      'other entries kept, GOMEMLIMIT appended',
+      { 'dapr.io/env': 'LOG_LEVEL=debug,OTEL_SERVICE_NAME=orders' },
+      [{ op: 'replace', path: `${path}/${ENV}`, value: 'LOG_LEVEL=debug,OTEL_SERVICE_NAME=orders,GOMEMLIMIT=900MiB' }],
+    ],
+    [
+      'an empty dapr.io/env',
+      { 'dapr.io/env': '' },
+      [{ op: 'replace', path: `${path}/${ENV}`, value: 'GOMEMLIMIT=900MiB' }],
+    ],
+    [
+      'the user memory limit counts: 90 % of 2Gi',
+      { 'dapr.io/sidecar-memory-limit': '2Gi' },
+      [{ op: 'add', path: `${path}/${ENV}`, value: 'GOMEMLIMIT=1843MiB' }],
+    ],
+    ['a GOMEMLIMIT of the user is never overridden', { 'dapr.io/env': 'A=1, GOMEMLIMIT=700MiB' }, []],
+    ['nor one from dapr.io/env-from-secret', { 'dapr.io/env-from-secret': 'GOMEMLIMIT=limits:gomemlimit' }, []],
+    [
+      'GOMEMLIMIT inside a value (after "=") is not a variable of its own',
+      { 'dapr.io/env': 'NOTE=set GOMEMLIMIT=1' },
+      [{ op: 'replace', path: `${path}/${ENV}`, value: 'NOTE=set GOMEMLIMIT=1,GOMEMLIMIT=900MiB' }],
+    ],
+    ['an unparsable memory limit: nothing to take 90 % of', { 'dapr.io/sidecar-memory-limit': 'lots' }, []],
+  ];
+  assert.equal(cases.length, 8);
+  for (const [name, annotations, expected] of cases) {
+    it(name, () => assert.deepEqual(patchWith(annotations), expected));
+  }
+
+  it('is idempotent, and the patch applied gives the annotation Dapr reads', () => {
+    const object = workload('Deployment', { 'dapr.io/enabled': 'true', 'dapr.io/env': 'A=1' });
+    const rule = sidecarResourcesRule(CURRENT, true);
+    const first = [...evaluate(admissionRequest(object), testPolicy([rule]), 'mutate').patch];
+    assert.equal(first.length, 5);
+    const patched = applied(object, first);
+    assert.equal(
+      (patched['spec'] as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata
+        .annotations['dapr.io/env'],
+      'A=1,GOMEMLIMIT=900MiB',
+    );
+    assert.deepEqual([...evaluate(admissionRequest(patched), testPolicy([rule]), 'mutate').patch], []);
+  });
+});

@@ -20,7 +20,10 @@ function reviewed(result: ObjectReviewResult): Extract<ObjectReviewResult, { ok:
 }
 
 describe('reviewObject: mutate, apply the patch, validate the mutated object', () => {
-  it('knows the resource of the 21 kinds of the table', () => assert.equal(KNOWN_KINDS.length, 21));
+  it('knows the resource of the 22 kinds of the table (MCPServer among them)', () => {
+    assert.equal(KNOWN_KINDS.length, 22);
+    assert.ok(KNOWN_KINDS.includes('MCPServer'));
+  });
 
   it('patches a Dapr-enabled Deployment and validates it with the defaults applied', () => {
     const deployment = workload('Deployment', {

@@ -297,11 +297,14 @@ annotations:
 
 {{/*
 rules.sidecar-resources.defaults: no request above its limit, with the server's startup message
-(src/rules/sidecar-resources.ts). A missing key is the server's production value. The schema has
+(src/rules/sidecar-resources.ts). A missing key is the value of `guidelines` (src/rules/support/dapr-annotations.ts). The schema has
 already checked the grammar.
 */}}
 {{- define "dapr-guard.validateSidecarDefaults" -}}
 {{- $defaults := dict "cpuRequest" "100m" "cpuLimit" "4" "memoryRequest" "250Mi" "memoryLimit" "4000Mi" -}}
+{{- if eq .Values.guidelines "dapr-1.13" -}}
+{{- $defaults = dict "cpuRequest" "100m" "cpuLimit" "300m" "memoryRequest" "250Mi" "memoryLimit" "1000Mi" -}}
+{{- end -}}
 {{- with (index .Values.rules "sidecar-resources") -}}
 {{- with .defaults -}}
 {{- range $key, $value := . -}}

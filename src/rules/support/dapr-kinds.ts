@@ -5,7 +5,7 @@ import { nonEmpty } from '../../util/json.ts';
 export const DAPR_API_GROUP = 'dapr.io';
 
 /** The Dapr custom resources the validating rules read (charts/dapr/crds). */
-export type DaprKind = 'Component' | 'Configuration' | 'HTTPEndpoint';
+export type DaprKind = 'Component' | 'Configuration' | 'HTTPEndpoint' | 'MCPServer';
 
 /** Matched on group and kind from the request: all served versions share the v1alpha1 shape today. */
 export function isDaprKind(kind: GroupVersionKind, daprKind: DaprKind): boolean {

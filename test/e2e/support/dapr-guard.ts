@@ -50,6 +50,8 @@ export interface GuardOptions {
   /** Watch the `dapr-guard.io/mode` namespace labels with the cluster's kubeconfig (`--namespace-modes kubernetes`). */
   readonly namespaceModes?: boolean;
   readonly extraArgs?: readonly string[];
+  /** More environment variables of the server process (`DAPR_GUARD_GUIDELINES`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const running = new Set<ChildProcess>();
@@ -285,7 +287,7 @@ function serverEnv(cluster: ClusterInfo, options: GuardOptions): NodeJS.ProcessE
     if (!key.startsWith('DAPR_GUARD_') && key !== 'KUBECONFIG') env[key] = value;
   }
   if (options.namespaceModes === true) env['KUBECONFIG'] = cluster.kubeconfig;
-  return env;
+  return { ...env, ...options.env };
 }
 
 /** The namespace of marker reviews (never a real one: the test posts them itself). */

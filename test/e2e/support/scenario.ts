@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   readonly namespaces?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** More to wait for before the tests run (part of `start`, so a failure comes with dapr-guard's log). */
   readonly ready?: () => Promise<void>;
+  /** More chart values for the webhook registration, given the real name of each namespace key. */
+  readonly chartValues?: (namespace: (key: string) => string) => Record<string, unknown>;
 }
 
 export class Scenario {
@@ -80,7 +82,8 @@ export class Scenario {
     this.client = new Kubectl(this.cluster.kubeconfig, this.cluster.kubectl);
     try {
       this.process = await DaprGuard.start(this.cluster, this.options.name, this.options.guard);
-      this.registration = renderRegistration(this.cluster, this.guard, this.options.guard.mode);
+      const values = this.options.chartValues?.((key) => this.namespace(key)) ?? {};
+      this.registration = renderRegistration(this.cluster, this.guard, this.options.guard.mode, values);
       await register(this.kubectl, this.registration);
       const namespaces = [...this.namespaceNames.entries()].map(([key, name]) =>
         namespaceObject(name, this.options.namespaces?.[key] ?? {}),

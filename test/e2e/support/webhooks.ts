@@ -26,6 +26,7 @@ export const WEBHOOK = {
   daprResources: 'dapr-resources.validate.dapr-guard.io',
   controlPlane: 'control-plane.validate.dapr-guard.io',
   cluster: 'cluster.validate.dapr-guard.io',
+  trustBundle: 'trust-bundle.validate.dapr-guard.io',
   namespaceLabels: 'namespace-labels.validate.dapr-guard.io',
 } as const;
 
@@ -48,13 +49,21 @@ export interface Registration {
   readonly references: readonly string[];
 }
 
-/** Renders the chart's webhook configurations for this mode (which sets the Dapr resources' failurePolicy) and points them at `guard`. */
-export function renderRegistration(cluster: ClusterInfo, guard: DaprGuard, mode: Mode): Registration {
+/**
+ * Renders the chart's webhook configurations for this mode (which sets the Dapr resources' failurePolicy)
+ * and any more `values`, and points them at `guard`.
+ */
+export function renderRegistration(
+  cluster: ClusterInfo,
+  guard: DaprGuard,
+  mode: Mode,
+  values: Record<string, unknown> = {},
+): Registration {
   const rendered = helmTemplate({
     releaseName: RELEASE.name,
     namespace: RELEASE.namespace,
     kubeVersion: cluster.serverVersion,
-    values: { mode },
+    values: { ...values, mode },
   });
   const objects = rendered
     .filter((object) => CONFIGURATION_KINDS.has(object.kind ?? ''))
