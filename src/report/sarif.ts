@@ -1,6 +1,5 @@
 import type { Mode } from '../admission/mode.ts';
 import type { InputProblem, Location, Report, ReportFinding, ReviewedObject, RuleDescriptor } from './model.ts';
-import { describeObjectRef } from './model.ts';
 
 /** Where GitHub code scanning and most SARIF tools look the 2.1.0 schema up. */
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -84,7 +83,7 @@ function result(object: ReviewedObject, finding: ReportFinding, ruleIndex: numbe
     ruleIndex,
     kind: finding.kind === 'violation' ? 'fail' : 'informational',
     level: finding.kind === 'violation' ? LEVEL[finding.mode] : 'note',
-    message: { text: `${describeObjectRef(object.object)}: ${finding.message}` },
+    message: { text: finding.message },
     locations: [sarifLocation(object.location, object)],
     properties: {
       mode: finding.mode,

@@ -46,7 +46,7 @@ async function runCheck(argv: readonly string[], io: CliIo): Promise<number> {
     policyOf(config, () => undefined),
     options.namespace,
   );
-  const fixes = options.fix ? writeFixes(checked.fixes, io.stdout) : { problems: [] };
+  const fixes = options.fix ? writeFixes(checked.fixes, inputs.texts, io.stdout) : { problems: [] };
   const report: Report = {
     tool: { name: 'dapr-guard', version: packageVersion() },
     command: 'check',

@@ -97,37 +97,77 @@ function deepest(root: unknown, keys: readonly string[]): { node: unknown; depth
 function insertIntoMap(text: string, map: YAMLMap, entries: Record<string, unknown>, lineCounter: LineCounter): string {
   const lastPair = map.items.at(-1);
   const keyRange = (map.items[0]?.key as Node | undefined)?.range;
-  if (map.flow === true || lastPair === undefined || !keyRange) return insertIntoFlowMap(text, map, entries);
+  if (map.flow === true || lastPair === undefined || !keyRange)
+    return insertIntoFlowMap(text, map, entries, lineCounter);
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const indent = lineCounter.linePos(keyRange[0]).col - 1;
-  const rendered = renderEntries(entries, siblingStringType(map), indent);
+  const rendered = renderEntries(entries, siblingStringType(map), indent).join(eol);
   const end = endOf(lastPair.value ?? lastPair.key, keyRange[1]);
-  // A block scalar or a nested block ends after its newline; a plain value ends before it (and its comment).
-  if (text[end - 1] === '\n') return splice(text, end, end, `${rendered}\n`);
-  const lineEnd = text.indexOf('\n', end);
-  const at = lineEnd < 0 ? text.length : lineEnd;
-  return splice(text, at, at, `\n${rendered}`);
+  // A block scalar or a nested block ends after its line break; a plain value ends before it (and its comment).
+  if (text[end - 1] === '\n') return splice(text, end, end, `${rendered}${eol}`);
+  const at = lineEndAfter(text, end);
+  return splice(text, at, at, `${eol}${rendered}`);
+}
+
+/** Where the line that `offset` is on ends: before its `\n` or `\r\n`, or at the end of the text. */
+function lineEndAfter(text: string, offset: number): number {
+  const newline = text.indexOf('\n', offset);
+  if (newline < 0) return text.length;
+  return text[newline - 1] === '\r' ? newline - 1 : newline;
 }
 
 function endOf(node: unknown, fallback: number): number {
   return (node as Node | null)?.range?.[1] ?? fallback;
 }
 
-/** The entries as block YAML lines at `indent`, without a final newline. */
-function renderEntries(entries: Record<string, unknown>, style: Scalar.Type, indent: number): string {
+/** The entries as block YAML lines at `indent`. */
+function renderEntries(entries: Record<string, unknown>, style: Scalar.Type, indent: number): string[] {
   return new Document(entries)
     .toString({ defaultStringType: style, defaultKeyType: 'PLAIN', lineWidth: 0 })
     .replace(/\n$/, '')
     .split('\n')
-    .map((line) => `${' '.repeat(indent)}${line}`)
-    .join('\n');
+    .map((line) => `${' '.repeat(indent)}${line}`);
 }
 
-/** `{}` or `{a: b}`: the entries go in before the closing brace, as JSON (a subset of YAML's flow style). */
-function insertIntoFlowMap(text: string, map: YAMLMap, entries: Record<string, unknown>): string {
+/**
+ * `{}`, `{a: b}` or a JSON object: the entries go after the last one, on a line of their own when the
+ * entries are one per line (pretty-printed JSON), written as the existing keys are (JSON or YAML flow style).
+ */
+function insertIntoFlowMap(
+  text: string,
+  map: YAMLMap,
+  entries: Record<string, unknown>,
+  lineCounter: LineCounter,
+): string {
   const close = text.lastIndexOf('}', (map.range?.[1] ?? text.length) - 1);
-  const inner = JSON.stringify(entries).slice(1, -1);
-  const separator = map.items.length === 0 ? '' : ', ';
-  return splice(text, close, close, `${separator}${inner}`);
+  const rendered = renderFlowEntries(map, entries);
+  const lastPair = map.items.at(-1);
+  if (lastPair === undefined) return splice(text, close, close, rendered);
+  const end = endOf(lastPair.value ?? lastPair.key, close);
+  const keyRange = (lastPair.key as Node | null)?.range;
+  if (keyRange && text.slice(end, close).includes('\n')) {
+    const eol = text.includes('\r\n') ? '\r\n' : '\n';
+    const indent = ' '.repeat(lineCounter.linePos(keyRange[0]).col - 1);
+    return splice(text, end, end, `,${eol}${indent}${rendered}`);
+  }
+  return splice(text, end, end, `, ${rendered}`);
+}
+
+/** `"k": "v"` after double-quoted keys (JSON), else YAML flow entries quoted as the existing values are. */
+function renderFlowEntries(map: YAMLMap, entries: Record<string, unknown>): string {
+  const firstKey = map.items[0]?.key;
+  if (isScalar(firstKey) && firstKey.type === Scalar.QUOTE_DOUBLE) {
+    return Object.entries(entries)
+      .map(([key, value]) => `${JSON.stringify(key)}: ${JSON.stringify(value)}`)
+      .join(', ');
+  }
+  const document = new Document();
+  document.contents = document.createNode(entries, { flow: true });
+  const flow = document
+    .toString({ defaultStringType: siblingStringType(map), defaultKeyType: 'PLAIN', lineWidth: 0 })
+    .trim();
+  // `{ a: b }` → `a: b`
+  return flow.slice(1, -1).trim();
 }
 
 /** New string values are quoted as the mapping's existing ones are (double, single or plain). */
