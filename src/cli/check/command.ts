@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { UserInfo } from '../../admission/wire.ts';
 import { ConfigError, type Config } from '../../config/config.ts';
 import { RULE_DOCS_URL } from '../../config/help.ts';
 import { loadConfig } from '../../config/load.ts';
@@ -41,11 +42,11 @@ async function runCheck(argv: readonly string[], io: CliIo): Promise<number> {
   const { options } = parsed;
   const config = configOf(options, io.env);
   const inputs = await readInputs(options.paths, io.stdin);
-  const checked = checkManifests(
-    inputs,
-    policyOf(config, () => undefined),
-    options.namespace,
-  );
+  const checked = checkManifests(inputs, {
+    policy: policyOf(config, () => undefined),
+    defaultNamespace: options.namespace,
+    userInfo: userOf(options.asGroups),
+  });
   const fixes = options.fix ? writeFixes(checked.fixes, inputs.texts, io.stdout) : { problems: [] };
   const report: Report = {
     tool: { name: 'dapr-guard', version: packageVersion() },
@@ -60,6 +61,11 @@ async function runCheck(argv: readonly string[], io: CliIo): Promise<number> {
   const out = options.fix && options.paths.includes(STDIN_PATH) ? io.stderr : io.stdout;
   out.write(formatReport(report, options.output, { failOn: options.failOn, color: colourFor(out, io.env) }));
   return exitCodeOf(report, options.failOn);
+}
+
+/** Who `kubectl apply` runs as: anonymous, or in the --as-group groups (a GitOps controller's, say). */
+function userOf(groups: readonly string[]): UserInfo {
+  return groups.length === 0 ? {} : { username: 'dapr-guard-check', groups };
 }
 
 function configOf(options: CheckOptions, env: NodeJS.ProcessEnv): Config {
