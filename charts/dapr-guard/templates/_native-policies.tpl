@@ -1,0 +1,282 @@
+{{/*
+Native admission policies (nativePolicies): the rules CEL can express, evaluated by the API server
+itself. A policy is rendered when nativePolicies.enabled, the rule is enabled, its choice
+(nativePolicies.rules.<id>) is not "webhook", and the cluster serves the kind
+(.Capabilities.APIVersions). Where it is not rendered the webhook keeps the rule whatever the choice.
+*/}}
+
+{{/* The rules that have a native policy, and the kind each needs. */}}
+{{- define "dapr-guard.nativePolicyKinds" -}}
+sidecar-resources: admissionregistration.k8s.io/v1/MutatingAdmissionPolicy
+sidecar-resource-values: admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy
+component-plaintext-secrets: admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy
+control-plane-namespace: admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy
+mtls-enabled: admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy
+{{- end -}}
+
+{{/* "true" when the policy of rule .id is rendered. Argument: dict "root" $ "id" rule-id. */}}
+{{- define "dapr-guard.nativePolicyRendered" -}}
+{{- $root := .root -}}
+{{- $kind := get (include "dapr-guard.nativePolicyKinds" $root | fromYaml) .id -}}
+{{- $rule := get (default dict $root.Values.rules) .id | default dict -}}
+{{- $choice := get (default dict $root.Values.nativePolicies.rules) .id | default "both" -}}
+{{- if and $root.Values.nativePolicies.enabled $kind (ne $choice "webhook") (ne (toString (get $rule "enabled")) "false") ($root.Capabilities.APIVersions.Has $kind) -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when rule .id runs as a native policy only: the server's configuration turns the rule off. */}}
+{{- define "dapr-guard.nativePolicyOnly" -}}
+{{- if and (include "dapr-guard.nativePolicyRendered" .) (eq (get (default dict .root.Values.nativePolicies.rules) .id | default "both") "policies") -}}true{{- end -}}
+{{- end -}}
+
+{{/* The less strict of two modes (audit < warn < enforce), as src/admission/mode.ts leastStrict. */}}
+{{- define "dapr-guard.leastStrict" -}}
+{{- $rank := dict "audit" 0 "warn" 1 "enforce" 2 -}}
+{{- if lt (get $rank (index . 0)) (get $rank (index . 1)) -}}{{ index . 0 }}{{- else -}}{{ index . 1 }}{{- end -}}
+{{- end -}}
+
+{{/*
+The mode of rule .id in a namespace labelled dapr-guard.io/mode=.namespaceMode (empty: no label, or a
+cluster-scoped object), capped at .maxMode: src/policy/resolve-mode.ts. Every rule with a native policy
+defaults to enforce.
+*/}}
+{{- define "dapr-guard.nativeRuleMode" -}}
+{{- $root := .root -}}
+{{- $configured := get (get (default dict $root.Values.rules) .id | default dict) "mode" | default "" -}}
+{{- $ruleMode := default "enforce" $configured -}}
+{{- $mode := "" -}}
+{{- if .namespaceMode -}}
+{{- $mode = include "dapr-guard.leastStrict" (list .namespaceMode $ruleMode) -}}
+{{- else if $configured -}}
+{{- $mode = $configured -}}
+{{- else -}}
+{{- $mode = include "dapr-guard.leastStrict" (list $root.Values.mode $ruleMode) -}}
+{{- end -}}
+{{- include "dapr-guard.leastStrict" (list $mode (default "enforce" .maxMode)) -}}
+{{- end -}}
+
+{{/* Name of a native policy: <configuration name>-<suffix>. */}}
+{{- define "dapr-guard.nativePolicyName" -}}
+{{- printf "%s-%s" (include "dapr-guard.webhookConfigurationName" .root) .suffix | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The parameter ConfigMap of the native policies (release namespace). */}}
+{{- define "dapr-guard.nativePolicyParamsName" -}}
+{{- printf "%s-native-policies" (include "dapr-guard.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The sidecar resources the mutating policy writes: the production guideline figures overridden by
+rules.sidecar-resources.defaults. The one place to wire a guideline profile into.
+*/}}
+{{- define "dapr-guard.sidecarResourceDefaults" -}}
+{{- $production := dict "cpuRequest" "100m" "cpuLimit" "4" "memoryRequest" "250Mi" "memoryLimit" "4000Mi" -}}
+{{- $configured := get (get (default dict .Values.rules) "sidecar-resources" | default dict) "defaults" | default dict -}}
+{{- $result := dict -}}
+{{- range $key, $value := $production -}}
+{{- $_ := set $result $key (toString (get $configured $key | default $value)) -}}
+{{- end -}}
+{{- toYaml $result -}}
+{{- end -}}
+
+{{/*
+The bindings of one policy, one per mode that occurs: with namespace labels, one for namespaces
+without a valid dapr-guard.io/mode label (and cluster-scoped objects, which namespaceSelector does not
+filter) and one per label value, limited to namespaced objects.
+Argument: dict "root" $ "policy" name "id" rule-id "maxMode" mode-or-"" "kind" "Validating"|"Mutating"
+"only" (namespace names, or nil).
+*/}}
+{{- define "dapr-guard.nativePolicyBindings" -}}
+{{- $root := .root -}}
+{{- $modes := list "enforce" "warn" "audit" -}}
+{{- $cases := list (dict "suffix" "" "namespaceMode" "" "labels" (list (dict "key" "dapr-guard.io/mode" "operator" "NotIn" "values" $modes))) -}}
+{{- if eq $root.Values.namespaceModes.source "off" -}}
+{{- $cases = list (dict "suffix" "" "namespaceMode" "" "labels" list) -}}
+{{- else -}}
+{{- range $modes -}}
+{{- $cases = append $cases (dict "suffix" (printf "-ns-%s" .) "namespaceMode" . "labels" (list (dict "key" "dapr-guard.io/mode" "operator" "In" "values" (list .)))) -}}
+{{- end -}}
+{{- end -}}
+{{- $ctx := . -}}
+{{- range $cases }}
+{{- $mode := include "dapr-guard.nativeRuleMode" (dict "root" $root "id" $ctx.id "namespaceMode" .namespaceMode "maxMode" $ctx.maxMode) -}}
+{{- if or (eq $ctx.kind "Validating") (ne $mode "audit") }}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: {{ $ctx.kind }}AdmissionPolicyBinding
+metadata:
+  name: {{ printf "%s%s" $ctx.policy .suffix }}
+  labels:
+    {{- include "dapr-guard.labels" $root | nindent 4 }}
+    dapr-guard.io/rule: {{ $ctx.id }}
+spec:
+  policyName: {{ $ctx.policy }}
+  paramRef:
+    name: {{ include "dapr-guard.nativePolicyParamsName" $root }}
+    namespace: {{ $root.Release.Namespace }}
+    parameterNotFoundAction: Deny
+  {{- if eq $ctx.kind "Validating" }}
+  validationActions:
+    - {{ get (dict "enforce" "Deny" "warn" "Warn" "audit" "Audit") $mode }}
+  {{- end }}
+  matchResources:
+    namespaceSelector:
+      {{- $selector := include "dapr-guard.namespaceSelector" (dict "root" $root "only" $ctx.only) | fromYaml }}
+      {{- $_ := set $selector "matchExpressions" (concat $selector.matchExpressions .labels) }}
+      {{- toYaml $selector | nindent 6 }}
+    {{- include "dapr-guard.objectSelector" $root | nindent 4 }}
+    {{- if .namespaceMode }}
+    resourceRules:
+      - apiGroups: ["*"]
+        apiVersions: ["*"]
+        resources: ["*"]
+        operations: ["CREATE", "UPDATE"]
+        scope: Namespaced
+    {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+CEL: the object's dapr-guard.io/exempt annotation exempts it from rule .id, as src/policy/exemptions.ts
+reads it: exemptions on and counting in the namespace, the rule listed, a non-empty reason, and set by
+an allowed user, carried unchanged by an UPDATE, or copied by a kube-controller-manager controller into
+an object it owns. Argument: dict "root" $ "id" rule-id.
+*/}}
+{{- define "dapr-guard.celExempt" -}}
+{{- $root := .root -}}
+{{- if not $root.Values.exemptions.enabled -}}
+false
+{{- else -}}
+{{- $a := "object.metadata.annotations" -}}
+{{- $o := "oldObject.metadata.annotations" -}}
+{{- $parts := list -}}
+{{- with $root.Values.exemptions.namespaces -}}
+{{- $parts = append $parts (printf "request.namespace in %s" (toJson .)) -}}
+{{- end -}}
+{{- $parts = append $parts (printf "has(%s) && 'dapr-guard.io/exempt' in %s && %s['dapr-guard.io/exempt'].split(',').exists(id, id.trim() == '%s')" $a $a $a .id) -}}
+{{- $parts = append $parts (printf "'dapr-guard.io/exempt-reason' in %s && %s['dapr-guard.io/exempt-reason'].trim() != ''" $a $a) -}}
+{{- $same := list -}}
+{{- range list "dapr-guard.io/exempt" "dapr-guard.io/exempt-reason" -}}
+{{- $same = append $same (printf "(('%s' in %s) == (has(%s) && '%s' in %s)) && (!('%s' in %s) || %s['%s'] == %s['%s'])" . $a $o . $o . $a $a . $o .) -}}
+{{- end -}}
+{{- $unchanged := printf "(request.operation == 'UPDATE' && oldObject != null && %s)" (join " && " $same) -}}
+{{- $controller := "((request.userInfo.username == 'system:kube-controller-manager' || request.userInfo.username.startsWith('system:serviceaccount:kube-system:')) && has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(owner, has(owner.controller) && owner.controller))" -}}
+{{- $parts = append $parts (printf "(%s || %s || %s)" $unchanged (include "dapr-guard.allowedGroupsMember" $root) $controller) -}}
+({{ join ") && (" $parts }})
+{{- end -}}
+{{- end -}}
+
+{{/* matchConditions entry that skips objects exempt from rule .id. Argument: dict "root" $ "id" rule-id. */}}
+{{- define "dapr-guard.nativeNotExempt" -}}
+- name: not-exempt
+  expression: {{ printf "!(%s)" (include "dapr-guard.celExempt" .) | quote }}
+{{- end -}}
+
+{{/* A CEL string literal of .: single quotes, backslash and quote escaped. */}}
+{{- define "dapr-guard.celString" -}}
+'{{ . | replace "\\" "\\\\" | replace "'" "\\'" }}'
+{{- end -}}
+
+{{/*
+CEL: the text .text (a CEL expression) clipped to .limit characters, as clipText in
+src/rules/support/messages.ts for text that needs no escaping (names, quantities).
+*/}}
+{{- define "dapr-guard.celClip" -}}
+({{ .text }}.size() > {{ .limit }} ? {{ .text }}.substring(0, {{ sub .limit 1 }}) + '…' : {{ .text }})
+{{- end -}}
+
+{{/*
+CEL: a message built by template .template (given dict "limit" L plus .args) at the first clip limit
+of src/rules/support/messages.ts fitMessage whose text fits .budget, else the last one cut to it.
+*/}}
+{{- define "dapr-guard.celFitMessage" -}}
+{{- $ctx := . -}}
+{{- $candidates := list -}}
+{{- range list 64 48 40 32 24 16 8 -}}
+{{- $candidates = append $candidates (include $ctx.template (merge (dict "limit" .) $ctx.args)) -}}
+{{- end -}}
+{{- $last := include $ctx.template (merge (dict "limit" 8) $ctx.args) -}}
+[{{ join ", " $candidates }}, {{ include "dapr-guard.celClip" (dict "text" (printf "(%s)" $last) "limit" .budget) }}].filter(m, m.size() <= {{ .budget }})[0]
+{{- end -}}
+
+{{/* CEL: the object's name for messages, as contextObjectName in src/rules/support/objects.ts. */}}
+{{- define "dapr-guard.celObjectName" -}}
+(has(object.metadata.name) && object.metadata.name != '' ? object.metadata.name : (request.name != '' ? request.name : (has(object.metadata.generateName) && object.metadata.generateName != '' ? object.metadata.generateName + '…' : '(unnamed)')))
+{{- end -}}
+
+{{/*
+CEL: the annotations of the pod metadata of a Pod or workload (src/rules/support/workloads.ts), an
+empty map when there are none. has() guards every step.
+*/}}
+{{- define "dapr-guard.celPodAnnotations" -}}
+request.kind.kind == 'Pod' ? (has(object.metadata.annotations) ? object.metadata.annotations : {}) : (request.kind.kind == 'CronJob' ? (has(object.spec) && has(object.spec.jobTemplate) && has(object.spec.jobTemplate.spec) && has(object.spec.jobTemplate.spec.template) && has(object.spec.jobTemplate.spec.template.metadata) && has(object.spec.jobTemplate.spec.template.metadata.annotations) ? object.spec.jobTemplate.spec.template.metadata.annotations : {}) : (has(object.spec) && has(object.spec.template) && has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) ? object.spec.template.metadata.annotations : {}))
+{{- end -}}
+
+{{/* CEL: Dapr's injector gives the Pod a sidecar (dapr.io/enabled is "true", any case). */}}
+{{- define "dapr-guard.celDaprEnabled" -}}
+'dapr.io/enabled' in variables.annotations && variables.annotations['dapr.io/enabled'].lowerAscii() == 'true'
+{{- end -}}
+
+{{/* matchConstraints resourceRules of the Pod-creating kinds (the webhook's workloads entries). */}}
+{{- define "dapr-guard.nativeWorkloadRules" -}}
+{{- include "dapr-guard.workloadRules" . -}}
+{{- end -}}
+
+{{/* CEL: the mtls-enabled message (src/rules/mtls-enabled.ts) with names clipped to .limit. */}}
+{{- define "dapr-guard.celMtlsMessage" -}}
+'Configuration "' + {{ include "dapr-guard.celClip" (dict "text" "variables.name" "limit" .limit) }} + '" sets spec.mtls.enabled: false (' + (variables.name == 'daprsystem' ? 'in the control-plane namespace this turns off mTLS for every Dapr sidecar' : 'only daprsystem in the control-plane namespace takes effect, but disabled mTLS is refused everywhere') + ') — set spec.mtls.enabled to true'
+{{- end -}}
+
+{{/*
+CEL: the value . (a CEL string) in double quotes as quoted() in src/rules/support/objects.ts renders
+it, for printable ASCII without quotes or backslashes; anything else is not shown.
+*/}}
+{{- define "dapr-guard.celQuotedValue" -}}
+({{ . }}.matches('^[ !#-\\[\\]-~]*$') ? '"' + {{ include "dapr-guard.celClip" (dict "text" . "limit" 40) }} + '"' : '(a value with characters that need escaping)')
+{{- end -}}
+
+{{/*
+CEL: whether a Component metadata name (. , a CEL string) is sensitive for the Component's type:
+declared so (variables.declared), or the name heuristic (isCredentialName in
+src/rules/support/credentials.ts, its word lists from the parameter ConfigMap) unless the type lists it
+as no secret.
+*/}}
+{{- define "dapr-guard.celSensitive" -}}
+{{- $l := printf "%s.trim().lowerAscii()" . -}}
+{{- $bare := printf "(%s.startsWith(params.data.headerPrefix) ? %s.substring(params.data.headerPrefix.size()) : %s)" $l $l $l -}}
+{{- $excluded := printf "(%s in variables.notCredentialNames || %s.startsWith('keyprefix') || variables.notCredentialSuffixes.exists(s, %s.endsWith(s)) || variables.notCredentialParts.exists(p, %s.contains(p)))" $l $l $l $l -}}
+{{- $credential := printf "(%s in variables.credentialNames || (variables.credentialTerms.exists(t, %s.contains(t)) && !%s))" $bare $l $excluded -}}
+({{ . }}.lowerAscii() in variables.declared) || ({{ $credential }} && !({{ . }}.lowerAscii() in variables.notSecret))
+{{- end -}}
+
+{{/*
+CEL: the component-plaintext-secrets message (src/rules/component-plaintext-secrets.ts renderMessage)
+for item .index of spec.metadata, problem .problem ("plaintext" or "empty"), text clipped to .limit.
+*/}}
+{{- define "dapr-guard.celComponentMessage" -}}
+{{- $field := printf "variables.items[%s].name" .index -}}
+{{- $quotable := printf "(%s.size() > 0 && %s.size() <= 64 && %s.matches('^(header:)?[A-Za-z0-9_./-]+$'))" $field $field $field -}}
+{{- $where := printf "(%s ? 'spec.metadata ' + %s : 'spec.metadata[' + string(%s) + ']')" $quotable (include "dapr-guard.celClip" (dict "text" $field "limit" .limit)) .index -}}
+{{- $key := printf "(%s ? %s : '<key>')" $quotable (include "dapr-guard.celClip" (dict "text" (printf "%s.replace(':', '-').replace('/', '-')" $field) "limit" .limit)) -}}
+{{- $reference := printf "'secretKeyRef: {name: <secret>, key: ' + %s + '}'" $key -}}
+{{- $subject := printf "'Component \"' + %s + '\": ' + %s" (include "dapr-guard.celClip" (dict "text" "variables.name" "limit" .limit)) $where -}}
+{{- if eq .problem "empty" -}}
+{{ $subject }} + ' is empty — remove it, or use ' + {{ $reference }} + ' if a secret is needed'
+{{- else -}}
+{{ $subject }} + ' is a plaintext secret — use ' + {{ $reference }} + (variables.store != '' ? ' from secret store ' + {{ include "dapr-guard.celClip" (dict "text" "variables.store" "limit" .limit) }} : ' (Kubernetes Secret or auth.secretStore)')
+{{- end -}}
+{{- end -}}
+
+{{/*
+CEL: the JSON Patch of the sidecar-resources policy: one add per missing annotation (variables.missing
+entries [setting, annotation, other half, "request"|"limit"]), the value from the parameter ConfigMap,
+or the user's other half when the default would contradict it (defaultConsistentWithUser in
+src/rules/sidecar-resources.ts).
+*/}}
+{{- define "dapr-guard.celSidecarPatch" -}}
+{{- $default := "params.data[s[0]]" -}}
+{{- $user := "variables.annotations[s[2]]" -}}
+{{- $usable := printf "(s[2] in variables.annotations && %s.size() <= 64 && isQuantity(%s) && sign(quantity(%s)) >= 0 && isQuantity(%s))" $user $user $user $default -}}
+{{- $contradicts := printf "(s[3] == 'request' ? quantity(%s).isGreaterThan(quantity(%s)) : quantity(%s).isLessThan(quantity(%s)))" $default $user $default $user -}}
+!variables.daprEnabled ? [] : variables.missing.map(s, JSONPatch{op: 'add', path: variables.path + jsonpatch.escapeKey(s[1]), value: {{ $usable }} && {{ $contradicts }} ? {{ $user }} : {{ $default }}})
+{{- end -}}
