@@ -19,6 +19,14 @@ import {
   NOT_CREDENTIAL_PARTS,
   NOT_CREDENTIAL_SUFFIXES,
 } from '../src/rules/support/credentials.ts';
+import {
+  APP_LABELLED_KINDS,
+  APP_SERVICE_LABEL,
+  CLUSTER_ROLE_BINDING_NAMES,
+  CONTROL_PLANE_ANNOTATION,
+  CONTROL_PLANE_WORKLOADS,
+  NAMESPACED_OBJECT_NAMES,
+} from '../src/rules/support/control-plane.ts';
 import { declaredSensitiveFields, NOT_SECRET_FIELDS } from '../src/rules/support/sensitive-fields.ts';
 
 export const NATIVE_POLICY_DATA_FILE = fileURLToPath(
@@ -40,6 +48,16 @@ export interface NativePolicyData {
   readonly sensitiveFields: Readonly<Record<string, readonly string[]>>;
   /** Lower-cased component type → names the heuristic would flag that hold no secret there. */
   readonly notSecretFields: Readonly<Record<string, readonly string[]>>;
+  /** How the control-plane-namespace rule recognises the Dapr chart's objects (src/rules/support/control-plane.ts). */
+  readonly controlPlane: {
+    readonly annotation: string;
+    readonly appServiceLabel: string;
+    /** [service, kind, name] per control-plane workload. */
+    readonly workloads: readonly (readonly [string, string, string])[];
+    readonly namespacedObjectNames: Readonly<Record<string, readonly string[]>>;
+    readonly appLabelledKinds: readonly string[];
+    readonly clusterRoleBindingNames: readonly string[];
+  };
 }
 
 export function nativePolicyData(): NativePolicyData {
@@ -58,6 +76,20 @@ export function nativePolicyData(): NativePolicyData {
     notSecretFields: Object.fromEntries(
       Object.entries(NOT_SECRET_FIELDS).map(([type, names]) => [checkedKey(type), checked([...names])]),
     ),
+    controlPlane: {
+      annotation: CONTROL_PLANE_ANNOTATION,
+      appServiceLabel: APP_SERVICE_LABEL,
+      workloads: Object.entries(CONTROL_PLANE_WORKLOADS).map(([service, workload]) => [
+        service,
+        workload.kind,
+        workload.name,
+      ]),
+      namespacedObjectNames: Object.fromEntries(
+        Object.entries(NAMESPACED_OBJECT_NAMES).map(([kind, names]) => [kind, [...names].sort()]),
+      ),
+      appLabelledKinds: [...APP_LABELLED_KINDS].sort(),
+      clusterRoleBindingNames: [...CLUSTER_ROLE_BINDING_NAMES].sort(),
+    },
   };
 }
 

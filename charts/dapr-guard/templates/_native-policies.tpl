@@ -151,7 +151,7 @@ false
 {{- $o := "oldObject.metadata.annotations" -}}
 {{- $parts := list -}}
 {{- with $root.Values.exemptions.namespaces -}}
-{{- $parts = append $parts (printf "request.namespace in %s" (toJson .)) -}}
+{{- $parts = append $parts (printf "has(request.namespace) && request.namespace in %s" (toJson .)) -}}
 {{- end -}}
 {{- $parts = append $parts (printf "has(%s) && 'dapr-guard.io/exempt' in %s && %s['dapr-guard.io/exempt'].split(',').exists(id, id.trim() == '%s')" $a $a $a .id) -}}
 {{- $parts = append $parts (printf "'dapr-guard.io/exempt-reason' in %s && %s['dapr-guard.io/exempt-reason'].trim() != ''" $a $a) -}}
@@ -201,7 +201,7 @@ of src/rules/support/messages.ts fitMessage whose text fits .budget, else the la
 
 {{/* CEL: the object's name for messages, as contextObjectName in src/rules/support/objects.ts. */}}
 {{- define "dapr-guard.celObjectName" -}}
-(has(object.metadata.name) && object.metadata.name != '' ? object.metadata.name : (request.name != '' ? request.name : (has(object.metadata.generateName) && object.metadata.generateName != '' ? object.metadata.generateName + '…' : '(unnamed)')))
+(has(object.metadata.name) && object.metadata.name != '' ? object.metadata.name : (has(request.name) && request.name != '' ? request.name : (has(object.metadata.generateName) && object.metadata.generateName != '' ? object.metadata.generateName + '…' : '(unnamed)')))
 {{- end -}}
 
 {{/*
@@ -209,7 +209,13 @@ CEL: the annotations of the pod metadata of a Pod or workload (src/rules/support
 empty map when there are none. has() guards every step.
 */}}
 {{- define "dapr-guard.celPodAnnotations" -}}
-request.kind.kind == 'Pod' ? (has(object.metadata.annotations) ? object.metadata.annotations : {}) : (request.kind.kind == 'CronJob' ? (has(object.spec) && has(object.spec.jobTemplate) && has(object.spec.jobTemplate.spec) && has(object.spec.jobTemplate.spec.template) && has(object.spec.jobTemplate.spec.template.metadata) && has(object.spec.jobTemplate.spec.template.metadata.annotations) ? object.spec.jobTemplate.spec.template.metadata.annotations : {}) : (has(object.spec) && has(object.spec.template) && has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) ? object.spec.template.metadata.annotations : {}))
+{{- include "dapr-guard.celPodAnnotationsOf" "object" -}}
+{{- end -}}
+
+{{/* As dapr-guard.celPodAnnotations, of the object named . ("object" or "oldObject"). */}}
+{{- define "dapr-guard.celPodAnnotationsOf" -}}
+{{- $o := . -}}
+request.kind.kind == 'Pod' ? (has({{ $o }}.metadata.annotations) ? {{ $o }}.metadata.annotations : {}) : (request.kind.kind == 'CronJob' ? (has({{ $o }}.spec) && has({{ $o }}.spec.jobTemplate) && has({{ $o }}.spec.jobTemplate.spec) && has({{ $o }}.spec.jobTemplate.spec.template) && has({{ $o }}.spec.jobTemplate.spec.template.metadata) && has({{ $o }}.spec.jobTemplate.spec.template.metadata.annotations) ? {{ $o }}.spec.jobTemplate.spec.template.metadata.annotations : {}) : (has({{ $o }}.spec) && has({{ $o }}.spec.template) && has({{ $o }}.spec.template.metadata) && has({{ $o }}.spec.template.metadata.annotations) ? {{ $o }}.spec.template.metadata.annotations : {}))
 {{- end -}}
 
 {{/* CEL: Dapr's injector gives the Pod a sidecar (dapr.io/enabled is "true", any case). */}}
@@ -279,4 +285,44 @@ src/rules/sidecar-resources.ts).
 {{- $usable := printf "(s[2] in variables.annotations && %s.size() <= 64 && isQuantity(%s) && sign(quantity(%s)) >= 0 && isQuantity(%s))" $user $user $user $default -}}
 {{- $contradicts := printf "(s[3] == 'request' ? quantity(%s).isGreaterThan(quantity(%s)) : quantity(%s).isLessThan(quantity(%s)))" $default $user $default $user -}}
 !variables.daprEnabled ? [] : variables.missing.map(s, JSONPatch{op: 'add', path: variables.path + jsonpatch.escapeKey(s[1]), value: {{ $usable }} && {{ $contradicts }} ? {{ $user }} : {{ $default }}})
+{{- end -}}
+
+{{/*
+CEL: the object named .o ("object" or "oldObject") is a Dapr control-plane object placed in namespace
+default (problemOf in src/rules/control-plane-namespace.ts; the names from src/rules/support/control-plane.ts
+through files/native-policy-data.json). Argument: dict "o" name "cp" the data's controlPlane.
+*/}}
+{{- define "dapr-guard.celControlPlaneProblem" -}}
+{{- $o := .o -}}
+{{- $cp := .cp -}}
+{{- $gk := "(request.kind.group + '/' + request.kind.kind)" -}}
+{{- $name := printf "(has(%s.metadata.name) ? %s.metadata.name : '')" $o $o -}}
+{{- $labels := printf "(has(%s.metadata.labels) ? %s.metadata.labels : {})" $o $o -}}
+{{- $app := printf "('app' in %s ? %s['app'] : '')" $labels $labels -}}
+{{- $podKinds := list "/Pod" "apps/Deployment" "apps/StatefulSet" "apps/DaemonSet" "apps/ReplicaSet" "batch/Job" "batch/CronJob" -}}
+{{- $pod := printf "(%s in %s ? (%s) : {})" $gk (toJson $podKinds) (include "dapr-guard.celPodAnnotationsOf" $o) -}}
+{{- $services := list -}}
+{{- $workloads := list -}}
+{{- $apps := list -}}
+{{- range $cp.workloads -}}
+{{- $services = append $services (index . 0) -}}
+{{- $workloads = append $workloads (list (index . 1) (index . 2)) -}}
+{{- $apps = append $apps (index . 2) -}}
+{{- end -}}
+{{- $service := printf "(('%s' in %s && %s['%s'] in %s) || (request.kind.group == 'apps' && %s.exists(w, w[0] == request.kind.kind && (w[1] == %s || w[1] == %s))))" $cp.annotation $pod $pod $cp.annotation (toJson $services) (toJson $workloads) $name $app -}}
+{{- $appService := printf "(%s == '/Service' && '%s' in %s)" $gk $cp.appServiceLabel $labels -}}
+{{- $named := printf "(%s in %s && %s in %s[%s])" $gk (toJson $cp.namespacedObjectNames) $name (toJson $cp.namespacedObjectNames) $gk -}}
+{{- $appLabelled := printf "(%s in %s && %s in %s)" $gk (toJson $cp.appLabelledKinds) $app (toJson $apps) -}}
+{{- $namespaced := printf "(has(request.namespace) && request.namespace == 'default' && (%s || (!%s && (%s || %s))))" $service $appService $named $appLabelled -}}
+{{- $binding := printf "(!has(request.namespace) && %s == 'rbac.authorization.k8s.io/ClusterRoleBinding' && %s in %s && has(%s.subjects) && %s.subjects.exists(s, s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace == 'default'))" $gk $name (toJson $cp.clusterRoleBindingNames) $o $o -}}
+({{ $namespaced }} || {{ $binding }})
+{{- end -}}
+
+{{/* CEL: the control-plane-namespace message for the object under review (src/rules/control-plane-namespace.ts). */}}
+{{- define "dapr-guard.celControlPlaneMessage" -}}
+{{- $name := "(has(object.metadata.name) && object.metadata.name != '' ? object.metadata.name : (has(object.metadata.generateName) && object.metadata.generateName != '' ? object.metadata.generateName + '…' : ''))" -}}
+{{- $described := printf "(request.kind.kind + (%s != '' ? ' \"' + %s + '\"' : ''))" $name (include "dapr-guard.celClip" (dict "text" $name "limit" 40)) -}}
+{{- $fix := "install Dapr in its own namespace: helm install dapr dapr/dapr --namespace dapr-system --create-namespace" -}}
+{{- $subject := "object.subjects.filter(s, s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace == 'default')[0].name" -}}
+'[control-plane-namespace] ' + (has(request.namespace) ? 'Dapr control-plane ' + {{ $described }} + ' must not be in namespace \"default\"' : 'Dapr ' + {{ $described }} + ' grants cluster rights to ServiceAccount \"' + {{ include "dapr-guard.celClip" (dict "text" (printf "('default/' + %s)" $subject) "limit" 28) }} + '\"') + ' — {{ $fix }}'
 {{- end -}}
