@@ -25,6 +25,7 @@ import {
   CLUSTER_ROLE_BINDING_NAMES,
   CONTROL_PLANE_ANNOTATION,
   CONTROL_PLANE_WORKLOADS,
+  INJECTOR_WEBHOOK_CONFIGURATION,
   NAMESPACED_OBJECT_NAMES,
 } from '../src/rules/support/control-plane.ts';
 import { declaredSensitiveFields, NOT_SECRET_FIELDS } from '../src/rules/support/sensitive-fields.ts';
@@ -57,6 +58,8 @@ export interface NativePolicyData {
     readonly namespacedObjectNames: Readonly<Record<string, readonly string[]>>;
     readonly appLabelledKinds: readonly string[];
     readonly clusterRoleBindingNames: readonly string[];
+    /** The sidecar injector's MutatingWebhookConfiguration (also its `app` label: the injector workload). */
+    readonly injectorWebhookConfiguration: string;
   };
 }
 
@@ -89,6 +92,7 @@ export function nativePolicyData(): NativePolicyData {
       ),
       appLabelledKinds: [...APP_LABELLED_KINDS].sort(),
       clusterRoleBindingNames: [...CLUSTER_ROLE_BINDING_NAMES].sort(),
+      injectorWebhookConfiguration: INJECTOR_WEBHOOK_CONFIGURATION,
     },
   };
 }

@@ -248,11 +248,33 @@ src/rules/support/credentials.ts, its word lists from the parameter ConfigMap) u
 as no secret.
 */}}
 {{- define "dapr-guard.celSensitive" -}}
+({{ . }}.lowerAscii() in variables.declared) || ({{ include "dapr-guard.celCredentialName" . }} && !({{ . }}.lowerAscii() in variables.notSecret))
+{{- end -}}
+
+{{/* CEL: isCredentialName (src/rules/support/credentials.ts) of the string . , word lists from variables. */}}
+{{- define "dapr-guard.celCredentialName" -}}
 {{- $l := printf "%s.trim().lowerAscii()" . -}}
 {{- $bare := printf "(%s.startsWith(params.data.headerPrefix) ? %s.substring(params.data.headerPrefix.size()) : %s)" $l $l $l -}}
-{{- $excluded := printf "(%s in variables.notCredentialNames || %s.startsWith('keyprefix') || variables.notCredentialSuffixes.exists(s, %s.endsWith(s)) || variables.notCredentialParts.exists(p, %s.contains(p)))" $l $l $l $l -}}
-{{- $credential := printf "(%s in variables.credentialNames || (variables.credentialTerms.exists(t, %s.contains(t)) && !%s))" $bare $l $excluded -}}
-({{ . }}.lowerAscii() in variables.declared) || ({{ $credential }} && !({{ . }}.lowerAscii() in variables.notSecret))
+{{- $excluded := printf "(%s in variables.notCredentialNames || %s.startsWith('keyprefix') || variables.notCredentialSuffixes.exists(suffix, %s.endsWith(suffix)) || variables.notCredentialParts.exists(part, %s.contains(part)))" $l $l $l $l -}}
+({{ $bare }} in variables.credentialNames || (variables.credentialTerms.exists(term, {{ $l }}.contains(term)) && !{{ $excluded }}))
+{{- end -}}
+
+{{/*
+CEL: the value . holds a URL with a password (`scheme://user:password@host`): userinfoHasPassword in
+src/rules/support/credentials.ts as one RE2 expression (linear), for string values.
+*/}}
+{{- define "dapr-guard.celUrlCredential" -}}
+(type({{ . }}) == string && string({{ . }}).matches('\\S://[^\\s/?#:]*:[^\\s/?#]+@'))
+{{- end -}}
+
+{{/*
+CEL: the value . holds a connection-string pair whose key names a credential (`Password=…`):
+hasCredentialPair in src/rules/support/credentials.ts over the value split at `;` and whitespace.
+*/}}
+{{- define "dapr-guard.celConnectionStringCredential" -}}
+{{- $eq := "pair.indexOf('=')" -}}
+{{- $key := printf "pair.substring(0, %s).trim()" $eq -}}
+(type({{ . }}) == string && string({{ . }}).replace('\t', ';').replace('\n', ';').replace('\r', ';').replace(' ', ';').split(';').exists(pair, {{ $eq }} > 0 && {{ $eq }} <= 192 && pair.substring({{ $eq }} + 1).trim() != '' && {{ $key }}.matches('^[a-zA-Z][A-Za-z0-9_.-]*$') && {{ include "dapr-guard.celCredentialName" $key }}))
 {{- end -}}
 
 {{/*
@@ -269,7 +291,7 @@ for item .index of spec.metadata, problem .problem ("plaintext" or "empty"), tex
 {{- if eq .problem "empty" -}}
 {{ $subject }} + ' is empty — remove it, or use ' + {{ $reference }} + ' if a secret is needed'
 {{- else -}}
-{{ $subject }} + ' is a plaintext secret — use ' + {{ $reference }} + (variables.store != '' ? ' from secret store ' + {{ include "dapr-guard.celClip" (dict "text" "variables.store" "limit" .limit) }} : ' (Kubernetes Secret or auth.secretStore)')
+{{ $subject }} + variables.problem + ' — use ' + {{ $reference }} + (variables.store != '' ? ' from secret store ' + {{ include "dapr-guard.celClip" (dict "text" "variables.store" "limit" .limit) }} : ' (Kubernetes Secret or auth.secretStore)')
 {{- end -}}
 {{- end -}}
 
@@ -315,7 +337,10 @@ through files/native-policy-data.json). Argument: dict "o" name "cp" the data's 
 {{- $appLabelled := printf "(%s in %s && %s in %s)" $gk (toJson $cp.appLabelledKinds) $app (toJson $apps) -}}
 {{- $namespaced := printf "(has(request.namespace) && request.namespace == 'default' && (%s || (!%s && (%s || %s))))" $service $appService $named $appLabelled -}}
 {{- $binding := printf "(!has(request.namespace) && %s == 'rbac.authorization.k8s.io/ClusterRoleBinding' && %s in %s && has(%s.subjects) && %s.subjects.exists(s, s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace == 'default'))" $gk $name (toJson $cp.clusterRoleBindingNames) $o $o -}}
-({{ $namespaced }} || {{ $binding }})
+{{- $injectorApp := "" -}}
+{{- range $cp.workloads -}}{{- if eq (index . 0) "injector" -}}{{- $injectorApp = index . 2 -}}{{- end -}}{{- end -}}
+{{- $injector := printf "(!has(request.namespace) && %s == 'admissionregistration.k8s.io/MutatingWebhookConfiguration' && (%s == '%s' || %s == '%s') && has(%s.webhooks) && %s.webhooks.exists(w, has(w.clientConfig) && has(w.clientConfig.service) && has(w.clientConfig.service.namespace) && w.clientConfig.service.namespace == 'default'))" $gk $name $cp.injectorWebhookConfiguration $app $injectorApp $o $o -}}
+({{ $namespaced }} || {{ $binding }} || {{ $injector }})
 {{- end -}}
 
 {{/* CEL: the control-plane-namespace message for the object under review (src/rules/control-plane-namespace.ts). */}}
@@ -324,5 +349,22 @@ through files/native-policy-data.json). Argument: dict "o" name "cp" the data's 
 {{- $described := printf "(request.kind.kind + (%s != '' ? ' \"' + %s + '\"' : ''))" $name (include "dapr-guard.celClip" (dict "text" $name "limit" 40)) -}}
 {{- $fix := "install Dapr in its own namespace: helm install dapr dapr/dapr --namespace dapr-system --create-namespace" -}}
 {{- $subject := "object.subjects.filter(s, s.kind == 'ServiceAccount' && has(s.namespace) && s.namespace == 'default')[0].name" -}}
-'[control-plane-namespace] ' + (has(request.namespace) ? 'Dapr control-plane ' + {{ $described }} + ' must not be in namespace \"default\"' : 'Dapr ' + {{ $described }} + ' grants cluster rights to ServiceAccount \"' + {{ include "dapr-guard.celClip" (dict "text" (printf "('default/' + %s)" $subject) "limit" 28) }} + '\"') + ' — {{ $fix }}'
+'[control-plane-namespace] ' + (has(request.namespace) ? 'Dapr control-plane ' + {{ $described }} + ' must not be in namespace \"default\"' : request.kind.kind == 'MutatingWebhookConfiguration' ? 'Dapr ' + {{ $described }} + ' calls a Service in namespace \"default\"' : 'Dapr ' + {{ $described }} + ' grants cluster rights to ServiceAccount \"' + {{ include "dapr-guard.celClip" (dict "text" (printf "('default/' + %s)" $subject) "limit" 28) }} + '\"') + ' — {{ $fix }}'
+{{- end -}}
+
+{{/*
+CEL: the indexes of the spec.metadata items with a finding of kind . ("plaintext": a plaintext secret
+or credentials in the value, denied; "empty": a sensitive field with an empty value, advice), as
+itemFindings/valueFindings in src/rules/component-plaintext-secrets.ts. An item whose name itself holds
+credentials is the webhook's alone (it refers to the field by position only).
+*/}}
+{{- define "dapr-guard.celComponentFindings" -}}
+{{- $empty := "(m.value == null || m.value == '' || (type(m.value) == list && size(m.value) == 0) || (type(m.value) == map && size(m.value) == 0))" -}}
+{{- $nameCredential := printf "(%s || %s)" (include "dapr-guard.celUrlCredential" "m.name") (include "dapr-guard.celConnectionStringCredential" "m.name") -}}
+{{- $sensitive := include "dapr-guard.celSensitive" "m.name" -}}
+{{- if eq . "empty" -}}
+variables.items.transformList(i, m, has(m.name) && !{{ $nameCredential }} && has(m.value) && {{ $empty }} && ({{ $sensitive }}), i)
+{{- else -}}
+variables.items.transformList(i, m, has(m.name) && !{{ $nameCredential }} && has(m.value) && !{{ $empty }} && ({{ include "dapr-guard.celUrlCredential" "m.value" }} || {{ include "dapr-guard.celConnectionStringCredential" "m.value" }} || ({{ $sensitive }})), i)
+{{- end -}}
 {{- end -}}

@@ -86,7 +86,7 @@ export const CLUSTER_ROLE_BINDING_NAMES = new Set([
   'dapr-scheduler',
 ]);
 
-const INJECTOR_WEBHOOK_CONFIGURATION = 'dapr-sidecar-injector';
+export const INJECTOR_WEBHOOK_CONFIGURATION = 'dapr-sidecar-injector';
 
 /** The dashboard is a chart of its own (dapr/dashboard), not part of the control plane chart. */
 export const DASHBOARD_DEPLOYMENT = 'dapr-dashboard';
