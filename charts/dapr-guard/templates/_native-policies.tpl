@@ -304,7 +304,7 @@ src/rules/sidecar-resources.ts).
 {{- define "dapr-guard.celSidecarPatch" -}}
 {{- $default := "params.data[s[0]]" -}}
 {{- $user := "variables.annotations[s[2]]" -}}
-{{- $usable := printf "(s[2] in variables.annotations && %s.size() <= 64 && isQuantity(%s) && sign(quantity(%s)) >= 0 && isQuantity(%s))" $user $user $user $default -}}
+{{- $usable := printf "(s[2] in variables.annotations && %s.size() <= 64 && %s && sign(quantity(%s)) >= 0 && isQuantity(%s))" $user (include "dapr-guard.celIsQuantity" $user) $user $default -}}
 {{- $contradicts := printf "(s[3] == 'request' ? quantity(%s).isGreaterThan(quantity(%s)) : quantity(%s).isLessThan(quantity(%s)))" $default $user $default $user -}}
 !variables.daprEnabled ? [] : variables.missing.map(s, JSONPatch{op: 'add', path: variables.path + jsonpatch.escapeKey(s[1]), value: {{ $usable }} && {{ $contradicts }} ? {{ $user }} : {{ $default }}})
 {{- end -}}
@@ -367,4 +367,12 @@ variables.items.transformList(i, m, has(m.name) && !{{ $nameCredential }} && has
 {{- else -}}
 variables.items.transformList(i, m, has(m.name) && !{{ $nameCredential }} && has(m.value) && !{{ $empty }} && ({{ include "dapr-guard.celUrlCredential" "m.value" }} || {{ include "dapr-guard.celConnectionStringCredential" "m.value" }} || ({{ $sensitive }})), i)
 {{- end -}}
+{{- end -}}
+
+{{/*
+CEL: the string . is a quantity in dapr-guard's grammar (src/rules/support/quantity.ts): the API
+server's isQuantity, which also lets through digitless strings such as "." and "+", and a digit.
+*/}}
+{{- define "dapr-guard.celIsQuantity" -}}
+(isQuantity({{ . }}) && {{ . }}.matches('[0-9]'))
 {{- end -}}
