@@ -235,10 +235,12 @@ request.kind.kind == 'Pod' ? (has({{ $o }}.metadata.annotations) ? {{ $o }}.meta
 
 {{/*
 CEL: the value . (a CEL string) in double quotes as quoted() in src/rules/support/objects.ts renders
-it, for printable ASCII without quotes or backslashes; anything else is not shown.
+it, for printable ASCII (`"` and `\` escaped, at most 40 characters when it has them); anything else
+is not shown.
 */}}
 {{- define "dapr-guard.celQuotedValue" -}}
-({{ . }}.matches('^[ !#-\\[\\]-~]*$') ? '"' + {{ include "dapr-guard.celClip" (dict "text" . "limit" 40) }} + '"' : '(a value with characters that need escaping)')
+{{- $escaped := printf "%s.replace('\\\\', '\\\\\\\\').replace('\"', '\\\\\"')" . -}}
+({{ . }}.matches('^[ -~]*$') ? ({{ . }}.matches('^[^\"\\\\]*$') ? '"' + {{ include "dapr-guard.celClip" (dict "text" . "limit" 40) }} + '"' : ({{ $escaped }}.size() <= 40 ? '"' + {{ $escaped }} + '"' : '(a value with characters that need escaping)')) : '(a value with characters that need escaping)')
 {{- end -}}
 
 {{/*

@@ -77,6 +77,8 @@ export async function installNativePolicies(
   policies: NativePolicies,
   probeNamespace: string,
 ): Promise<void> {
+  // A previous file's removeNativePolicies does not wait; a terminating namespace takes no new objects.
+  await kubectl.ok(['wait', '--for=delete', `namespace/${NATIVE_RELEASE.namespace}`, '--timeout=120s']);
   await kubectl.ok(['apply', '-f', '-'], { input: toManifest(namespaceObject(NATIVE_RELEASE.namespace)) });
   await kubectl.ok(['apply', '-f', '-'], { input: toManifest(policies.objects) });
   let probes = 0;
