@@ -205,6 +205,16 @@ describe('native admission policies in the chart', () => {
     assert.ok(!names(native(objects, 'ValidatingAdmissionPolicy')).includes('dapr-guard-sidecar-resource-values'));
   });
 
+  it('gives every policy and binding a name of its own, also with the longest configuration name', () => {
+    const configurationName = `dapr-guard-${'x'.repeat(52)}`;
+    const objects = helmTemplate({ values: { ...ENABLED, webhooks: { configurationName } }, apiVersions: BOTH });
+    const policyObjects = objects.filter((object) => /AdmissionPolicy/.test(object.kind ?? ''));
+    assert.equal(policyObjects.length, 1 + 1 + 6 + 24 + 1 + 3);
+    const keys = policyObjects.map((object) => `${object.kind ?? ''}/${object.metadata?.name ?? ''}`);
+    assert.equal(new Set(keys).size, keys.length);
+    assert.ok(keys.includes(`ValidatingAdmissionPolicy/${configurationName}-control-plane-namespace-existing`));
+  });
+
   it('refuses an unknown choice or rule id', () => {
     for (const rules of [{ 'mtls-enabled': 'sometimes' }, { 'api-token': 'policies' }]) {
       const result = helmTemplateResult({ values: { nativePolicies: { enabled: true, rules } } });

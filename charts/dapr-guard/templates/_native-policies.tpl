@@ -54,14 +54,14 @@ defaults to enforce.
 {{- include "dapr-guard.leastStrict" (list $mode (default "enforce" .maxMode)) -}}
 {{- end -}}
 
-{{/* Name of a native policy: <configuration name>-<suffix>. */}}
+{{/* Name of a native policy: <configuration name>-<suffix> (cluster-scoped names may be 253 characters long; the configuration name is at most 63). */}}
 {{- define "dapr-guard.nativePolicyName" -}}
-{{- printf "%s-%s" (include "dapr-guard.webhookConfigurationName" .root) .suffix | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" (include "dapr-guard.webhookConfigurationName" .root) .suffix -}}
 {{- end -}}
 
-{{/* The parameter ConfigMap of the native policies (release namespace). */}}
+{{/* The parameter ConfigMap of the native policies (release namespace; a ConfigMap name may be 253 characters long). */}}
 {{- define "dapr-guard.nativePolicyParamsName" -}}
-{{- printf "%s-native-policies" (include "dapr-guard.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-native-policies" (include "dapr-guard.fullname" .) -}}
 {{- end -}}
 
 {{/*
