@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
 import { sharedCluster, startCluster, stopCluster, type ClusterInfo } from './support/cluster.ts';
-import { DaprControlPlane, daprUnavailableReason } from './support/dapr-control-plane.ts';
+import { DAPR_NAMESPACE, DaprControlPlane, daprUnavailableReason } from './support/dapr-control-plane.ts';
 import { describeResult, Kubectl, toManifest } from './support/kubectl.ts';
 import {
   installNativePolicies,
@@ -74,6 +74,8 @@ describe("native policies before Dapr's injector, with dapr-guard stopped", { ti
         return;
       }
       await kubectl.ok(['apply', '-f', '-'], { input: toManifest(namespaceObject(NAMESPACE)) });
+      // dapr-injector.e2e.ts leaves dapr-system in place; start() waits until it is gone and recreates it.
+      await kubectl.ok(['delete', 'namespace', DAPR_NAMESPACE, '--ignore-not-found', '--wait=false']);
       dapr = await DaprControlPlane.start(cluster, kubectl);
       await dapr.waitUntilInjecting(NAMESPACE);
       const before = await kubectl.create(pod('orders', NAMESPACE, daprApp('orders')), [
