@@ -402,10 +402,12 @@ function nativeDecision(result: CommandResult): Decision | undefined {
   return { denied: false, messages: [], warned, ...(annotations === undefined ? {} : { annotations }) };
 }
 
-/** `Invalid` from `Error from server (Invalid): …`, or the first words of kubectl's error. */
+/** `AlreadyExists` from `Error from server (AlreadyExists): …`, `Invalid` from `The Deployment "x" is invalid: …`. */
 function refusalOf(result: CommandResult): string {
   const line = lines(result.stderr).find((candidate) => !candidate.startsWith('Warning:')) ?? '';
-  return /^Error from server \(([A-Za-z]+)\)/.exec(line)?.[1] ?? line.split(' ').slice(0, 4).join(' ');
+  const reason = /^Error from server \(([A-Za-z]+)\)/.exec(line)?.[1];
+  if (reason !== undefined) return reason;
+  return line.includes(' is invalid: ') ? 'Invalid' : line.split(' ').slice(0, 4).join(' ');
 }
 
 /**
