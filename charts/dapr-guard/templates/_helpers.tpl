@@ -296,11 +296,12 @@ annotations:
 {{- end -}}
 
 {{/*
-rules.sidecar-resources.defaults: no request above its limit, with the server's startup message
-(src/rules/sidecar-resources.ts). A missing key is the value of `guidelines` (src/rules/support/dapr-annotations.ts). The schema has
-already checked the grammar.
+The four sidecar defaults as the server computes them: the figures of `guidelines`
+(src/rules/support/dapr-annotations.ts), each overridden by rules.sidecar-resources.defaults.<key>.
+YAML of cpuRequest, cpuLimit, memoryRequest, memoryLimit (strings). Used by the render-time check and
+the native policies' parameters.
 */}}
-{{- define "dapr-guard.validateSidecarDefaults" -}}
+{{- define "dapr-guard.sidecarResourceDefaults" -}}
 {{- $defaults := dict "cpuRequest" "100m" "cpuLimit" "4" "memoryRequest" "250Mi" "memoryLimit" "4000Mi" -}}
 {{- if eq .Values.guidelines "dapr-1.13" -}}
 {{- $defaults = dict "cpuRequest" "100m" "cpuLimit" "300m" "memoryRequest" "250Mi" "memoryLimit" "1000Mi" -}}
@@ -308,12 +309,21 @@ already checked the grammar.
 {{- with (index .Values.rules "sidecar-resources") -}}
 {{- with .defaults -}}
 {{- range $key, $value := . -}}
-{{- if not (kindIs "invalid" $value) -}}
+{{- if and (hasKey $defaults $key) (not (kindIs "invalid" $value)) -}}
 {{- $_ := set $defaults $key (toString $value) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- toYaml $defaults -}}
+{{- end -}}
+
+{{/*
+rules.sidecar-resources.defaults: no request above its limit, with the server's startup message
+(src/rules/sidecar-resources.ts). The schema has already checked the grammar.
+*/}}
+{{- define "dapr-guard.validateSidecarDefaults" -}}
+{{- $defaults := include "dapr-guard.sidecarResourceDefaults" . | fromYaml -}}
 {{- range $pair := list (list "cpuRequest" "cpuLimit") (list "memoryRequest" "memoryLimit") -}}
 {{- $request := index $defaults (index $pair 0) -}}
 {{- $limit := index $defaults (index $pair 1) -}}

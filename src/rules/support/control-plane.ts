@@ -38,7 +38,7 @@ const SERVICE_ACCOUNTS = ['dapr-operator', 'dapr-injector', 'dapr-sentry', 'dapr
  * Names of the chart's namespaced objects, by `group/kind`. Role `secret-reader` and RoleBinding
  * `dapr-secret-reader` are left out on purpose: the chart puts them in `default` by design.
  */
-const NAMESPACED_OBJECT_NAMES: Readonly<Record<string, ReadonlySet<string>>> = {
+export const NAMESPACED_OBJECT_NAMES: Readonly<Record<string, ReadonlySet<string>>> = {
   'apps/Deployment': new Set(['dapr-operator', 'dapr-sidecar-injector', 'dapr-sentry']),
   'apps/StatefulSet': new Set(['dapr-placement-server', 'dapr-scheduler-server']),
   '/Service': new Set([
@@ -66,7 +66,7 @@ const NAMESPACED_OBJECT_NAMES: Readonly<Record<string, ReadonlySet<string>>> = {
 };
 
 /** Kinds whose chart objects carry the hard-coded `app` label (Secret/ConfigMap: `app: dapr-sentry`). */
-const APP_LABELLED_KINDS = new Set([
+export const APP_LABELLED_KINDS = new Set([
   'apps/Deployment',
   'apps/StatefulSet',
   '/Service',
@@ -78,7 +78,7 @@ const APP_LABELLED_KINDS = new Set([
 
 const APP_LABELS = new Set(SERVICES.map((service) => CONTROL_PLANE_WORKLOADS[service].name));
 
-const CLUSTER_ROLE_BINDING_NAMES = new Set([
+export const CLUSTER_ROLE_BINDING_NAMES = new Set([
   'dapr-operator-admin',
   'dapr-injector',
   'dapr-sentry',
@@ -86,13 +86,13 @@ const CLUSTER_ROLE_BINDING_NAMES = new Set([
   'dapr-scheduler',
 ]);
 
-const INJECTOR_WEBHOOK_CONFIGURATION = 'dapr-sidecar-injector';
+export const INJECTOR_WEBHOOK_CONFIGURATION = 'dapr-sidecar-injector';
 
 /** The dashboard is a chart of its own (dapr/dashboard), not part of the control plane chart. */
 export const DASHBOARD_DEPLOYMENT = 'dapr-dashboard';
 
 /** The label the Dapr operator puts on the `<app-id>-dapr` Services it creates next to apps. */
-const APP_SERVICE_LABEL = 'dapr.io/enabled';
+export const APP_SERVICE_LABEL = 'dapr.io/enabled';
 
 function groupKind(kind: GroupVersionKind): string {
   return `${kind.group}/${kind.kind}`;

@@ -10,7 +10,7 @@
 import type { JsonRecord } from './json.ts';
 
 /** H2's terms (H1 also listed sastoken, accesskey, privatekey and clientsecret, which these cover). */
-const CREDENTIAL_TERMS = [
+export const CREDENTIAL_TERMS = [
   'password',
   'passwd',
   'passphrase',
@@ -25,7 +25,7 @@ const CREDENTIAL_TERMS = [
 ] as const;
 
 /** Names ending like these say where a credential is or what shape it has (tokenURL, keyType, secretsFile). */
-const NOT_CREDENTIAL_SUFFIXES = [
+export const NOT_CREDENTIAL_SUFFIXES = [
   'path',
   'file',
   'url',
@@ -45,9 +45,9 @@ const NOT_CREDENTIAL_SUFFIXES = [
   'id',
 ] as const;
 
-const NOT_CREDENTIAL_PARTS = ['public', 'idempotency'] as const;
+export const NOT_CREDENTIAL_PARTS = ['public', 'idempotency'] as const;
 
-const NOT_CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
+export const NOT_CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
   'keys',
   'keyspace',
   'partitionkey',
@@ -61,7 +61,7 @@ const NOT_CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** Header, query-parameter and connection-string keys that carry a credential without saying so. */
-const CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
+export const CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
   'authorization',
   'proxy-authorization',
   'cookie',
@@ -71,7 +71,7 @@ const CREDENTIAL_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** The GraphQL binding passes `header:<name>` metadata as request headers. */
-const HEADER_PREFIX = 'header:';
+export const HEADER_PREFIX = 'header:';
 
 /** Whether a metadata field, header, query parameter or connection-string key by this name holds a credential. */
 export function isCredentialName(name: string): boolean {

@@ -36,7 +36,7 @@ function buildSensitiveByType(): Map<string, Set<string>> {
  * Fields the name heuristic would flag but that hold no secret for these types
  * (metadata.yaml: the SQLite connection string is a database file name or `file:` URI).
  */
-const NOT_SECRET_FIELDS: Readonly<Record<string, readonly string[]>> = {
+export const NOT_SECRET_FIELDS: Readonly<Record<string, readonly string[]>> = {
   'state.sqlite': ['connectionstring', 'url'],
   'state.sqlite3': ['connectionstring', 'url'],
   'nameresolution.sqlite': ['connectionstring', 'url'],
