@@ -20,6 +20,7 @@ const LAYERS = {
   tls: 'src/tls', // certificates, rotation, files, acquisition, serving TLS, reloader
   kube: 'src/kube', // @kubernetes/client-node adapters
   config: 'src/config', // builds the settings
+  audit: 'src/audit', // the cluster audit's decisions: owners, audit-only checks, reports (pure)
   cli: 'src/cli', // check, audit
   util: 'src/util', // small pure helpers (json, text, retry); imports nothing of ours
   main: 'src/main.ts', // composition root
@@ -47,7 +48,8 @@ const ALLOWED = {
   tls: ['util'],
   kube: ['tls', 'util', MODE],
   config: ['rules', 'policy', 'admission', 'tls', 'util'],
-  cli: ['webhook', 'policy', 'config', 'kube', 'tls', 'util'],
+  audit: ['webhook', 'policy', 'rules', 'admission', 'util'],
+  cli: ['audit', 'webhook', 'policy', 'config', 'rules', 'admission', 'kube', 'tls', 'util'],
   util: [],
   main: Object.keys(LAYERS).filter((layer) => layer !== 'main'),
 };
@@ -61,7 +63,7 @@ const OWNED_PACKAGES = {
 };
 
 /** Pure layers: no I/O module, no dynamic import. */
-const PURE = ['admission', 'policy', 'rules', 'webhook', 'util'];
+const PURE = ['admission', 'policy', 'rules', 'webhook', 'audit', 'util'];
 const IO_MODULES = [
   'node:fs',
   'node:net',

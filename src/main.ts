@@ -16,6 +16,13 @@ import { TlsFilesError } from './tls/files.ts';
 const LOG_DESTINATION = { dest: 1, sync: false, minLength: 8192, periodicFlush: 200 } as const;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'audit') {
+    // Loaded only for the audit: the server never loads the audit or the Kubernetes client for it.
+    const { runAudit } = await import('./cli/audit.ts');
+    const io = { stdout: writeTo(process.stdout), stderr: writeTo(process.stderr), progress: process.stderr.isTTY };
+    process.exitCode = await runAudit(process.argv.slice(3), process.env, io);
+    return;
+  }
   const command = loadConfig(process.argv.slice(2), process.env, RULE_IDS);
   if (command.kind === 'help') {
     process.stdout.write(helpText(configuredRules(buildConfig([], RULE_IDS))));
@@ -58,6 +65,12 @@ function stopOnSignals(logger: Logger): { readonly started: (server: RunningServ
     started: (running) => {
       server = running;
     },
+  };
+}
+
+function writeTo(stream: NodeJS.WriteStream): (text: string) => void {
+  return (text) => {
+    stream.write(text);
   };
 }
 

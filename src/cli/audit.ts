@@ -1,0 +1,197 @@
+import { Auditor } from '../audit/auditor.ts';
+import { AUDIT_KINDS, collectionPathOf, resourceNameOf, type AuditKind } from '../audit/kinds.ts';
+import type { AuditResult } from '../audit/model.ts';
+import { exitCodeOf, formatJson, formatText, type AuditScope } from '../audit/output.ts';
+import { TRUST_BUNDLE_SECRET } from '../audit/trust-bundle.ts';
+import { auditHelpText, parseAuditArgs, type AuditArgs } from '../config/audit-options.ts';
+import { ConfigError, type Config } from '../config/config.ts';
+import { loadConfig } from '../config/load.ts';
+import { policyOf } from '../config/policy.ts';
+import { createApiClient, type ApiClient } from '../kube/api-client.ts';
+import { clusterConfigured, describeMissingCredentials } from '../kube/cluster-access.ts';
+import { listPages, readTrustBundle, type ListOutcome } from '../kube/cluster-lister.ts';
+import { loadKubeConfigFor } from '../kube/kube-config.ts';
+import { RULE_IDS } from '../rules/index.ts';
+
+export interface AuditIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** A progress line goes to stderr only when it is a terminal. */
+  readonly progress: boolean;
+}
+
+/** Exit codes: 0 clean, 1 findings at error, 2 bad options or configuration, 3 the cluster could not be read. */
+export const EXIT_USAGE = 2;
+export const EXIT_CLUSTER = 3;
+const DEFAULT_CONTROL_PLANE_NAMESPACE = 'dapr-system';
+/** Who the review says wrote each stored object when exemptions are restricted to groups (see reviewFindings). */
+const AUDIT_USERNAME = 'dapr-guard:audit';
+
+/** `dapr-guard audit`: lists the cluster, reviews what runs, prints (and with --report writes) the findings. */
+export async function runAudit(argv: readonly string[], env: NodeJS.ProcessEnv, io: AuditIo): Promise<number> {
+  let args: AuditArgs;
+  let config: Config;
+  try {
+    const parsed = parseAuditArgs(argv);
+    args = parsed.args;
+    if (args.help) {
+      io.stdout(auditHelpText());
+      return 0;
+    }
+    const command = loadConfig(parsed.rest, env, RULE_IDS);
+    if (command.kind !== 'run')
+      throw new ConfigError('use dapr-guard audit --help for the audit, dapr-guard --help for the configuration');
+    config = command.config;
+  } catch (error: unknown) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr(`dapr-guard audit: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (args.kubeconfig === undefined && !clusterConfigured(env)) {
+    io.stderr(`dapr-guard audit: ${describeMissingCredentials('dapr-guard audit', 'pass --kubeconfig <file>')}\n`);
+    return EXIT_CLUSTER;
+  }
+  const kubeConfig = loadKubeConfigFor({ file: args.kubeconfig, context: args.context });
+  if (typeof kubeConfig === 'string') {
+    io.stderr(`dapr-guard audit: ${kubeConfig}\n`);
+    return EXIT_CLUSTER;
+  }
+  const client = createApiClient(kubeConfig);
+  const scope: AuditScope = {
+    server: client.server,
+    context: kubeConfig.getCurrentContext(),
+    namespace: args.namespace,
+    selector: args.selector,
+  };
+  const audited = await auditCluster(client, config, args, io);
+  if (typeof audited === 'string') {
+    io.stderr(`dapr-guard audit: cannot read the cluster at ${client.server}: ${audited}\n`);
+    return EXIT_CLUSTER;
+  }
+  io.stdout(args.output === 'json' ? formatJson(audited, scope) : formatText(audited, scope));
+  return exitCodeOf(audited);
+}
+
+/** The audit of everything listed, or why nothing could be listed. */
+export async function auditCluster(
+  client: ApiClient,
+  config: Config,
+  args: Pick<AuditArgs, 'namespace' | 'selector' | 'pageSize'>,
+  io: AuditIo,
+): Promise<AuditResult | string> {
+  const auditor = new Auditor({
+    policyOf: (namespaceMode) => policyOf(config, namespaceMode),
+    userInfo: auditUserOf(config),
+    sidecarDefaults: config.sidecarDefaults,
+    now: new Date(),
+  });
+  const progress = progressLine(io);
+  let listedAny = false;
+  let lastFailure = '';
+  for (const kind of kindsFor(args.namespace)) {
+    const outcome = await listKind(client, kind, args, (items) => {
+      for (const item of items) auditor.observe(kind, item);
+      progress(kind, items.length);
+    });
+    if (outcome.ok) listedAny = true;
+    else {
+      lastFailure = outcome.message;
+      auditor.unavailable(kind, describeListFailure(kind, args.namespace, outcome));
+    }
+  }
+  progress.done();
+  if (!listedAny) return lastFailure;
+  await auditTrustBundle(client, auditor);
+  return auditor.finish();
+}
+
+/** With --namespace, the cluster-scoped kinds are left out, and the one Namespace is read for its mode label. */
+function kindsFor(namespace: string | undefined): readonly AuditKind[] {
+  return namespace === undefined
+    ? AUDIT_KINDS
+    : AUDIT_KINDS.filter((kind) => kind.namespaced || kind.kind === 'Namespace');
+}
+
+async function listKind(
+  client: ApiClient,
+  kind: AuditKind,
+  args: Pick<AuditArgs, 'namespace' | 'selector' | 'pageSize'>,
+  onPage: (items: readonly Record<string, unknown>[]) => void,
+): Promise<ListOutcome> {
+  if (kind.kind === 'Namespace' && args.namespace !== undefined) {
+    const response = await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(args.namespace)}`);
+    if (response.ok) onPage([response.body as Record<string, unknown>]);
+    if (response.ok) return { ok: true, items: 1 };
+    return { ok: false, reason: response.status === 403 ? 'forbidden' : 'failed', message: response.message };
+  }
+  // The selector is for the objects under review; Namespaces and Nodes are read whole for their checks.
+  const labelSelector = kind.reviewed ? args.selector : undefined;
+  return listPages(
+    client,
+    collectionPathOf(kind, args.namespace),
+    { pageSize: args.pageSize, ...(labelSelector === undefined ? {} : { labelSelector }) },
+    onPage,
+  );
+}
+
+function describeListFailure(
+  kind: AuditKind,
+  namespace: string | undefined,
+  outcome: Exclude<ListOutcome, { ok: true }>,
+): string {
+  const resource = resourceNameOf(kind);
+  const where = !kind.namespaced ? '' : namespace === undefined ? ' cluster-wide' : ` in namespace ${namespace}`;
+  switch (outcome.reason) {
+    case 'not-served':
+      return `${kind.kind} (${resource}) is not served by this cluster — skipped${kind.group === 'dapr.io' ? " (Dapr's CRDs are not installed)" : ''}`;
+    case 'forbidden':
+      return `no permission to list ${resource}${where} — skipped; grant list on ${resource} (the chart's audit ClusterRole has it)`;
+    case 'failed':
+      return `listing ${resource}${where} failed — skipped: ${outcome.message}`;
+  }
+}
+
+/** `ca.crt` and `issuer.crt` of `dapr-trust-bundle`, in the control plane's namespace. */
+async function auditTrustBundle(client: ApiClient, auditor: Auditor): Promise<void> {
+  const seen = auditor.controlPlaneNamespace();
+  const namespace = seen ?? DEFAULT_CONTROL_PLANE_NAMESPACE;
+  const read = await readTrustBundle(client, namespace, TRUST_BUNDLE_SECRET);
+  const secret = `Secret ${namespace}/${TRUST_BUNDLE_SECRET}`;
+  if (read.ok) auditor.trustBundle({ namespace, caCrt: read.caCrt, issuerCrt: read.issuerCrt });
+  else if (read.reason === 'forbidden')
+    auditor.note(`no permission to get ${secret} — the trust-bundle expiry is not checked; grant get on it by name`);
+  else if (read.reason === 'failed')
+    auditor.note(`reading ${secret} failed — trust-bundle expiry not checked: ${read.message}`);
+  else if (seen !== undefined) auditor.note(`${secret} does not exist — trust-bundle expiry not checked`);
+}
+
+/**
+ * A stored exemption was accepted when the object was written; the review counts it as set by an allowed
+ * user (the first of exemptions.allowedGroups), so that the audit decides as the webhook did.
+ */
+function auditUserOf(config: Config): { username: string; groups: string[] } {
+  return { username: AUDIT_USERNAME, groups: config.exemptions.allowedGroups.slice(0, 1) };
+}
+
+interface Progress {
+  (kind: AuditKind, items: number): void;
+  done(): void;
+}
+
+/** `listing pods: 1500` rewritten in place on a terminal; nothing otherwise. */
+function progressLine(io: AuditIo): Progress {
+  const counts = new Map<string, number>();
+  let shown = false;
+  const update = (kind: AuditKind, items: number): void => {
+    if (!io.progress) return;
+    const count = (counts.get(kind.kind) ?? 0) + items;
+    counts.set(kind.kind, count);
+    io.stderr(`\r\x1b[Klisting ${resourceNameOf(kind)}: ${count}`);
+    shown = true;
+  };
+  return Object.assign(update, {
+    done: (): void => {
+      if (shown) io.stderr('\r\x1b[K');
+    },
+  });
+}

@@ -1,0 +1,312 @@
+/**
+ * `dapr-guard audit` against the real API server: objects stored while no dapr-guard was registered
+ * are found at their owner, a sidecar left on an old daprd after the injector's sidecar image changed
+ * is found with its rollout command, an expiring trust bundle is found, and a ServiceAccount with less
+ * than the audit's permissions gets each missing one named once while the rest still runs.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { KubeObject } from '../../src/admission/wire.ts';
+import { generateCertificateAuthority } from '../../src/tls/generate.ts';
+import { parseManifests } from '../support/helm.ts';
+import { spawnNode } from '../support/process.ts';
+import {
+  DAPR_MANIFESTS,
+  markFailed,
+  REPO_ROOT,
+  sharedCluster,
+  startCluster,
+  stopCluster,
+  type ClusterInfo,
+} from './support/cluster.ts';
+import { Kubectl, toManifest } from './support/kubectl.ts';
+import {
+  daprApp,
+  deployment,
+  namespaceObject,
+  randomSuffix,
+  redisWithPlaintextPassword,
+  secretValue,
+} from './support/objects.ts';
+import { eventually } from './support/wait.ts';
+
+interface AuditJson {
+  readonly summary: { error: number; warning: number; info: number };
+  readonly notes: string[];
+  readonly listed: Record<string, number>;
+  readonly findings: {
+    ruleId: string;
+    severity: string;
+    object?: { kind: string; namespace?: string; name: string };
+    message: string;
+    remedy?: string;
+  }[];
+}
+
+let cluster: ClusterInfo;
+let ownsCluster = false;
+let kubectl: Kubectl;
+const suffix = randomSuffix();
+const APP = `e2e-audit-app-${suffix}`;
+const CONTROL_PLANE = `e2e-audit-cp-${suffix}`;
+const password = secretValue();
+
+async function audit(
+  args: readonly string[],
+  kubeconfig = cluster.kubeconfig,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = spawnNode([join(REPO_ROOT, 'dist', 'main.js'), 'audit', '--kubeconfig', kubeconfig, ...args], {
+    env: { KUBECONFIG: '' },
+  });
+  const { code } = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+async function auditJson(
+  args: readonly string[],
+  kubeconfig?: string,
+): Promise<{ code: number | null; result: AuditJson; stdout: string }> {
+  const run = await audit(['-o', 'json', ...args], kubeconfig);
+  assert.equal(run.stderr, '', 'the audit writes nothing to stderr when stderr is not a terminal');
+  return { code: run.code, result: JSON.parse(run.stdout) as AuditJson, stdout: run.stdout };
+}
+
+/** `ruleId severity Kind/name` of each finding: what the user meets, compactly. */
+function summaryLines(result: AuditJson): string[] {
+  return result.findings.map(
+    (finding) =>
+      `${finding.ruleId} ${finding.severity} ${finding.object?.kind ?? 'cluster'}/${finding.object?.name ?? ''}`,
+  );
+}
+
+/** The chart's own injector Deployment (rendered Dapr chart) in the stand-in control-plane namespace. */
+function injectorDeployment(sidecarImage: string): KubeObject {
+  const rendered = parseManifests(readFileSync(join(DAPR_MANIFESTS, 'rendered', 'dapr-system.yaml'), 'utf8'));
+  const found = rendered.find(
+    (object) => object.kind === 'Deployment' && object.metadata?.name === 'dapr-sidecar-injector',
+  );
+  assert.ok(found !== undefined, 'the rendered Dapr chart has the injector Deployment');
+  const text = JSON.stringify(found).replace('"ghcr.io/dapr/daprd:edge"', JSON.stringify(sidecarImage));
+  const object = JSON.parse(text) as KubeObject;
+  return { ...object, metadata: { ...object.metadata, namespace: CONTROL_PLANE } };
+}
+
+/** A workload whose Pods run daprd as Dapr's injector adds it (here in the template: there is no injector webhook). */
+function injectedWorkload(name: string, image: string): KubeObject {
+  const base = deployment(name, APP, {}, 2);
+  const spec = base['spec'] as { template: { spec: { containers: unknown[] } } };
+  spec.template.spec.containers.push({ name: 'daprd', image, args: ['./daprd', '--app-id', name] });
+  return base;
+}
+
+describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
+  before(
+    async () => {
+      const shared = sharedCluster();
+      ownsCluster = shared === undefined;
+      cluster = shared ?? (await startCluster());
+      kubectl = new Kubectl(cluster.kubeconfig, cluster.kubectl);
+      await kubectl.ok(['apply', '-f', '-'], {
+        input: toManifest([namespaceObject(APP), namespaceObject(CONTROL_PLANE)]),
+      });
+    },
+    { timeout: 300_000 },
+  );
+  after(
+    async () => {
+      await kubectl.run(['delete', 'namespace', APP, CONTROL_PLANE, '--ignore-not-found', '--wait=false']);
+      if (ownsCluster) await stopCluster(cluster);
+    },
+    { timeout: 300_000 },
+  );
+
+  test('objects stored without dapr-guard are found once, at their owner, page by page', async (t) => {
+    try {
+      await kubectl.ok(['apply', '-f', '-'], {
+        input: toManifest([
+          deployment('orders', APP, daprApp('orders'), 2),
+          redisWithPlaintextPassword('cache', APP, password),
+        ]),
+      });
+      // The ReplicaSet controller's Pods exist: the audit must report them at the Deployment.
+      await eventually(
+        async () => {
+          const pods = await kubectl.getJson<{ items: unknown[] }>(['-n', APP, 'get', 'pods', '-l', 'app=orders']);
+          return pods.items.length === 2 ? true : undefined;
+        },
+        { description: 'the two Pods of Deployment orders', timeoutMs: 90_000 },
+      );
+      const { code, result, stdout } = await auditJson(['-n', APP, '--page-size', '1']);
+      assert.deepEqual(summaryLines(result), [
+        'component-plaintext-secrets error Component/cache',
+        'api-token warning Deployment/orders',
+        'sidecar-resources warning Deployment/orders',
+      ]);
+      assert.equal(code, 1, 'a finding at error: exit code 1');
+      assert.deepEqual(result.listed, { Namespace: 1, Deployment: 1, ReplicaSet: 1, Pod: 2, Component: 1 });
+      assert.equal(stdout.includes(password), false, 'the plaintext secret value never appears in the output');
+      const text = await audit(['-n', APP]);
+      assert.equal(text.code, 1);
+      assert.match(text.stdout, /^ERROR \[component-plaintext-secrets\] Component .+\/cache: /m);
+      assert.match(text.stdout, /^WARN {2}\[sidecar-resources\] Deployment .+\/orders: would be changed on create: /m);
+      assert.match(text.stdout, /^1 error\(s\), 2 warning\(s\), 0 info$/m);
+    } catch (error: unknown) {
+      markFailed(cluster, `audit: ${t.name}`);
+      throw error;
+    }
+  });
+
+  test("a sidecar left on the old daprd after the injector's sidecar image changed: found with its rollout command", async () => {
+    await kubectl.ok(['apply', '-f', '-'], {
+      input: toManifest([
+        injectorDeployment('ghcr.io/dapr/daprd:1.18.3'),
+        injectedWorkload('payments', 'ghcr.io/dapr/daprd:1.18.3'),
+      ]),
+    });
+    await eventually(
+      async () => {
+        const pods = await kubectl.getJson<{ items: unknown[] }>(['-n', APP, 'get', 'pods', '-l', 'app=payments']);
+        return pods.items.length === 2 ? true : undefined;
+      },
+      { description: 'the two Pods of Deployment payments', timeoutMs: 90_000 },
+    );
+    const current = await auditJson(['-n', APP]);
+    // Only the app namespace is listed: the injector is not seen, so nothing is stale.
+    assert.deepEqual(
+      current.result.findings.filter((finding) => finding.ruleId === 'stale-sidecar'),
+      [],
+    );
+    // The upgrade: the injector's configured sidecar image moves on; the running Pods keep the old daprd.
+    await kubectl.ok([
+      '-n',
+      CONTROL_PLANE,
+      'set',
+      'env',
+      'deployment/dapr-sidecar-injector',
+      'SIDECAR_IMAGE=ghcr.io/dapr/daprd:1.18.4',
+    ]);
+    const { result } = await auditJson([]);
+    const stale = result.findings.filter(
+      (finding) => finding.ruleId === 'stale-sidecar' && finding.object?.namespace === APP,
+    );
+    assert.deepEqual(stale, [
+      {
+        ruleId: 'stale-sidecar',
+        severity: 'warning',
+        object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: APP, name: 'payments' },
+        message:
+          `2 of 2 Pods of Deployment ${APP}/payments run daprd "ghcr.io/dapr/daprd:1.18.3", not "1.18.4" of the control ` +
+          `plane (Deployment ${CONTROL_PLANE}/dapr-sidecar-injector) — kubectl rollout restart deploy/payments -n ${APP}`,
+        remedy: `kubectl rollout restart deploy/payments -n ${APP}`,
+      },
+    ]);
+    const resources = result.findings.filter(
+      (finding) => finding.ruleId === 'running-sidecar-resources' && finding.object?.namespace === APP,
+    );
+    assert.deepEqual(
+      resources.map((finding) => finding.object?.name),
+      ['payments'],
+      'the daprd of payments runs without requests and limits',
+    );
+  });
+
+  test('an expiring root certificate and an expired issuer in dapr-trust-bundle are found; the key is never read', async () => {
+    const day = 86_400_000;
+    const root = generateCertificateAuthority(new Date(Date.now() - day), 11);
+    const issuer = generateCertificateAuthority(new Date(Date.now() - 3 * day), 1);
+    await kubectl.ok(['apply', '-f', '-'], {
+      input: toManifest({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'dapr-trust-bundle', namespace: CONTROL_PLANE },
+        data: {
+          'ca.crt': Buffer.from(root.certPem).toString('base64'),
+          'issuer.crt': Buffer.from(issuer.certPem).toString('base64'),
+          'issuer.key': Buffer.from(issuer.keyPem).toString('base64'),
+        },
+      }),
+    });
+    const { result, stdout } = await auditJson([]);
+    const bundle = result.findings.filter((finding) => finding.ruleId === 'trust-bundle-expiry');
+    assert.deepEqual(
+      bundle.map((finding) => [finding.severity, finding.object?.namespace, finding.remedy]),
+      [
+        ['error', CONTROL_PLANE, 'dapr mtls renew-certificate -k --valid-until 365 --restart'],
+        ['warning', CONTROL_PLANE, 'dapr mtls renew-certificate -k --valid-until 365 --restart'],
+      ],
+    );
+    assert.match(
+      bundle[0]?.message ?? '',
+      /^the issuer certificate \(issuer\.crt of Secret .+\/dapr-trust-bundle, .+\) expired on /,
+    );
+    assert.match(
+      bundle[1]?.message ?? '',
+      /^the root certificate \(ca\.crt of Secret .+\/dapr-trust-bundle, .+\) expires in 9 days, on /,
+    );
+    assert.equal(stdout.includes('PRIVATE KEY'), false);
+  });
+
+  test('with only some permissions: each missing one is named once and the rest of the audit runs', async () => {
+    const account = 'auditor';
+    await kubectl.ok(['apply', '-f', '-'], {
+      input: toManifest([
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: account, namespace: APP } },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          metadata: { name: account, namespace: APP },
+          rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] }],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: account, namespace: APP },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: account },
+          subjects: [{ kind: 'ServiceAccount', name: account, namespace: APP }],
+        },
+      ]),
+    });
+    const token = (await kubectl.ok(['-n', APP, 'create', 'token', account])).stdout.trim();
+    const kubeconfig = join(cluster.workDir, `audit-${suffix}.kubeconfig`);
+    const admin = await kubectl.getJson<{ clusters: { cluster: Record<string, string> }[] }>([
+      'config',
+      'view',
+      '--raw',
+      '--minify',
+    ]);
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: admin.clusters[0]?.cluster }],
+        users: [{ name: account, user: { token } }],
+        contexts: [{ name: 'auditor', context: { cluster: 'e2e', user: account } }],
+        'current-context': 'auditor',
+      }),
+      { mode: 0o600 },
+    );
+    const { result } = await auditJson(['-n', APP], kubeconfig);
+    assert.deepEqual(result.notes, [
+      `no permission to list ${'namespaces'} — skipped; grant list on namespaces (the chart's audit ClusterRole has it)`,
+      `no permission to list statefulsets.apps in namespace ${APP} — skipped; grant list on statefulsets.apps (the chart's audit ClusterRole has it)`,
+      `no permission to list daemonsets.apps in namespace ${APP} — skipped; grant list on daemonsets.apps (the chart's audit ClusterRole has it)`,
+      `no permission to list replicasets.apps in namespace ${APP} — skipped; grant list on replicasets.apps (the chart's audit ClusterRole has it)`,
+      `no permission to list cronjobs.batch in namespace ${APP} — skipped; grant list on cronjobs.batch (the chart's audit ClusterRole has it)`,
+      `no permission to list jobs.batch in namespace ${APP} — skipped; grant list on jobs.batch (the chart's audit ClusterRole has it)`,
+      `no permission to list pods in namespace ${APP} — skipped; grant list on pods (the chart's audit ClusterRole has it)`,
+      `no permission to list components.dapr.io in namespace ${APP} — skipped; grant list on components.dapr.io (the chart's audit ClusterRole has it)`,
+      `no permission to list configurations.dapr.io in namespace ${APP} — skipped; grant list on configurations.dapr.io (the chart's audit ClusterRole has it)`,
+      `no permission to list httpendpoints.dapr.io in namespace ${APP} — skipped; grant list on httpendpoints.dapr.io (the chart's audit ClusterRole has it)`,
+      `no permission to list mcpservers.dapr.io in namespace ${APP} — skipped; grant list on mcpservers.dapr.io (the chart's audit ClusterRole has it)`,
+      `no permission to get Secret dapr-system/dapr-trust-bundle — the trust-bundle expiry is not checked; grant get on it by name`,
+    ]);
+    assert.deepEqual(
+      summaryLines(result).filter((line) => line.endsWith('Deployment/orders') || line.endsWith('Deployment/payments')),
+      ['api-token warning Deployment/orders', 'sidecar-resources warning Deployment/orders'],
+      'the Deployments it may list are still reviewed',
+    );
+  });
+});
