@@ -2,6 +2,7 @@ import { Auditor } from '../audit/auditor.ts';
 import { AUDIT_KINDS, collectionPathOf, resourceNameOf, type AuditKind } from '../audit/kinds.ts';
 import type { AuditResult } from '../audit/model.ts';
 import { exitCodeOf, formatJson, formatText, type AuditScope } from '../audit/output.ts';
+import { MANAGED_BY, MANAGED_BY_LABEL, MAX_RESULTS, REPORT_KINDS, REPORT_NAME, reportsOf } from '../audit/reports.ts';
 import { TRUST_BUNDLE_SECRET } from '../audit/trust-bundle.ts';
 import { auditHelpText, parseAuditArgs, type AuditArgs } from '../config/audit-options.ts';
 import { ConfigError, type Config } from '../config/config.ts';
@@ -10,7 +11,8 @@ import { policyOf } from '../config/policy.ts';
 import { createApiClient, type ApiClient } from '../kube/api-client.ts';
 import { clusterConfigured, describeMissingCredentials } from '../kube/cluster-access.ts';
 import { listPages, readTrustBundle, type ListOutcome } from '../kube/cluster-lister.ts';
-import { loadKubeConfigFor } from '../kube/kube-config.ts';
+import { loadKubeConfigFor, type ClusterConfig } from '../kube/kube-config.ts';
+import { writeReports } from '../kube/report-writer.ts';
 import { RULE_IDS } from '../rules/index.ts';
 
 export interface AuditIo {
@@ -29,29 +31,17 @@ const AUDIT_USERNAME = 'dapr-guard:audit';
 
 /** `dapr-guard audit`: lists the cluster, reviews what runs, prints (and with --report writes) the findings. */
 export async function runAudit(argv: readonly string[], env: NodeJS.ProcessEnv, io: AuditIo): Promise<number> {
-  let args: AuditArgs;
-  let config: Config;
-  try {
-    const parsed = parseAuditArgs(argv);
-    args = parsed.args;
-    if (args.help) {
-      io.stdout(auditHelpText());
-      return 0;
-    }
-    const command = loadConfig(parsed.rest, env, RULE_IDS);
-    if (command.kind !== 'run')
-      throw new ConfigError('use dapr-guard audit --help for the audit, dapr-guard --help for the configuration');
-    config = command.config;
-  } catch (error: unknown) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.stderr(`dapr-guard audit: ${error.message}\n`);
+  const settings = readSettings(argv, env);
+  if (settings.kind === 'problem') {
+    io.stderr(`dapr-guard audit: ${settings.message}\n`);
     return EXIT_USAGE;
   }
-  if (args.kubeconfig === undefined && !clusterConfigured(env)) {
-    io.stderr(`dapr-guard audit: ${describeMissingCredentials('dapr-guard audit', 'pass --kubeconfig <file>')}\n`);
-    return EXIT_CLUSTER;
+  if (settings.kind === 'help') {
+    io.stdout(auditHelpText());
+    return 0;
   }
-  const kubeConfig = loadKubeConfigFor({ file: args.kubeconfig, context: args.context });
+  const { args, config } = settings;
+  const kubeConfig = clusterConfigOf(args, env);
   if (typeof kubeConfig === 'string') {
     io.stderr(`dapr-guard audit: ${kubeConfig}\n`);
     return EXIT_CLUSTER;
@@ -68,8 +58,84 @@ export async function runAudit(argv: readonly string[], env: NodeJS.ProcessEnv, 
     io.stderr(`dapr-guard audit: cannot read the cluster at ${client.server}: ${audited}\n`);
     return EXIT_CLUSTER;
   }
-  io.stdout(args.output === 'json' ? formatJson(audited, scope) : formatText(audited, scope));
-  return exitCodeOf(audited);
+  const reported = args.report ? await withReports(client, audited, args) : { result: audited, failed: false };
+  const result = reported.result;
+  io.stdout(args.output === 'json' ? formatJson(result, scope) : formatText(result, scope));
+  return reported.failed ? EXIT_CLUSTER : exitCodeOf(result);
+}
+
+type Settings =
+  | { readonly kind: 'run'; readonly args: AuditArgs; readonly config: Config }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'problem'; readonly message: string };
+
+/** The audit's flags and the webhook's configuration from the rest of the arguments, help, or the problem. */
+function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings {
+  const problem = (message: string): Settings => ({ kind: 'problem', message });
+  try {
+    const { args, rest } = parseAuditArgs(argv);
+    if (args.help) return { kind: 'help' };
+    const command = loadConfig(rest, env, RULE_IDS);
+    if (command.kind !== 'run')
+      return problem('use dapr-guard audit --help for the audit, dapr-guard --help for the configuration');
+    if (args.report && args.selector !== undefined)
+      return problem('--report cannot be combined with --selector: a report stands for a whole namespace');
+    return { kind: 'run', args, config: command.config };
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return problem(error.message);
+    throw error;
+  }
+}
+
+function clusterConfigOf(args: AuditArgs, env: NodeJS.ProcessEnv): ClusterConfig | string {
+  if (args.kubeconfig === undefined && !clusterConfigured(env))
+    return describeMissingCredentials('dapr-guard audit', 'pass --kubeconfig <file>');
+  return loadKubeConfigFor({ file: args.kubeconfig, context: args.context });
+}
+
+/** Writes the reports of `--report`; what it wrote and what failed become notes of the result. */
+async function withReports(
+  client: ApiClient,
+  result: AuditResult,
+  args: AuditArgs,
+): Promise<{ result: AuditResult; failed: boolean }> {
+  const kinds = REPORT_KINDS[args.reportApi];
+  const [group = '', version = ''] = kinds.apiVersion.split('/');
+  const withCluster = args.namespace === undefined;
+  const desired = reportsOf(result, args.reportApi, new Date(), withCluster);
+  const scope = { selector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, namespace: args.namespace, name: REPORT_NAME };
+  const namespaced = [...desired.reports].filter(([namespace]) => namespace !== '').map(([, report]) => report);
+  const outcomes = [
+    await writeReports(
+      client,
+      { group, version, resource: kinds.namespaced.resource, namespaced: true },
+      namespaced,
+      scope,
+    ),
+  ];
+  const cluster = desired.reports.get('');
+  if (withCluster && cluster !== undefined)
+    outcomes.push(
+      await writeReports(
+        client,
+        { group, version, resource: kinds.cluster.resource, namespaced: false },
+        [cluster],
+        scope,
+      ),
+    );
+  const problems = outcomes.flatMap((outcome) => outcome.problems);
+  const written = outcomes.reduce((sum, outcome) => sum + outcome.written, 0);
+  const deleted = outcomes.reduce((sum, outcome) => sum + outcome.deleted, 0);
+  const notes = [
+    ...result.notes,
+    `reports (${kinds.apiVersion}): ${written} written, ${deleted} removed`,
+    ...desired.truncated.map(
+      (namespace) =>
+        `the report of ${namespace === '' ? 'the cluster' : `namespace ${namespace}`} holds the first ${MAX_RESULTS} results; its summary counts all`,
+    ),
+    ...problems,
+  ];
+  return { result: { ...result, notes }, failed: problems.length > 0 };
 }
 
 /** The audit of everything listed, or why nothing could be listed. */

@@ -22,40 +22,69 @@ export type ApiResponse =
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 const TIMEOUT_MS = 60_000;
 
+/** 429 (API priority and fairness, a CRD's storage starting): retried after Retry-After, at most this often. */
+const MAX_ATTEMPTS = 6;
+const MAX_RETRY_AFTER_S = 10;
+
 export function createApiClient(kubeConfig: KubeConfig): ApiClient {
   const server = kubeConfig.getCurrentCluster()?.server ?? '';
+  const once = requestOnce(kubeConfig, server);
   return {
     server,
     request: async (method, path, body) => {
-      const url = new URL(path, server);
-      const options: RequestOptions = {};
-      await kubeConfig.applyToHTTPSOptions(options);
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-      return new Promise<ApiResponse>((resolve) => {
-        const outgoing = send(
-          url,
-          {
-            ...options,
-            method,
-            timeout: TIMEOUT_MS,
-            headers: {
-              ...(options.headers ?? {}),
-              Accept: 'application/json',
-              ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
-            },
-          },
-          (incoming) => readResponse(incoming, resolve),
-        );
-        outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
-        outgoing.on('error', (error) => resolve({ ok: false, status: 0, message: describeError(error).message }));
-        outgoing.end(payload);
-      });
+      let response = await once(method, path, body);
+      for (let attempt = 1; attempt < MAX_ATTEMPTS && isThrottled(response); attempt += 1) {
+        await sleep(Math.min(response.retryAfterSeconds ?? 1, MAX_RETRY_AFTER_S) * 1000);
+        response = await once(method, path, body);
+      }
+      return response;
     },
   };
 }
 
-function readResponse(incoming: IncomingMessage, resolve: (response: ApiResponse) => void): void {
+type RawResponse = ApiResponse & { readonly retryAfterSeconds?: number };
+
+function isThrottled(response: RawResponse): boolean {
+  return !response.ok && response.status === 429;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function requestOnce(
+  kubeConfig: KubeConfig,
+  server: string,
+): (method: string, path: string, body: unknown) => Promise<RawResponse> {
+  return async (method, path, body) => {
+    const url = new URL(path, server);
+    const options: RequestOptions = {};
+    await kubeConfig.applyToHTTPSOptions(options);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    return new Promise<RawResponse>((resolve) => {
+      const outgoing = send(
+        url,
+        {
+          ...options,
+          method,
+          timeout: TIMEOUT_MS,
+          headers: {
+            ...(options.headers ?? {}),
+            Accept: 'application/json',
+            ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+          },
+        },
+        (incoming) => readResponse(incoming, resolve),
+      );
+      outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000} s`)));
+      outgoing.on('error', (error) => resolve({ ok: false, status: 0, message: describeError(error).message }));
+      outgoing.end(payload);
+    });
+  };
+}
+
+function readResponse(incoming: IncomingMessage, resolve: (response: RawResponse) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   incoming.on('data', (chunk: Buffer) => {
@@ -79,7 +108,7 @@ function readResponse(incoming: IncomingMessage, resolve: (response: ApiResponse
       return;
     }
     if (status >= 200 && status < 300) resolve({ ok: true, status, body });
-    else resolve({ ok: false, status, message: statusMessageOf(status, body) });
+    else resolve({ ok: false, status, message: statusMessageOf(status, body), ...retryAfterOf(incoming) });
   });
 }
 
@@ -92,4 +121,10 @@ function statusMessageOf(status: number, body: unknown): string {
       ? (body as { message: string }).message
       : `HTTP ${status}`;
   return message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message;
+}
+
+function retryAfterOf(incoming: IncomingMessage): { retryAfterSeconds?: number } {
+  const header = incoming.headers['retry-after'];
+  const seconds = typeof header === 'string' && /^\d{1,4}$/.test(header) ? Number(header) : undefined;
+  return seconds === undefined ? {} : { retryAfterSeconds: seconds };
 }

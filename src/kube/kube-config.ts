@@ -1,5 +1,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 
+/** The loaded kubeconfig, for layers that may not import the client. */
+export type ClusterConfig = KubeConfig;
+
 /** In-cluster credentials, $KUBECONFIG or ~/.kube/config, as kubectl finds them. */
 export function loadKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();

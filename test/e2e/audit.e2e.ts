@@ -5,7 +5,7 @@
  * than the audit's permissions gets each missing one named once while the rest still runs.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { KubeObject } from '../../src/admission/wire.ts';
@@ -26,6 +26,7 @@ import {
   daprApp,
   deployment,
   namespaceObject,
+  PRODUCTION_SIDECAR_ANNOTATIONS,
   randomSuffix,
   redisWithPlaintextPassword,
   secretValue,
@@ -308,5 +309,99 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
       ['api-token warning Deployment/orders', 'sidecar-resources warning Deployment/orders'],
       'the Deployments it may list are still reviewed',
     );
+  });
+
+  test('--report writes one Report per namespace, readable with kubectl get reports -A, emptied when the objects are fixed', async () => {
+    const crds = join(REPO_ROOT, 'charts', 'dapr-guard', 'files', 'report-crds');
+    const files = readdirSync(crds).filter((file) => file.endsWith('.yaml'));
+    assert.equal(files.length, 4);
+    for (const file of files) await kubectl.ok(['apply', '-f', join(crds, file)]);
+    await kubectl.ok([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/reports.openreports.io',
+      'crd/clusterreports.openreports.io',
+      'crd/policyreports.wgpolicyk8s.io',
+      'crd/clusterpolicyreports.wgpolicyk8s.io',
+    ]);
+
+    const first = await auditJson(['-n', APP, '--report']);
+    assert.equal(first.result.notes.at(-1), 'reports (openreports.io/v1alpha1): 1 written, 0 removed');
+    const listed = await kubectl.run(['get', 'reports', '-A']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^${APP} +dapr-guard +0 +1 +3 +0 +0 +`, 'm'), listed.stdout);
+    const stored = await kubectl.getJson<{
+      summary: Record<string, number>;
+      results: {
+        policy: string;
+        result: string;
+        severity: string;
+        resources: { kind: string; name: string }[];
+        properties?: Record<string, string>;
+      }[];
+    }>(['-n', APP, 'get', 'report', 'dapr-guard']);
+    assert.deepEqual(
+      stored.results.map(
+        (result) =>
+          `${result.policy} ${result.result} ${result.severity} ${result.resources[0]?.kind ?? ''}/${result.resources[0]?.name ?? ''}`,
+      ),
+      [
+        'component-plaintext-secrets fail high Component/cache',
+        'api-token warn medium Deployment/orders',
+        'running-sidecar-resources warn medium Deployment/payments',
+        'sidecar-resources warn medium Deployment/orders',
+      ],
+    );
+    assert.deepEqual(stored.summary, { pass: 0, fail: 1, warn: 3, error: 0, skip: 0 });
+    assert.equal(JSON.stringify(stored).includes(password), false, 'no secret value in the report');
+
+    // The fixes: the plaintext Component goes, orders gets its annotations, payments goes.
+    await kubectl.ok(['-n', APP, 'delete', 'component', 'cache']);
+    await kubectl.ok(['-n', APP, 'delete', 'deployment', 'payments']);
+    await kubectl.ok(['apply', '-f', '-'], {
+      input: toManifest(
+        deployment(
+          'orders',
+          APP,
+          { ...daprApp('orders'), ...PRODUCTION_SIDECAR_ANNOTATIONS, 'dapr.io/api-token-secret': 'orders-api-token' },
+          2,
+        ),
+      ),
+    });
+    await eventually(
+      async () => {
+        const pods = await kubectl.getJson<{ items: unknown[] }>(['-n', APP, 'get', 'pods', '-l', 'app=payments']);
+        return pods.items.length === 0 ? true : undefined;
+      },
+      { description: 'the Pods of payments to be gone', timeoutMs: 90_000 },
+    );
+    const second = await auditJson(['-n', APP, '--report']);
+    assert.deepEqual(second.result.findings, []);
+    assert.equal(second.code, 0);
+    const fixed = await kubectl.getJson<{ summary: Record<string, number>; results: unknown[] }>([
+      '-n',
+      APP,
+      'get',
+      'report',
+      'dapr-guard',
+    ]);
+    assert.deepEqual(fixed.results, []);
+    assert.deepEqual(fixed.summary, { pass: 1, fail: 0, warn: 0, error: 0, skip: 0 });
+    const all = await kubectl.getJson<{ items: unknown[] }>(['-n', APP, 'get', 'reports']);
+    assert.equal(all.items.length, 1, 'replaced, never accumulated');
+
+    // The older API, cluster-wide: a PolicyReport here, and the ClusterPolicyReport.
+    const older = await auditJson(['--report', '--report-api', 'wgpolicyk8s.io/v1alpha2']);
+    assert.match(older.result.notes.at(-1) ?? '', /^reports \(wgpolicyk8s\.io\/v1alpha2\): \d+ written, 0 removed$/);
+    const policyReport = await kubectl.getJson<{ summary: Record<string, number> }>([
+      '-n',
+      APP,
+      'get',
+      'policyreport',
+      'dapr-guard',
+    ]);
+    assert.deepEqual(policyReport.summary, { pass: 1, fail: 0, warn: 0, error: 0, skip: 0 });
+    assert.equal((await kubectl.run(['get', 'clusterpolicyreport', 'dapr-guard'])).code, 0);
   });
 });
