@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { runSubcommand, SUBCOMMANDS, subcommandOf } from './cli/commands.ts';
 import { buildConfig, ConfigError, type Config } from './config/config.ts';
 import { helpText } from './config/help.ts';
 import { loadConfig } from './config/load.ts';
 import { configuredRules } from './config/policy.ts';
 import { RULE_IDS } from './rules/index.ts';
-import { startServer, type RunningServer } from './server/server.ts';
-import { TlsFilesError } from './tls/files.ts';
+import type { RunningServer } from './server/server.ts';
 
 /**
  * Log lines are buffered and written in batches (at 8 KiB, or every 200 ms when traffic is low): one
@@ -16,16 +16,14 @@ import { TlsFilesError } from './tls/files.ts';
 const LOG_DESTINATION = { dest: 1, sync: false, minLength: 8192, periodicFlush: 200 } as const;
 
 async function main(): Promise<void> {
-  if (process.argv[2] === 'audit') {
-    // Loaded only for the audit: the server never loads the audit or the Kubernetes client for it.
-    const { runAudit } = await import('./cli/audit.ts');
-    const io = { stdout: writeTo(process.stdout), stderr: writeTo(process.stderr), progress: process.stderr.isTTY };
-    process.exitCode = await runAudit(process.argv.slice(3), process.env, io);
+  const subcommand = subcommandOf(process.argv.slice(2));
+  if (subcommand !== undefined) {
+    process.exitCode = await runSubcommand(subcommand, process.argv.slice(3));
     return;
   }
   const command = loadConfig(process.argv.slice(2), process.env, RULE_IDS);
   if (command.kind === 'help') {
-    process.stdout.write(helpText(configuredRules(buildConfig([], RULE_IDS))));
+    process.stdout.write(helpText(configuredRules(buildConfig([], RULE_IDS)), SUBCOMMANDS));
     return;
   }
   if (command.kind === 'version') {
@@ -33,6 +31,8 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = command;
+  // Loaded only to serve: a subcommand starts without Fastify, pino's transport or the Kubernetes client.
+  const [{ pino }, { startServer }] = await Promise.all([import('pino'), import('./server/server.ts')]);
   const logger = pino({ level: config.log.level, base: { service: 'dapr-guard' } }, pino.destination(LOG_DESTINATION));
   // Installed before start-up, which may wait on the cluster: a SIGTERM then exits 0, not 143.
   const running = stopOnSignals(logger);
@@ -65,12 +65,6 @@ function stopOnSignals(logger: Logger): { readonly started: (server: RunningServ
     started: (running) => {
       server = running;
     },
-  };
-}
-
-function writeTo(stream: NodeJS.WriteStream): (text: string) => void {
-  return (text) => {
-    stream.write(text);
   };
 }
 
@@ -109,7 +103,8 @@ function packageVersion(): string {
   return manifest.version ?? 'unknown';
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
+  const { TlsFilesError } = await import('./tls/files.ts');
   // Both are the user's settings to correct, not a fault of the server.
   if (error instanceof ConfigError || error instanceof TlsFilesError) {
     process.stderr.write(`dapr-guard: ${error.message}\n`);

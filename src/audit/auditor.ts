@@ -5,7 +5,7 @@ import type { SidecarResourceValues } from '../rules/support/dapr-annotations.ts
 import { ControlPlaneObserver } from './control-plane.ts';
 import { HaObserver } from './ha-capacity.ts';
 import { apiVersionOf, type AuditKind } from './kinds.ts';
-import { compareFindings, refOf, type AuditFinding, type AuditResult } from './model.ts';
+import { compareFindings, refOf, type AuditFinding, type AuditResult, type ObjectRef } from './model.ts';
 import { controllerOf, OwnerIndex, TEMPLATE_OWNER_KINDS } from './owners.ts';
 import { reviewFindings } from './review-findings.ts';
 import { SidecarObserver } from './sidecars.ts';
@@ -36,6 +36,8 @@ export class Auditor {
   private readonly unavailableKinds = new Set<string>();
   private readonly findings: AuditFinding[] = [];
   private readonly notes: string[] = [];
+  private readonly problems: string[] = [];
+  private readonly objects: ObjectRef[] = [];
   private readonly listed: Record<string, number> = {};
   private readonly reviewed: Record<string, number> = {};
 
@@ -45,13 +47,17 @@ export class Auditor {
   }
 
   /** A kind that could not be listed: its objects' children are reviewed themselves. */
-  unavailable(kind: AuditKind, note: string): void {
+  unavailable(kind: AuditKind, message: string, as: 'note' | 'problem'): void {
     this.unavailableKinds.add(kind.kind);
-    this.notes.push(note);
+    (as === 'note' ? this.notes : this.problems).push(message);
   }
 
   note(message: string): void {
     this.notes.push(message);
+  }
+
+  problem(message: string): void {
+    this.problems.push(message);
   }
 
   observe(kind: AuditKind, object: KubeObject): void {
@@ -61,6 +67,7 @@ export class Auditor {
     const namespace = object.metadata?.namespace ?? '';
     this.reviewed[namespace] = (this.reviewed[namespace] ?? 0) + 1;
     const ref = refOf(object, kind.kind, apiVersionOf(kind));
+    this.objects.push(ref);
     this.findings.push(...reviewFindings({ ...object, kind: kind.kind }, ref, this.policy, this.settings.userInfo));
   }
 
@@ -80,7 +87,14 @@ export class Auditor {
       ...this.sidecars.resourceFindings(this.settings.sidecarDefaults),
       ...this.ha.findings(),
     ].sort(compareFindings);
-    return { findings, notes: [...this.notes], listed: { ...this.listed }, reviewed: { ...this.reviewed } };
+    return {
+      findings,
+      notes: [...this.notes],
+      problems: [...this.problems],
+      objects: [...this.objects],
+      listed: { ...this.listed },
+      reviewed: { ...this.reviewed },
+    };
   }
 
   private observeForChecks(kind: string, object: KubeObject): void {

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../admission/wire.ts';
 import { CONTROL_PLANE_WORKLOADS } from '../rules/support/control-plane.ts';
 import { isRecord } from '../util/json.ts';
-import type { AuditFinding } from './model.ts';
+import { checkFinding, type AuditFinding } from './model.ts';
 import type { OwnerIndex } from './owners.ts';
 
 export const HA_CAPACITY_RULE_ID = 'ha-capacity';
@@ -56,16 +56,24 @@ export class HaObserver {
     const highlyAvailable = [...this.workloads.values()].filter((workload) => workload.replicas > 1);
     const findings: AuditFinding[] = [];
     if (this.nodesListed && this.workloads.size > 0 && this.schedulableLinuxNodes < HA_NODES) {
-      findings.push({
-        ruleId: HA_CAPACITY_RULE_ID,
-        severity: 'warning',
-        message:
-          `the cluster has ${this.schedulableLinuxNodes} schedulable Linux node(s): the Dapr control plane in HA mode ` +
-          `needs ${HA_NODES}, one per replica — add worker nodes (kubernetes.io/os=linux, without NoSchedule taints)`,
-      });
+      findings.push(
+        checkFinding({
+          ruleId: HA_CAPACITY_RULE_ID,
+          severity: 'warning',
+          message:
+            `the cluster has ${this.schedulableLinuxNodes} schedulable Linux node(s): the Dapr control plane in HA mode ` +
+            `needs ${HA_NODES}, one per replica — add worker nodes (kubernetes.io/os=linux, without NoSchedule taints)`,
+          object: { apiVersion: 'v1', kind: 'Namespace', name: this.controlPlaneNamespace() },
+        }),
+      );
     }
     for (const workload of highlyAvailable) findings.push(...spreadFindings(workload));
     return findings;
+  }
+
+  /** Where the control plane runs: the cluster-wide finding is filed under its Namespace. */
+  private controlPlaneNamespace(): string {
+    return [...this.workloads.values()][0]?.namespace ?? '';
   }
 
   private entry(kind: string, namespace: string, name: string): ControlPlaneWorkload {
@@ -84,7 +92,7 @@ function spreadFindings(workload: ControlPlaneWorkload): AuditFinding[] {
   if (crowded.length === 0) return [];
   const where = crowded.map(([node, pods]) => `${pods} on node ${JSON.stringify(node)}`).join(', ');
   return [
-    {
+    checkFinding({
       ruleId: HA_CAPACITY_RULE_ID,
       severity: 'warning',
       object: {
@@ -97,7 +105,7 @@ function spreadFindings(workload: ControlPlaneWorkload): AuditFinding[] {
         `the ${workload.replicas} replicas of ${workload.kind} ${workload.namespace}/${workload.name} are not spread ` +
         `across nodes (${where}): one node failure stops several — give it a pod anti-affinity or topology spread ` +
         `on kubernetes.io/hostname, and enough nodes`,
-    },
+    }),
   ];
 }
 

@@ -1,3 +1,4 @@
+import type { Mode } from '../admission/mode.ts';
 import type { KubeObject } from '../admission/wire.ts';
 
 /** Where a finding is: the object a user fixes (a Deployment rather than each of its Pods). */
@@ -18,6 +19,10 @@ export type Severity = 'error' | 'warning' | 'info';
 
 export interface AuditFinding {
   readonly ruleId: string;
+  /** A violation of a rule (or an audit check), or a change the mutating webhook would make. */
+  readonly kind: 'violation' | 'mutation';
+  /** The rule's mode for this object; an audit check's error is `enforce`, its warning `warn`. */
+  readonly mode: Mode;
   readonly severity: Severity;
   /** Undefined for a finding about the cluster as a whole (too few nodes). */
   readonly object?: ObjectRef;
@@ -30,8 +35,12 @@ export interface AuditFinding {
 /** Everything an audit run found, and what it could not look at. */
 export interface AuditResult {
   readonly findings: readonly AuditFinding[];
-  /** Kinds the cluster does not serve, permissions that are missing: each said once. */
+  /** Kinds the cluster does not serve, and other things worth saying once that are not a failure. */
   readonly notes: readonly string[];
+  /** Permissions that are missing, lists that failed: the audit is incomplete. Each said once. */
+  readonly problems: readonly string[];
+  /** Every object the review core reviewed, in list order (its findings are in `findings`). */
+  readonly objects: readonly ObjectRef[];
   /** Objects listed, by kind. */
   readonly listed: Readonly<Record<string, number>>;
   /** Objects that went through the review core, by namespace ('' for cluster-scoped ones). */
@@ -69,4 +78,16 @@ export function compareFindings(a: AuditFinding, b: AuditFinding): number {
 function sortKeyOf(finding: AuditFinding): string {
   const object = finding.object;
   return [object?.namespace ?? '', object?.kind ?? '', object?.name ?? '', finding.ruleId].join('\u0000');
+}
+
+/** An audit check's finding: `error` is what the webhook would deny (`enforce`), `warning` a `warn`. */
+export function checkFinding(
+  fields: Omit<AuditFinding, 'kind' | 'mode' | 'severity'> & { readonly severity: 'error' | 'warning' },
+): AuditFinding {
+  return { ...fields, kind: 'violation', mode: fields.severity === 'error' ? 'enforce' : 'warn' };
+}
+
+/** `Deployment/shop/orders`: one key per object. */
+export function refKeyOf(ref: ObjectRef): string {
+  return `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
 }

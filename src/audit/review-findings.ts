@@ -17,15 +17,22 @@ export const REVIEW_ID = 'review';
  */
 export function reviewFindings(object: KubeObject, ref: ObjectRef, policy: Policy, userInfo: UserInfo): AuditFinding[] {
   const review = reviewObject(object, { operation: 'CREATE', userInfo }, policy);
-  if (!review.ok) return [{ ruleId: REVIEW_ID, severity: 'warning', object: ref, message: review.message }];
+  if (!review.ok)
+    return [
+      { ruleId: REVIEW_ID, kind: 'violation', mode: 'warn', severity: 'warning', object: ref, message: review.message },
+    ];
   const violations = review.violations.map((violation): AuditFinding => ({
     ruleId: violation.ruleId,
+    kind: 'violation',
+    mode: violation.mode,
     severity: SEVERITY_OF_MODE[violation.mode],
     object: ref,
     message: violation.message,
   }));
   const mutations = review.mutations.map((mutation): AuditFinding => ({
     ruleId: mutation.ruleId,
+    kind: 'mutation',
+    mode: mutation.mode,
     severity: mutation.mode === 'audit' ? 'info' : 'warning',
     object: ref,
     message: `would be changed on create: ${mutation.changes.join(', ')} — set these in the manifest`,

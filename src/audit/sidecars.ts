@@ -2,7 +2,7 @@ import type { KubeObject } from '../admission/wire.ts';
 import type { SidecarResourceValues } from '../rules/support/dapr-annotations.ts';
 import { isRecord } from '../util/json.ts';
 import type { ControlPlaneVersion } from './control-plane.ts';
-import type { AuditFinding, ObjectRef } from './model.ts';
+import { checkFinding, type AuditFinding, type ObjectRef } from './model.ts';
 import { rolloutRestartOf, type OwnerIndex, type Workload } from './owners.ts';
 import { daprdOf, imageVersionOf, type ContainerView } from './pod-spec.ts';
 
@@ -58,7 +58,7 @@ export class SidecarObserver {
       const fix =
         restart ?? `delete and re-create the ${podsWord(pods)} so that Dapr's injector adds the current daprd`;
       return [
-        {
+        checkFinding({
           ruleId: STALE_SIDECAR_RULE_ID,
           severity: 'warning',
           object: workloadRef(entry.workload),
@@ -66,7 +66,7 @@ export class SidecarObserver {
             `${pods} of ${podsWord(entry.pods)} of ${describeWorkload(entry.workload)} run daprd ${images}, ` +
             `not ${JSON.stringify(expected)} of the control plane (${controlPlane.source}) — ${fix}`,
           ...(restart === undefined ? {} : { remedy: restart }),
-        },
+        }),
       ];
     });
   }
@@ -79,7 +79,7 @@ export class SidecarObserver {
       const annotations = missing.map(([, , value]) => `${annotationOf(value)}: ${JSON.stringify(defaults[value])}`);
       const restart = rolloutRestartOf(entry.workload);
       return [
-        {
+        checkFinding({
           ruleId: RUNNING_SIDECAR_RESOURCES_RULE_ID,
           severity: 'warning',
           object: workloadRef(entry.workload),
@@ -88,7 +88,7 @@ export class SidecarObserver {
             `${missing.map(([section, name]) => `${section}.${name}`).join(', ')} — set ${annotations.join(', ')} ` +
             `on the pod template and restart it${restart === undefined ? '' : ` (${restart})`}`,
           ...(restart === undefined ? {} : { remedy: restart }),
-        },
+        }),
       ];
     });
   }

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { AuditFinding, ObjectRef } from './model.ts';
+import { checkFinding, type AuditFinding, type ObjectRef } from './model.ts';
 
 export const TRUST_BUNDLE_EXPIRY_RULE_ID = 'trust-bundle-expiry';
 export const TRUST_BUNDLE_SECRET = 'dapr-trust-bundle';
@@ -67,5 +67,5 @@ export function trustBundleFindings(bundle: TrustBundle, now: Date): AuditFindin
 }
 
 function finding(ref: ObjectRef, severity: 'error' | 'warning', message: string): AuditFinding {
-  return { ruleId: TRUST_BUNDLE_EXPIRY_RULE_ID, severity, object: ref, message, remedy: REMEDY };
+  return checkFinding({ ruleId: TRUST_BUNDLE_EXPIRY_RULE_ID, severity, object: ref, message, remedy: REMEDY });
 }

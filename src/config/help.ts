@@ -7,14 +7,22 @@ import { OPTIONS, type OptionSpec } from './options.ts';
 /** Where docs/rules/<rule-id>.md is published (the chart's `home`). */
 export const RULE_DOCS_URL = 'https://github.com/dapr-guard/dapr-guard/blob/main/docs/rules';
 
+/** A subcommand as --help lists it. */
+export interface CommandSummary {
+  readonly name: string;
+  readonly summary: string;
+}
+
 /** --help, generated from the option table so that it cannot drift from what is accepted. */
-export function helpText(rules: readonly Rule[]): string {
+export function helpText(rules: readonly Rule[], commands: readonly CommandSummary[] = []): string {
   const lines = [
     'Usage: dapr-guard [options]',
+    ...(commands.length === 0 ? [] : ['       dapr-guard <command> [options] [arguments]']),
     '',
     'Kubernetes admission webhook for the Dapr production guidelines: POST /mutate and /validate',
     '(admission.k8s.io/v1 AdmissionReview), GET /healthz and /readyz over HTTPS; /metrics over HTTP.',
     '',
+    ...commandLines(commands),
     'Settings come from (later wins): defaults, the YAML file, environment variables, flags.',
     '',
     'Options:',
@@ -36,6 +44,15 @@ export function helpText(rules: readonly Rule[]): string {
     '',
   ];
   return lines.join('\n');
+}
+
+function commandLines(commands: readonly CommandSummary[]): string[] {
+  if (commands.length === 0) return [];
+  return [
+    'Commands (dapr-guard <command> --help for their own flags):',
+    ...commands.map((command) => option(command.name, command.summary)),
+    '',
+  ];
 }
 
 function describeOption(spec: OptionSpec): string {

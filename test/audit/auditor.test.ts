@@ -85,11 +85,11 @@ describe('Auditor', () => {
 
   test('a Pod whose owner kind could not be listed is reviewed itself', () => {
     const audit = auditor();
-    audit.unavailable(kind('ReplicaSet'), 'no permission to list replicasets.apps');
+    audit.unavailable(kind('ReplicaSet'), 'no permission to list replicasets.apps', 'problem');
     audit.observe(kind('Pod'), recorded('pod-create-nodeapp'));
     const result = audit.finish();
     assert.deepEqual(result.findings.map(line), ['warning sidecar-resources Pod default/nodeapp-c98c589fb-vxws5']);
-    assert.deepEqual(result.notes, ['no permission to list replicasets.apps']);
+    assert.deepEqual(result.problems, ['no permission to list replicasets.apps']);
   });
 
   test("a namespace's dapr-guard.io/mode label decides its objects' severity, as in the webhook", () => {
@@ -153,6 +153,8 @@ describe('Auditor', () => {
     assert.deepEqual(stale, [
       {
         ruleId: 'stale-sidecar',
+        kind: 'violation',
+        mode: 'warn',
         severity: 'warning',
         object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'orders' },
         message:
@@ -208,6 +210,8 @@ describe('Auditor', () => {
     assert.deepEqual(findings, [
       {
         ruleId: 'running-sidecar-resources',
+        kind: 'violation',
+        mode: 'warn',
         severity: 'warning',
         object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'orders' },
         message:

@@ -54,9 +54,12 @@ describe('HaObserver', () => {
     assert.deepEqual(ha.findings(), [
       {
         ruleId: 'ha-capacity',
+        kind: 'violation',
+        mode: 'warn',
         severity: 'warning',
         message:
           'the cluster has 2 schedulable Linux node(s): the Dapr control plane in HA mode needs 3, one per replica — add worker nodes (kubernetes.io/os=linux, without NoSchedule taints)',
+        object: { apiVersion: 'v1', kind: 'Namespace', name: 'dapr-system' },
       },
     ]);
   });
@@ -96,6 +99,8 @@ describe('HaObserver', () => {
     assert.deepEqual(ha.findings(), [
       {
         ruleId: 'ha-capacity',
+        kind: 'violation',
+        mode: 'warn',
         severity: 'warning',
         object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'dapr-system', name: 'dapr-sentry' },
         message:

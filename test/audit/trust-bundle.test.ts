@@ -24,7 +24,15 @@ describe('trustBundleFindings', () => {
     const [root, issuer] = findings;
     assert.deepEqual(
       { ...root, message: undefined },
-      { ruleId: 'trust-bundle-expiry', severity: 'warning', object: REF, message: undefined, remedy: REMEDY },
+      {
+        ruleId: 'trust-bundle-expiry',
+        kind: 'violation',
+        mode: 'warn',
+        severity: 'warning',
+        object: REF,
+        message: undefined,
+        remedy: REMEDY,
+      },
     );
     assert.match(
       root?.message ?? '',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -136,6 +136,34 @@ describe('Dockerfile', () => {
           await started.exited;
         }
       }
+    });
+
+    test('dapr-guard check runs in the image: standard input, and a mounted folder fixed in place', async () => {
+      const app = join(runtime.root, runtime.workdir);
+      chmodSync(app, 0o555);
+      const [, ...args] = runtime.entrypoint;
+      const run = async (extra: readonly string[], stdin = ''): Promise<{ code: number | null; stdout: string }> => {
+        const started = spawnNode([...args, 'check', ...extra], { cwd: app, env: { ...runtime.env, HOME: tmpdir() } });
+        started.child.stdin?.end(stdin);
+        const { code } = await started.exited;
+        return { code, stdout: started.stdout() };
+      };
+      // docker run --rm -i dapr-guard:dev check - < default-ns.yaml
+      const rendered = readFileSync(join(REPOSITORY, 'test/fixtures/dapr-manifests/rendered/default-ns.yaml'), 'utf8');
+      const piped = await run(['-'], rendered);
+      assert.equal(piped.code, 1);
+      assert.match(
+        piped.stdout,
+        /^dapr-guard check failed: 40 objects in 1 file; violations: 33 enforce, 8 warn, 0 audit;/m,
+      );
+      // docker run --rm -v "$PWD/k8s:/work" dapr-guard:dev check --fix /work
+      const mounted = mkdtempSync(join(tmpdir(), 'dapr-guard-docker-check-'));
+      cpSync(join(REPOSITORY, 'test/fixtures/check/manifests/node.yaml'), join(mounted, 'node.yaml'));
+      const fixed = await run(['--fix', mounted]);
+      assert.equal(fixed.code, 0);
+      assert.match(readFileSync(join(mounted, 'node.yaml'), 'utf8'), /^ {8}dapr\.io\/sidecar-memory-limit: "4000Mi"$/m);
+      const again = await run([mounted]);
+      assert.match(again.stdout, /; 0 would-be changes$/m);
     });
 
     test('starts from a read-only /app with mounted certificates and reports ready', async () => {

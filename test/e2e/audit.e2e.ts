@@ -33,17 +33,24 @@ import {
 } from './support/objects.ts';
 import { eventually } from './support/wait.ts';
 
+/** The JSON format of dapr-guard check and audit (docs/report-json.md). */
 interface AuditJson {
-  readonly summary: { error: number; warning: number; info: number };
-  readonly notes: string[];
-  readonly listed: Record<string, number>;
+  readonly summary: {
+    passed: boolean;
+    objects: number;
+    violations: Record<string, number>;
+    mutations: number;
+    problems: number;
+  };
   readonly findings: {
+    cluster: string | null;
+    object: { apiVersion: string; kind: string; namespace?: string; name: string };
+    type: string;
     ruleId: string;
-    severity: string;
-    object?: { kind: string; namespace?: string; name: string };
+    mode: string;
     message: string;
-    remedy?: string;
   }[];
+  readonly problems: { source: string; message: string }[];
 }
 
 let cluster: ClusterInfo;
@@ -68,17 +75,23 @@ async function audit(
 async function auditJson(
   args: readonly string[],
   kubeconfig?: string,
-): Promise<{ code: number | null; result: AuditJson; stdout: string }> {
+): Promise<{ code: number | null; result: AuditJson; stdout: string; notes: string[] }> {
   const run = await audit(['-o', 'json', ...args], kubeconfig);
-  assert.equal(run.stderr, '', 'the audit writes nothing to stderr when stderr is not a terminal');
-  return { code: run.code, result: JSON.parse(run.stdout) as AuditJson, stdout: run.stdout };
+  // stderr is not a terminal: no progress line, only the notes.
+  const notes = run.stderr.split('\n').filter((line) => line !== '');
+  for (const note of notes) assert.match(note, /^dapr-guard audit: /);
+  return {
+    code: run.code,
+    result: JSON.parse(run.stdout) as AuditJson,
+    stdout: run.stdout,
+    notes: notes.map((note) => note.slice('dapr-guard audit: '.length)),
+  };
 }
 
-/** `ruleId severity Kind/name` of each finding: what the user meets, compactly. */
+/** `ruleId type/mode Kind/name` of each finding: what the user meets, compactly. */
 function summaryLines(result: AuditJson): string[] {
   return result.findings.map(
-    (finding) =>
-      `${finding.ruleId} ${finding.severity} ${finding.object?.kind ?? 'cluster'}/${finding.object?.name ?? ''}`,
+    (finding) => `${finding.ruleId} ${finding.type}/${finding.mode} ${finding.object.kind}/${finding.object.name}`,
   );
 }
 
@@ -139,20 +152,32 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
         },
         { description: 'the two Pods of Deployment orders', timeoutMs: 90_000 },
       );
-      const { code, result, stdout } = await auditJson(['-n', APP, '--page-size', '1']);
+      const { code, result, stdout, notes } = await auditJson(['-n', APP, '--page-size', '1']);
       assert.deepEqual(summaryLines(result), [
-        'component-plaintext-secrets error Component/cache',
-        'api-token warning Deployment/orders',
-        'sidecar-resources warning Deployment/orders',
+        'api-token violation/warn Deployment/orders',
+        'sidecar-resources mutation/enforce Deployment/orders',
+        'component-plaintext-secrets violation/enforce Component/cache',
       ]);
-      assert.equal(code, 1, 'a finding at error: exit code 1');
-      assert.deepEqual(result.listed, { Namespace: 1, Deployment: 1, ReplicaSet: 1, Pod: 2, Component: 1 });
+      assert.equal(code, 1, 'a violation in enforce mode: exit code 1');
+      assert.deepEqual(notes, [
+        'listed 6 objects (1 Namespace, 1 Deployment, 1 ReplicaSet, 2 Pod, 1 Component) in pages of 1',
+      ]);
+      assert.equal(result.summary.objects, 2, 'the Deployment and the Component: not the ReplicaSet, not the Pods');
       assert.equal(stdout.includes(password), false, 'the plaintext secret value never appears in the output');
       const text = await audit(['-n', APP]);
       assert.equal(text.code, 1);
-      assert.match(text.stdout, /^ERROR \[component-plaintext-secrets\] Component .+\/cache: /m);
-      assert.match(text.stdout, /^WARN {2}\[sidecar-resources\] Deployment .+\/orders: would be changed on create: /m);
-      assert.match(text.stdout, /^1 error\(s\), 2 warning\(s\), 0 info$/m);
+      assert.match(
+        text.stdout,
+        /^cluster \S+ Component .+\/cache: \[component-plaintext-secrets\] \(enforce\) Component "cache": /m,
+      );
+      assert.match(
+        text.stdout,
+        /^cluster \S+ Deployment .+\/orders: \[sidecar-resources\] \(enforce\) would be changed on create: /m,
+      );
+      assert.match(
+        text.stdout,
+        /^dapr-guard audit failed: 2 objects in 1 source; violations: 1 enforce, 1 warn, 0 audit; 1 would-be change$/m,
+      );
     } catch (error: unknown) {
       markFailed(cluster, `audit: ${t.name}`);
       throw error;
@@ -190,24 +215,25 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
     ]);
     const { result } = await auditJson([]);
     const stale = result.findings.filter(
-      (finding) => finding.ruleId === 'stale-sidecar' && finding.object?.namespace === APP,
+      (finding) => finding.ruleId === 'stale-sidecar' && finding.object.namespace === APP,
     );
     assert.deepEqual(stale, [
       {
-        ruleId: 'stale-sidecar',
-        severity: 'warning',
+        cluster: result.findings[0]?.cluster ?? null,
         object: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: APP, name: 'payments' },
+        type: 'violation',
+        ruleId: 'stale-sidecar',
+        mode: 'warn',
         message:
           `2 of 2 Pods of Deployment ${APP}/payments run daprd "ghcr.io/dapr/daprd:1.18.3", not "1.18.4" of the control ` +
           `plane (Deployment ${CONTROL_PLANE}/dapr-sidecar-injector) — kubectl rollout restart deploy/payments -n ${APP}`,
-        remedy: `kubectl rollout restart deploy/payments -n ${APP}`,
       },
     ]);
     const resources = result.findings.filter(
-      (finding) => finding.ruleId === 'running-sidecar-resources' && finding.object?.namespace === APP,
+      (finding) => finding.ruleId === 'running-sidecar-resources' && finding.object.namespace === APP,
     );
     assert.deepEqual(
-      resources.map((finding) => finding.object?.name),
+      resources.map((finding) => finding.object.name),
       ['payments'],
       'the daprd of payments runs without requests and limits',
     );
@@ -232,12 +258,17 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
     const { result, stdout } = await auditJson([]);
     const bundle = result.findings.filter((finding) => finding.ruleId === 'trust-bundle-expiry');
     assert.deepEqual(
-      bundle.map((finding) => [finding.severity, finding.object?.namespace, finding.remedy]),
+      bundle.map((finding) => [
+        finding.mode,
+        `${finding.object.kind} ${finding.object.namespace ?? ''}/${finding.object.name}`,
+      ]),
       [
-        ['error', CONTROL_PLANE, 'dapr mtls renew-certificate -k --valid-until 365 --restart'],
-        ['warning', CONTROL_PLANE, 'dapr mtls renew-certificate -k --valid-until 365 --restart'],
+        ['enforce', `Secret ${CONTROL_PLANE}/dapr-trust-bundle`],
+        ['warn', `Secret ${CONTROL_PLANE}/dapr-trust-bundle`],
       ],
     );
+    for (const finding of bundle)
+      assert.match(finding.message, / — run dapr mtls renew-certificate -k --valid-until 365 --restart$/);
     assert.match(
       bundle[0]?.message ?? '',
       /^the issuer certificate \(issuer\.crt of Secret .+\/dapr-trust-bundle, .+\) expired on /,
@@ -289,24 +320,28 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
       }),
       { mode: 0o600 },
     );
-    const { result } = await auditJson(['-n', APP], kubeconfig);
-    assert.deepEqual(result.notes, [
-      `no permission to list ${'namespaces'} — skipped; grant list on namespaces (the chart's audit ClusterRole has it)`,
-      `no permission to list statefulsets.apps in namespace ${APP} — skipped; grant list on statefulsets.apps (the chart's audit ClusterRole has it)`,
-      `no permission to list daemonsets.apps in namespace ${APP} — skipped; grant list on daemonsets.apps (the chart's audit ClusterRole has it)`,
-      `no permission to list replicasets.apps in namespace ${APP} — skipped; grant list on replicasets.apps (the chart's audit ClusterRole has it)`,
-      `no permission to list cronjobs.batch in namespace ${APP} — skipped; grant list on cronjobs.batch (the chart's audit ClusterRole has it)`,
-      `no permission to list jobs.batch in namespace ${APP} — skipped; grant list on jobs.batch (the chart's audit ClusterRole has it)`,
-      `no permission to list pods in namespace ${APP} — skipped; grant list on pods (the chart's audit ClusterRole has it)`,
-      `no permission to list components.dapr.io in namespace ${APP} — skipped; grant list on components.dapr.io (the chart's audit ClusterRole has it)`,
-      `no permission to list configurations.dapr.io in namespace ${APP} — skipped; grant list on configurations.dapr.io (the chart's audit ClusterRole has it)`,
-      `no permission to list httpendpoints.dapr.io in namespace ${APP} — skipped; grant list on httpendpoints.dapr.io (the chart's audit ClusterRole has it)`,
-      `no permission to list mcpservers.dapr.io in namespace ${APP} — skipped; grant list on mcpservers.dapr.io (the chart's audit ClusterRole has it)`,
-      `no permission to get Secret dapr-system/dapr-trust-bundle — the trust-bundle expiry is not checked; grant get on it by name`,
-    ]);
+    const { result, code } = await auditJson(['-n', APP], kubeconfig);
+    assert.equal(code, 2, 'incomplete: exit code 2');
+    assert.deepEqual(
+      result.problems.map((problem) => problem.message),
+      [
+        `no permission to get namespaces — skipped; grant get on namespaces (the chart's audit ClusterRole has it)`,
+        `no permission to list statefulsets.apps in namespace ${APP} — skipped; grant list on statefulsets.apps (the chart's audit ClusterRole has it)`,
+        `no permission to list daemonsets.apps in namespace ${APP} — skipped; grant list on daemonsets.apps (the chart's audit ClusterRole has it)`,
+        `no permission to list replicasets.apps in namespace ${APP} — skipped; grant list on replicasets.apps (the chart's audit ClusterRole has it)`,
+        `no permission to list cronjobs.batch in namespace ${APP} — skipped; grant list on cronjobs.batch (the chart's audit ClusterRole has it)`,
+        `no permission to list jobs.batch in namespace ${APP} — skipped; grant list on jobs.batch (the chart's audit ClusterRole has it)`,
+        `no permission to list pods in namespace ${APP} — skipped; grant list on pods (the chart's audit ClusterRole has it)`,
+        `no permission to list components.dapr.io in namespace ${APP} — skipped; grant list on components.dapr.io (the chart's audit ClusterRole has it)`,
+        `no permission to list configurations.dapr.io in namespace ${APP} — skipped; grant list on configurations.dapr.io (the chart's audit ClusterRole has it)`,
+        `no permission to list httpendpoints.dapr.io in namespace ${APP} — skipped; grant list on httpendpoints.dapr.io (the chart's audit ClusterRole has it)`,
+        `no permission to list mcpservers.dapr.io in namespace ${APP} — skipped; grant list on mcpservers.dapr.io (the chart's audit ClusterRole has it)`,
+        `no permission to get Secret dapr-system/dapr-trust-bundle — the trust-bundle expiry is not checked; grant get on it by name`,
+      ],
+    );
     assert.deepEqual(
       summaryLines(result).filter((line) => line.endsWith('Deployment/orders') || line.endsWith('Deployment/payments')),
-      ['api-token warning Deployment/orders', 'sidecar-resources warning Deployment/orders'],
+      ['api-token violation/warn Deployment/orders', 'sidecar-resources mutation/enforce Deployment/orders'],
       'the Deployments it may list are still reviewed',
     );
   });
@@ -327,7 +362,7 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
     ]);
 
     const first = await auditJson(['-n', APP, '--report']);
-    assert.equal(first.result.notes.at(-1), 'reports (openreports.io/v1alpha1): 1 written, 0 removed');
+    assert.equal(first.notes.at(-1), 'reports (openreports.io/v1alpha1): 1 written, 0 removed');
     const listed = await kubectl.run(['get', 'reports', '-A']);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout, new RegExp(`^${APP} +dapr-guard +0 +1 +3 +0 +0 +`, 'm'), listed.stdout);
@@ -349,8 +384,8 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
       [
         'component-plaintext-secrets fail high Component/cache',
         'api-token warn medium Deployment/orders',
-        'running-sidecar-resources warn medium Deployment/payments',
         'sidecar-resources warn medium Deployment/orders',
+        'running-sidecar-resources warn medium Deployment/payments',
       ],
     );
     assert.deepEqual(stored.summary, { pass: 0, fail: 1, warn: 3, error: 0, skip: 0 });
@@ -393,7 +428,7 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
 
     // The older API, cluster-wide: a PolicyReport here, and the ClusterPolicyReport.
     const older = await auditJson(['--report', '--report-api', 'wgpolicyk8s.io/v1alpha2']);
-    assert.match(older.result.notes.at(-1) ?? '', /^reports \(wgpolicyk8s\.io\/v1alpha2\): \d+ written, 0 removed$/);
+    assert.match(older.notes.at(-1) ?? '', /^reports \(wgpolicyk8s\.io\/v1alpha2\): \d+ written, 0 removed$/);
     const policyReport = await kubectl.getJson<{ summary: Record<string, number> }>([
       '-n',
       APP,

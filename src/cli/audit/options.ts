@@ -1,8 +1,7 @@
-import { ConfigError } from './config.ts';
+import { ConfigError } from '../../config/config.ts';
+import { OUTPUT_FORMATS, type OutputFormat } from '../../report/format.ts';
+import { FAIL_ON, type FailOn } from '../../report/model.ts';
 
-/** The output formats of `dapr-guard audit`. */
-export const AUDIT_OUTPUTS = ['text', 'json'] as const;
-export type AuditOutput = (typeof AUDIT_OUTPUTS)[number];
 /** The report APIs `--report` writes: OpenReports, or the older wg-policy PolicyReport. */
 export const REPORT_APIS = ['openreports.io/v1alpha1', 'wgpolicyk8s.io/v1alpha2'] as const;
 export type ReportApi = (typeof REPORT_APIS)[number];
@@ -12,7 +11,8 @@ export interface AuditArgs {
   readonly context: string | undefined;
   readonly namespace: string | undefined;
   readonly selector: string | undefined;
-  readonly output: AuditOutput;
+  readonly output: OutputFormat;
+  readonly failOn: FailOn;
   readonly report: boolean;
   readonly reportApi: ReportApi;
   readonly pageSize: number;
@@ -41,7 +41,18 @@ export const AUDIT_FLAGS: readonly AuditFlag[] = [
     value: 'selector',
     description: 'Label selector for the listed objects (as kubectl -l).',
   },
-  { name: 'output', short: 'o', value: AUDIT_OUTPUTS.join('|'), description: 'Output format. Default: text.' },
+  {
+    name: 'output',
+    short: 'o',
+    value: OUTPUT_FORMATS.join('|'),
+    description: 'Output format, as dapr-guard check. Default: text.',
+  },
+  {
+    name: 'fail-on',
+    value: FAIL_ON.join('|'),
+    description:
+      'Which violations make the exit code 1: enforce (what the webhook would deny) or warn too. Default: enforce.',
+  },
   {
     name: 'report',
     description: "Also write the findings as report objects in the cluster, replacing the last run's.",
@@ -101,33 +112,31 @@ function checkedArgs(values: ReadonlyMap<string, string | true>): AuditArgs {
     const value = values.get(name);
     return typeof value === 'string' ? value : undefined;
   };
-  const output = text('output') ?? 'text';
-  if (!isOneOf(AUDIT_OUTPUTS, output))
-    throw new ConfigError(
-      `--output must be one of ${AUDIT_OUTPUTS.join(', ')}, got ${JSON.stringify(output.slice(0, 64))}`,
-    );
-  const reportApi = text('report-api') ?? REPORT_APIS[0];
-  if (!isOneOf(REPORT_APIS, reportApi))
-    throw new ConfigError(
-      `--report-api must be one of ${REPORT_APIS.join(', ')}, got ${JSON.stringify(reportApi.slice(0, 64))}`,
-    );
-  const pageSizeText = text('page-size') ?? '500';
-  const pageSize = /^\d{1,5}$/.test(pageSizeText) ? Number(pageSizeText) : Number.NaN;
-  if (!(pageSize >= 1 && pageSize <= MAX_PAGE_SIZE))
-    throw new ConfigError(
-      `--page-size must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(pageSizeText.slice(0, 64))}`,
-    );
   return {
     kubeconfig: text('kubeconfig'),
     context: text('context'),
     namespace: text('namespace'),
     selector: text('selector'),
-    output,
+    output: oneOf('output', OUTPUT_FORMATS, text('output') ?? 'text'),
+    failOn: oneOf('fail-on', FAIL_ON, text('fail-on') ?? 'enforce'),
     report: values.get('report') === true,
-    reportApi,
-    pageSize,
+    reportApi: oneOf('report-api', REPORT_APIS, text('report-api') ?? REPORT_APIS[0]),
+    pageSize: pageSizeOf(text('page-size') ?? '500'),
     help: values.get('help') === true,
   };
+}
+
+function oneOf<T extends string>(flag: string, accepted: readonly T[], value: string): T {
+  if (isOneOf(accepted, value)) return value;
+  throw new ConfigError(`--${flag} must be one of ${accepted.join(', ')}, got ${JSON.stringify(value.slice(0, 64))}`);
+}
+
+function pageSizeOf(text: string): number {
+  const pageSize = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (pageSize >= 1 && pageSize <= MAX_PAGE_SIZE) return pageSize;
+  throw new ConfigError(
+    `--page-size must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(text.slice(0, 64))}`,
+  );
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
@@ -146,7 +155,7 @@ export function auditHelpText(): string {
     "Reviews what already runs in the cluster against the rules, with the webhook's configuration (the",
     'configuration options and environment of `dapr-guard --help`), plus checks only a running cluster',
     'answers: stale-sidecar, running-sidecar-resources, trust-bundle-expiry, ha-capacity.',
-    'Exit code: 0 nothing the webhook would deny, 1 findings at error, 2 bad options, 3 the cluster could not be read.',
+    'Exit code (as dapr-guard check): 0 passed, 1 a violation at --fail-on, 2 bad options, a missing permission or the cluster unreadable.',
     '',
     'Options:',
     ...flags,
