@@ -29,6 +29,8 @@ import type { CliIo } from '../commands.ts';
 import { auditHelpText, parseAuditArgs, type AuditArgs } from './options.ts';
 
 const DEFAULT_CONTROL_PLANE_NAMESPACE = 'dapr-system';
+/** docs/audit.md, beside the rule pages: the audit checks' page. */
+const AUDIT_DOCS_URL = RULE_DOCS_URL.replace(/\/rules$/, '/audit.md');
 /** Who the review says wrote each stored object when exemptions are restricted to groups (see reviewFindings). */
 const AUDIT_USERNAME = 'dapr-guard:audit';
 
@@ -248,7 +250,7 @@ function descriptorsOf(config: Config): RuleDescriptor[] {
     type: 'validating',
     description: check.description,
     defaultMode: 'warn',
-    helpUri: `${RULE_DOCS_URL}/${check.id}.md`,
+    helpUri: `${AUDIT_DOCS_URL}#${check.id}`,
   }));
   return [...rules, ...checks];
 }
