@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeError } from '../util/retry.ts';
+import type { ClusterCredentials } from './cluster-credentials.ts';
 
 /**
  * A JSON client for the Kubernetes API on the kubeconfig's credentials (tokens, client certificates,
@@ -26,9 +27,36 @@ const TIMEOUT_MS = 60_000;
 const MAX_ATTEMPTS = 6;
 const MAX_RETRY_AFTER_S = 10;
 
+/** On client-node's kubeconfig (exec and auth-provider plugins included). */
 export function createApiClient(kubeConfig: KubeConfig): ApiClient {
-  const server = kubeConfig.getCurrentCluster()?.server ?? '';
-  const once = requestOnce(kubeConfig, server);
+  return retrying(kubeConfig.getCurrentCluster()?.server ?? '', async () => {
+    const options: RequestOptions = {};
+    await kubeConfig.applyToHTTPSOptions(options);
+    return options;
+  });
+}
+
+/** On credentials read without client-node (cluster-credentials.ts). */
+export function createApiClientFor(credentials: ClusterCredentials): ApiClient {
+  const authorization =
+    credentials.token !== undefined
+      ? `Bearer ${credentials.token}`
+      : credentials.basic === undefined
+        ? undefined
+        : `Basic ${credentials.basic}`;
+  const options: RequestOptions & { rejectUnauthorized: boolean; servername?: string } = {
+    ...(credentials.ca === undefined ? {} : { ca: credentials.ca }),
+    ...(credentials.cert === undefined ? {} : { cert: credentials.cert }),
+    ...(credentials.key === undefined ? {} : { key: credentials.key }),
+    ...(credentials.tlsServerName === undefined ? {} : { servername: credentials.tlsServerName }),
+    rejectUnauthorized: !credentials.insecureSkipTlsVerify,
+    headers: authorization === undefined ? {} : { Authorization: authorization },
+  };
+  return retrying(credentials.server, () => Promise.resolve(options));
+}
+
+function retrying(server: string, optionsOf: () => Promise<RequestOptions>): ApiClient {
+  const once = requestOnce(optionsOf, server);
   return {
     server,
     request: async (method, path, body) => {
@@ -53,13 +81,12 @@ function sleep(ms: number): Promise<void> {
 }
 
 function requestOnce(
-  kubeConfig: KubeConfig,
+  optionsOf: () => Promise<RequestOptions>,
   server: string,
 ): (method: string, path: string, body: unknown) => Promise<RawResponse> {
   return async (method, path, body) => {
     const url = new URL(path, server);
-    const options: RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(options);
+    const options = await optionsOf();
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     return new Promise<RawResponse>((resolve) => {

@@ -17,10 +17,10 @@ import { ConfigError, type Config } from '../../config/config.ts';
 import { RULE_DOCS_URL } from '../../config/help.ts';
 import { loadConfig } from '../../config/load.ts';
 import { configuredRules, policyOf } from '../../config/policy.ts';
-import { createApiClient, type ApiClient } from '../../kube/api-client.ts';
+import { createApiClientFor, type ApiClient } from '../../kube/api-client.ts';
 import { clusterConfigured, describeMissingCredentials } from '../../kube/cluster-access.ts';
+import { readClusterCredentials } from '../../kube/cluster-credentials.ts';
 import { listPages, readTrustBundle, type ListOutcome } from '../../kube/cluster-lister.ts';
-import { loadKubeConfigFor, type ClusterConfig } from '../../kube/kube-config.ts';
 import { writeReports } from '../../kube/report-writer.ts';
 import { formatReport } from '../../report/format.ts';
 import { EXIT_USAGE_OR_INPUT, exitCodeOf, type RuleDescriptor } from '../../report/model.ts';
@@ -46,12 +46,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return 0;
   }
   const { args, config } = settings;
-  const kubeConfig = clusterConfigOf(args, io.env);
-  if (typeof kubeConfig === 'string') {
-    io.stderr.write(`dapr-guard audit: ${kubeConfig}\n`);
+  const access = await clusterAccessOf(args, io.env);
+  if (typeof access === 'string') {
+    io.stderr.write(`dapr-guard audit: ${access}\n`);
     return EXIT_USAGE_OR_INPUT;
   }
-  const client = createApiClient(kubeConfig);
+  const { client, context } = access;
   const audited = await auditCluster(client, config, args, io);
   if (typeof audited === 'string') {
     io.stderr.write(`dapr-guard audit: cannot read the cluster at ${client.server}: ${audited}\n`);
@@ -60,7 +60,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const result = args.report ? await withReports(client, audited, args) : audited;
   for (const note of [listedNote(result, args), ...result.notes]) io.stderr.write(`dapr-guard audit: ${note}\n`);
   const report = auditReport(result, {
-    cluster: kubeConfig.getCurrentContext(),
+    cluster: context,
     version: packageVersion(),
     rules: descriptorsOf(config),
   });
@@ -91,10 +91,29 @@ function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings
   }
 }
 
-function clusterConfigOf(args: AuditArgs, env: NodeJS.ProcessEnv): ClusterConfig | string {
+/**
+ * The API client of the chosen context. client-node (~80 MiB of RSS once loaded, bench/audit.ts) is
+ * loaded only for a user with an exec or auth-provider plugin.
+ */
+async function clusterAccessOf(
+  args: AuditArgs,
+  env: NodeJS.ProcessEnv,
+): Promise<{ client: ApiClient; context: string } | string> {
   if (args.kubeconfig === undefined && !clusterConfigured(env))
     return describeMissingCredentials('dapr-guard audit', 'pass --kubeconfig <file>');
-  return loadKubeConfigFor({ file: args.kubeconfig, context: args.context });
+  const options = { file: args.kubeconfig, context: args.context };
+  const read = readClusterCredentials(options, env);
+  if (read.kind === 'problem') return read.message;
+  if (read.kind === 'credentials')
+    return { client: createApiClientFor(read.credentials), context: read.credentials.context };
+  const [{ loadKubeConfigFor }, { createApiClient }] = await Promise.all([
+    import('../../kube/kube-config.ts'),
+    import('../../kube/api-client.ts'),
+  ]);
+  const kubeConfig = loadKubeConfigFor(options);
+  return typeof kubeConfig === 'string'
+    ? kubeConfig
+    : { client: createApiClient(kubeConfig), context: kubeConfig.getCurrentContext() };
 }
 
 /** The audit of everything listed, or why nothing could be listed. */

@@ -15,7 +15,7 @@ async function audit(argv: readonly string[]): Promise<Ran> {
   let stderr = '';
   const io: CliIo = {
     env: {},
-    stdin: [],
+    stdin: (async function* () {})(),
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
   };
