@@ -46,7 +46,7 @@ export function readClusterCredentials(
   if (files.length === 0) return inClusterCredentials(env);
   const loaded: Loaded[] = [];
   for (const file of files) {
-    const read = readKubeconfig(file);
+    const read = readKubeconfig(file, files.length > 1);
     if (typeof read === 'string') return { kind: 'problem', message: read };
     if (read !== undefined) loaded.push({ file, config: read });
   }
@@ -62,12 +62,13 @@ function kubeconfigFiles(file: string | undefined, env: NodeJS.ProcessEnv): stri
 }
 
 /** The parsed file, undefined for a missing file of a $KUBECONFIG list (kubectl skips those), or the problem. */
-function readKubeconfig(file: string): JsonRecord | undefined | string {
+function readKubeconfig(file: string, ofList: boolean): JsonRecord | undefined | string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error: unknown) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (ofList && code === 'ENOENT') return undefined;
     return `cannot read the kubeconfig ${file}: ${code ?? String(error)}`;
   }
   if (text.length > MAX_KUBECONFIG_BYTES) return `the kubeconfig ${file} is larger than ${MAX_KUBECONFIG_BYTES} bytes`;
