@@ -2,10 +2,10 @@
 // Usage: npm run bench:check [-- --runs <n>]
 //   start-up: `dapr-guard check -` on empty standard input (process start, configuration, rules; no file)
 //   corpus:   `dapr-guard check test/fixtures/dapr-corpus` (298 files, 323 objects), start-up included
-// Each is run <n> times, alternating; wall time per run, reported as median and min/max. A noisy
-// machine stretches the max, not the median much.
+// Each is run <n> times, alternating: wall time (median, min, max) and the process's own CPU time
+// (user + system, median), which a machine busy with other work stretches far less than wall time.
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
@@ -24,17 +24,29 @@ const CASES: readonly Case[] = [
   { label: 'corpus (298 files)', args: ['check', 'test/fixtures/dapr-corpus'], expectedStatus: 1 },
 ];
 
-function runOnce(testCase: Case): number {
+/** Preloaded into the measured process: its CPU time, written to standard error as it exits. */
+const CPU_REPORTER = `data:text/javascript,${encodeURIComponent(
+  "import { writeSync } from 'node:fs'; process.on('exit', () => { const { user, system } = process.cpuUsage(); writeSync(2, '\\nbench-cpu-us ' + (user + system) + '\\n'); });",
+)}`;
+
+interface Sample {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+function runOnce(testCase: Case): Sample {
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, [MAIN, ...testCase.args], {
+  const result = spawnSync(process.execPath, ['--import', CPU_REPORTER, MAIN, ...testCase.args], {
     cwd: REPOSITORY,
     input: '',
     encoding: 'utf8',
   });
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== testCase.expectedStatus)
     throw new Error(`${testCase.label}: exit ${result.status}, expected ${testCase.expectedStatus}\n${result.stderr}`);
-  return elapsed;
+  const cpu = /^bench-cpu-us (\d+)$/m.exec(result.stderr)?.[1];
+  if (cpu === undefined) throw new Error(`${testCase.label}: no CPU time reported\n${result.stderr}`);
+  return { wallMs, cpuMs: Number(cpu) / 1000 };
 }
 
 function median(values: readonly number[]): number {
@@ -45,15 +57,18 @@ function median(values: readonly number[]): number {
 
 // One warm-up run each: the first start after a build reads every file from disk.
 for (const testCase of CASES) runOnce(testCase);
-const times = new Map<string, number[]>(CASES.map((testCase) => [testCase.label, []]));
+const samples = new Map<string, Sample[]>(CASES.map((testCase) => [testCase.label, []]));
 for (let round = 0; round < RUNS; round += 1) {
-  for (const testCase of CASES) times.get(testCase.label)?.push(runOnce(testCase));
+  for (const testCase of CASES) samples.get(testCase.label)?.push(runOnce(testCase));
 }
 
-console.log(`Node ${process.version}, ${cpus().length} CPUs, ${RUNS} runs per case (wall time, ms)`);
-console.log('| case | median | min | max |');
-console.log('|---|---|---|---|');
-for (const [label, measured] of times) {
-  const row = [median(measured), Math.min(...measured), Math.max(...measured)].map((ms) => ms.toFixed(0));
-  console.log(`| ${label} | ${row.join(' | ')} |`);
+console.log(
+  `Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)}, ${RUNS} runs per case (ms)`,
+);
+console.log('| case | wall median | wall min | wall max | CPU median |');
+console.log('|---|---|---|---|---|');
+for (const [label, measured] of samples) {
+  const wall = measured.map((sample) => sample.wallMs);
+  const row = [median(wall), Math.min(...wall), Math.max(...wall), median(measured.map((sample) => sample.cpuMs))];
+  console.log(`| ${label} | ${row.map((ms) => ms.toFixed(0)).join(' | ')} |`);
 }

@@ -52,6 +52,11 @@ export function subcommandOf(argv: readonly string[]): Subcommand | undefined {
 
 /** Runs `dapr-guard <subcommand> …` with the process's streams and returns its exit code. */
 export async function runSubcommand(subcommand: Subcommand, argv: readonly string[]): Promise<number> {
+  // `dapr-guard check … | head`: a reader that stops early is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   const module = await subcommand.load();
   return module.run(argv, { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 }

@@ -157,6 +157,41 @@ describe('dapr-guard check: standard input and namespaces', () => {
   });
 });
 
+describe('dapr-guard check: exemptions, as the webhook treats them', () => {
+  // The recorded Deployment, exempted from api-token by its owner.
+  const exempted = readFileSync(join(REPOSITORY, GOOD, 'node.yaml'), 'utf8')
+    .split('---\n')[1]
+    ?.replace(
+      '  name: nodeapp\n',
+      '  name: nodeapp\n  annotations:\n    dapr-guard.io/exempt: api-token\n    dapr-guard.io/exempt-reason: the app calls no Dapr API\n',
+    );
+
+  test('set by a user outside exemptions.allowedGroups (the default): a notice, and the rule applies', async () => {
+    assert.ok(exempted?.includes('dapr-guard.io/exempt: api-token'));
+    const { report } = await jsonReport(['-'], exempted);
+    assert.deepEqual(
+      report.findings.map((finding) => [finding.type, finding.ruleId, finding.mode]),
+      [
+        ['mutation', 'sidecar-resources', 'enforce'],
+        ['violation', 'api-token', 'warn'],
+        ['notice', 'exemptions', 'warn'],
+      ],
+    );
+    assert.match(
+      report.findings[2]?.message ?? '',
+      /^dapr-guard.io\/exempt is ignored: it was added or changed by a user outside exemptions.allowedGroups/,
+    );
+  });
+
+  test('--as-group system:masters (in exemptions.allowedGroups): the exemption counts', async () => {
+    const { report } = await jsonReport(['--as-group', 'system:masters', '-'], exempted);
+    assert.deepEqual(
+      report.findings.map((finding) => [finding.type, finding.ruleId]),
+      [['mutation', 'sidecar-resources']],
+    );
+  });
+});
+
 describe('dapr-guard check: exit code 2 for usage errors and unreadable input, never a stack trace', () => {
   const table: [string, readonly string[], RegExp][] = [
     [
@@ -229,6 +264,7 @@ describe('dapr-guard check --help', () => {
       '--fix',
       '--fail-on enforce|warn',
       '--namespace',
+      '--as-group <group>',
       '--mode',
       '--config',
       '--rule-mode',

@@ -50,6 +50,14 @@ describe('dapr-guard check from dist/main.js', () => {
     assert.match(stdout, /^dapr-guard check failed: 40 objects in 1 file; violations: 33 enforce, 8 warn, 0 audit;/m);
   });
 
+  test('a reader that stops early (| head -1) ends it quietly', async () => {
+    const spawned = spawnNode([MAIN, 'check', 'test/fixtures/dapr-corpus'], { cwd: REPOSITORY });
+    spawned.child.stdout?.once('data', () => spawned.child.stdout?.destroy());
+    const { code } = await spawned.exited;
+    assert.equal(spawned.stderr(), '');
+    assert.ok(code === 0 || code === 1, String(code));
+  });
+
   test('dapr-guard --help names the subcommands; dapr-guard check --help its flags', async () => {
     const main = await runMain([MAIN, '--help']);
     assert.equal(main.code, 0);

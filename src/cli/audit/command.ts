@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Auditor } from '../../audit/auditor.ts';
 import { AUDIT_KINDS, collectionPathOf, resourceNameOf, type AuditKind } from '../../audit/kinds.ts';
 import type { AuditResult } from '../../audit/model.ts';
@@ -16,7 +15,7 @@ import { TRUST_BUNDLE_SECRET } from '../../audit/trust-bundle.ts';
 import { ConfigError, type Config } from '../../config/config.ts';
 import { RULE_DOCS_URL } from '../../config/help.ts';
 import { loadConfig } from '../../config/load.ts';
-import { configuredRules, policyOf } from '../../config/policy.ts';
+import { policyOf } from '../../config/policy.ts';
 import { createApiClientFor, type ApiClient } from '../../kube/api-client.ts';
 import { clusterConfigured, describeMissingCredentials } from '../../kube/cluster-access.ts';
 import { readClusterCredentials } from '../../kube/cluster-credentials.ts';
@@ -26,6 +25,7 @@ import { formatReport } from '../../report/format.ts';
 import { EXIT_USAGE_OR_INPUT, exitCodeOf, type RuleDescriptor } from '../../report/model.ts';
 import { RULE_IDS } from '../../rules/index.ts';
 import type { CliIo } from '../commands.ts';
+import { packageVersion, ruleDescriptorsOf } from '../report-context.ts';
 import { auditHelpText, parseAuditArgs, type AuditArgs } from './options.ts';
 
 const DEFAULT_CONTROL_PLANE_NAMESPACE = 'dapr-system';
@@ -256,14 +256,8 @@ function auditUserOf(config: Config): { username: string; groups: string[] } {
   return { username: AUDIT_USERNAME, groups: config.exemptions.allowedGroups.slice(0, 1) };
 }
 
+/** check's descriptors (the rules and the policy's checks) and the audit's own checks, for SARIF and JUnit. */
 function descriptorsOf(config: Config): RuleDescriptor[] {
-  const rules = configuredRules(config).map((rule): RuleDescriptor => ({
-    id: rule.id,
-    type: rule.type,
-    description: rule.description,
-    defaultMode: rule.defaultMode,
-    helpUri: `${RULE_DOCS_URL}/${rule.id}.md`,
-  }));
   const checks = AUDIT_CHECKS.map((check): RuleDescriptor => ({
     id: check.id,
     type: 'validating',
@@ -271,7 +265,7 @@ function descriptorsOf(config: Config): RuleDescriptor[] {
     defaultMode: 'warn',
     helpUri: `${AUDIT_DOCS_URL}#${check.id}`,
   }));
-  return [...rules, ...checks];
+  return [...ruleDescriptorsOf(config), ...checks];
 }
 
 /** On a terminal, unless NO_COLOR is set to anything (https://no-color.org). */
@@ -300,15 +294,4 @@ function progressLine(io: Pick<CliIo, 'stderr'>): Progress {
       if (shown) io.stderr.write('\r\x1b[K');
     },
   });
-}
-
-function packageVersion(): string {
-  try {
-    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-      version?: unknown;
-    };
-    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

@@ -1,9 +1,8 @@
 import type { PatchOperation } from '../../admission/json-patch.ts';
-import type { Policy } from '../../policy/evaluate.ts';
 import type { InputProblem, ReviewedObject, SkippedCounts } from '../../report/model.ts';
 import { parseManifests, type ParsedFile, type SourceObject } from './documents.ts';
 import type { Inputs } from './inputs.ts';
-import { reviewManifest } from './review.ts';
+import { reviewManifest, type ObjectOutcome, type ReviewSettings } from './review.ts';
 
 /** The patch the mutating webhook would send for one object of a file. */
 export interface ObjectPatch {
@@ -26,7 +25,7 @@ export interface CheckResult {
 }
 
 /** Every object of every input through the review core. Pure: the texts are already read. */
-export function checkManifests(inputs: Inputs, policy: Policy, defaultNamespace: string): CheckResult {
+export function checkManifests(inputs: Inputs, settings: ReviewSettings): CheckResult {
   const objects: ReviewedObject[] = [];
   const problems: InputProblem[] = [...inputs.problems];
   const fixes: FileFix[] = [];
@@ -41,7 +40,11 @@ export function checkManifests(inputs: Inputs, policy: Policy, defaultNamespace:
     notObjects += parsed.file.notObjects;
     const patches: ObjectPatch[] = [];
     for (const source of parsed.file.objects) {
-      const outcome = reviewManifest(source.object, source.location, policy, defaultNamespace);
+      const outcome = safeReview(source, settings);
+      if (typeof outcome === 'string') {
+        problems.push({ source: input.path, line: source.location.line, message: outcome });
+        continue;
+      }
       if (!outcome.reviewed) {
         unreviewedKinds += 1;
         continue;
@@ -52,4 +55,14 @@ export function checkManifests(inputs: Inputs, policy: Policy, defaultNamespace:
     fixes.push({ file: parsed.file, patches });
   }
   return { objects, problems, skipped: { notObjects, unreviewedKinds }, fixes };
+}
+
+/** An object the review core cannot handle (nested past the stack) is a problem of its file, not the end of the run. */
+function safeReview(source: SourceObject, settings: ReviewSettings): ObjectOutcome | string {
+  try {
+    return reviewManifest(source.object, source.location, settings);
+  } catch (error: unknown) {
+    const reason = error instanceof RangeError ? 'nested too deeply' : 'an unexpected error';
+    return `the object in document ${source.location.document + 1} cannot be reviewed: ${reason}`;
+  }
 }

@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
+import type { UserInfo } from '../../admission/wire.ts';
 import { ConfigError, type Config } from '../../config/config.ts';
-import { RULE_DOCS_URL } from '../../config/help.ts';
 import { loadConfig } from '../../config/load.ts';
-import { configuredRules, policyOf } from '../../config/policy.ts';
-import { EXEMPTIONS_ID } from '../../policy/exemptions.ts';
-import { NAMESPACE_LABELS_ID } from '../../policy/namespace-labels.ts';
+import { policyOf } from '../../config/policy.ts';
 import { formatReport } from '../../report/format.ts';
-import { EXIT_USAGE_OR_INPUT, exitCodeOf, type Report, type RuleDescriptor } from '../../report/model.ts';
+import { EXIT_USAGE_OR_INPUT, exitCodeOf, type Report } from '../../report/model.ts';
 import { RULE_IDS } from '../../rules/index.ts';
 import type { CliIo } from '../commands.ts';
+import { packageVersion, ruleDescriptorsOf } from '../report-context.ts';
 import { checkManifests } from './check.ts';
 import { readInputs, STDIN_PATH } from './inputs.ts';
 import { checkHelpText, parseCheckArgs, type CheckOptions } from './options.ts';
@@ -41,16 +39,16 @@ async function runCheck(argv: readonly string[], io: CliIo): Promise<number> {
   const { options } = parsed;
   const config = configOf(options, io.env);
   const inputs = await readInputs(options.paths, io.stdin);
-  const checked = checkManifests(
-    inputs,
-    policyOf(config, () => undefined),
-    options.namespace,
-  );
+  const checked = checkManifests(inputs, {
+    policy: policyOf(config, () => undefined),
+    defaultNamespace: options.namespace,
+    userInfo: userOf(options.asGroups),
+  });
   const fixes = options.fix ? writeFixes(checked.fixes, inputs.texts, io.stdout) : { problems: [] };
   const report: Report = {
     tool: { name: 'dapr-guard', version: packageVersion() },
     command: 'check',
-    rules: descriptorsOf(config),
+    rules: ruleDescriptorsOf(config),
     objects: checked.objects,
     problems: [...checked.problems, ...fixes.problems],
     skipped: checked.skipped,
@@ -62,9 +60,14 @@ async function runCheck(argv: readonly string[], io: CliIo): Promise<number> {
   return exitCodeOf(report, options.failOn);
 }
 
+/** Who `kubectl apply` runs as: anonymous, or in the --as-group groups (a GitOps controller's, say). */
+function userOf(groups: readonly string[]): UserInfo {
+  return groups.length === 0 ? {} : { username: 'dapr-guard-check', groups };
+}
+
 function configOf(options: CheckOptions, env: NodeJS.ProcessEnv): Config {
   const command = loadConfig(options.configArgv, env, RULE_IDS);
-  // parseCheckArgs keeps --help and --version for itself, so the loader only ever returns a configuration.
+  // parseCheckArgs hands on configuration flags only (never --help or --version): the loader returns a configuration.
   if (command.kind !== 'run') throw new ConfigError('unexpected --help or --version');
   return command.config;
 }
@@ -72,44 +75,4 @@ function configOf(options: CheckOptions, env: NodeJS.ProcessEnv): Config {
 /** On a terminal, unless NO_COLOR is set to anything (https://no-color.org). */
 function colourFor(out: CliIo['stdout'], env: NodeJS.ProcessEnv): boolean {
   return out.isTTY === true && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
-}
-
-function descriptorsOf(config: Config): RuleDescriptor[] {
-  const rules = configuredRules(config).map((rule): RuleDescriptor => ({
-    id: rule.id,
-    type: rule.type,
-    description: rule.description,
-    defaultMode: rule.defaultMode,
-    helpUri: `${RULE_DOCS_URL}/${rule.id}.md`,
-  }));
-  const policyChecks: RuleDescriptor[] = [
-    {
-      id: EXEMPTIONS_ID,
-      type: 'policy',
-      description:
-        'dapr-guard.io/exempt annotations: who may set them, with a reason, and not on pod templates (the controller would copy them).',
-      defaultMode: 'enforce',
-      helpUri: `${RULE_DOCS_URL}/README.md`,
-    },
-    {
-      id: NAMESPACE_LABELS_ID,
-      type: 'policy',
-      description:
-        'The dapr-guard.io/mode and dapr-guard.io/ignore namespace labels: only exemptions.allowedGroups may set them.',
-      defaultMode: 'enforce',
-      helpUri: `${RULE_DOCS_URL}/README.md`,
-    },
-  ];
-  return [...rules, ...policyChecks];
-}
-
-function packageVersion(): string {
-  try {
-    const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-      version?: unknown;
-    };
-    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

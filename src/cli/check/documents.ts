@@ -58,6 +58,7 @@ export function parseManifests(input: InputText): ParseResult {
 
 /** `Implicit keys need to be on a single line at line 3, column 6:\n\n<excerpt>` → the reason alone. */
 function reasonOf(message: string): string {
+  if (message.includes('Maximum call stack size exceeded')) return 'nested too deeply to read';
   const cut = message.search(/ at line \d+, column \d+/);
   return (cut < 0 ? (message.split('\n')[0] ?? '') : message.slice(0, cut)).slice(0, 200);
 }

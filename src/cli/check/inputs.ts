@@ -36,7 +36,8 @@ export function expandPaths(paths: readonly string[]): { files: string[]; proble
     else if (kind === 'directory') walk(path, 0, files, problems);
     else files.push(path);
   }
-  return { files, problems };
+  // A file named twice (itself and through its folder) is read, reported and fixed once.
+  return { files: [...new Set(files)], problems };
 }
 
 function pathKind(path: string): 'file' | 'directory' | InputProblem {

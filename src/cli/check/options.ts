@@ -11,6 +11,8 @@ export interface CheckOptions {
   readonly failOn: FailOn;
   /** The namespace of objects that name none (kubectl's default: `default`). */
   readonly namespace: string;
+  /** The groups of the user who applies the objects (--as-group); none: an anonymous user. */
+  readonly asGroups: readonly string[];
   /** The configuration flags as given (`--config`, `--mode`, `--rule-mode`, …), for the server's loader. */
   readonly configArgv: readonly string[];
 }
@@ -25,6 +27,7 @@ const OWN_FLAGS = {
   fix: { type: 'boolean' },
   'fail-on': { type: 'string' },
   namespace: { type: 'string', short: 'n' },
+  'as-group': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -61,6 +64,7 @@ export function parseCheckArgs(argv: readonly string[]): ParsedCheckArgs {
       fix: values['fix'] === true,
       failOn: values['fail-on'] as FailOn,
       namespace: values['namespace'] ?? 'default',
+      asGroups: Array.isArray(values['as-group']) ? values['as-group'] : [],
       configArgv: configTokens(tokens),
     },
   };
@@ -154,6 +158,10 @@ export function checkHelpText(): string {
     ),
     flag('--fail-on enforce|warn', 'Exit 1 on violations in enforce mode (default), or also on warnings (warn).'),
     flag('-n, --namespace <name>', 'Namespace of objects that name none (default: default, as kubectl).'),
+    flag(
+      '--as-group <group>',
+      'Review as a member of this group would apply the objects (repeatable): dapr-guard.io/exempt annotations count when it is in exemptions.allowedGroups. Default: a user in no group.',
+    ),
     flag('--mode enforce|warn|audit', 'Global mode, overriding the configuration file.'),
     flag(
       '-c, --config <file>',
@@ -163,7 +171,8 @@ export function checkHelpText(): string {
     flag('-h, --help', 'Show this help.'),
     '',
     'Every other flag and DAPR_GUARD_* variable of the server (dapr-guard --help) is accepted and checked the same way.',
-    'Objects are reviewed as a user outside exemptions.allowedGroups: dapr-guard.io/exempt annotations are reported, not honoured.',
+    'Without --as-group, objects are reviewed as a user outside exemptions.allowedGroups would apply them: dapr-guard.io/exempt',
+    'annotations are reported as notices, not honoured.',
     '',
     'Exit codes: 0 no failing violation; 1 at least one (see --fail-on); 2 usage error or unreadable input',
     '(an unreadable file or a YAML syntax error; the other files are still checked and reported).',

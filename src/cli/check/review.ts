@@ -1,5 +1,5 @@
 import type { PatchOperation } from '../../admission/json-patch.ts';
-import type { KubeObject } from '../../admission/wire.ts';
+import type { KubeObject, UserInfo } from '../../admission/wire.ts';
 import type { Policy } from '../../policy/evaluate.ts';
 import type { Location, ObjectRef, ReportFinding, ReviewedObject } from '../../report/model.ts';
 import { reviewObject, type ObjectReview } from '../../webhook/review-object.ts';
@@ -21,22 +21,24 @@ export type ObjectOutcome =
   | { readonly reviewed: true; readonly result: ReviewedObject; readonly patch: readonly PatchOperation[] }
   | { readonly reviewed: false };
 
+/** How objects are reviewed: the policy, and what kubectl apply would add to each request. */
+export interface ReviewSettings {
+  readonly policy: Policy;
+  /** The namespace of an object that names none. */
+  readonly defaultNamespace: string;
+  /** Who applies the objects: exemptions count only for a member of exemptions.allowedGroups. */
+  readonly userInfo: UserInfo;
+}
+
 /**
  * One object through the webhooks' shared review core, as a CREATE in its own namespace or else in
- * `defaultNamespace` (what kubectl apply would send), turned into report findings. Pure.
+ * the default namespace (what kubectl apply would send), turned into report findings. Pure.
  */
-export function reviewManifest(
-  object: KubeObject,
-  location: Location,
-  policy: Policy,
-  defaultNamespace: string,
-): ObjectOutcome {
-  const namespace = namespaceOf(object, defaultNamespace);
-  const review = reviewObject(
-    object,
-    { operation: 'CREATE', ...(namespace === undefined ? {} : { namespace }) },
-    policy,
-  );
+export function reviewManifest(object: KubeObject, location: Location, settings: ReviewSettings): ObjectOutcome {
+  const { policy, userInfo } = settings;
+  const namespace = namespaceOf(object, settings.defaultNamespace);
+  const context = { operation: 'CREATE', userInfo, ...(namespace === undefined ? {} : { namespace }) } as const;
+  const review = reviewObject(object, context, policy);
   // A kind without a resource in the table is one the webhooks are never called for.
   if (!review.ok) return { reviewed: false };
   const exempt = new Set(review.exemptions.map((exemption) => exemption.ruleId));
