@@ -91,7 +91,10 @@ describe('audit CronJob', () => {
     assert.deepEqual(container?.['args'], ['audit', '--report', '--report-api', 'openreports.io/v1alpha1']);
     assert.equal(container?.['image'], serverContainer?.['image']);
     assert.deepEqual(container?.['securityContext'], serverContainer?.['securityContext']);
-    assert.deepEqual(container?.['env'], [{ name: 'DAPR_GUARD_CONFIG', value: '/etc/dapr-guard/config.yaml' }]);
+    assert.deepEqual(container?.['env'], [
+      { name: 'DAPR_GUARD_CONFIG', value: '/etc/dapr-guard/config.yaml' },
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=96 --max-semi-space-size=2' },
+    ]);
     assert.deepEqual(
       pod['volumes'],
       [{ name: 'config', configMap: { name: 'dapr-guard-config' } }],
