@@ -3,6 +3,7 @@ import {
   describeObjectRef,
   isFailing,
   sourceOf,
+  sourcesOf,
   type FailOn,
   type InputProblem,
   type Report,
@@ -27,7 +28,7 @@ interface TestCase {
  * and an `<error>` case for input that could not be read.
  */
 export function formatJunit(report: Report, options: JunitOptions): string {
-  const suites = report.sources.map((source) => suite(source, report, options.failOn));
+  const suites = sourcesOf(report).map((source) => suite(source, report, options.failOn));
   const cases = suites.flatMap((entry) => entry.cases);
   const header = `<testsuites name="${attribute(`dapr-guard ${report.command}`)}" ${counts(cases)}>`;
   return [

@@ -131,7 +131,7 @@ export function summaryOf(report: Report, failOn: FailOn): ReportSummary {
   ) as Record<Mode, number>;
   return {
     objects: report.objects.length,
-    sources: report.sources.length,
+    sources: sourcesOf(report).length,
     violations,
     mutations: findings.filter((finding) => finding.kind === 'mutation').length,
     notices: findings.filter((finding) => finding.kind === 'notice').length,
@@ -161,6 +161,20 @@ export function describeObjectRef(object: ObjectRef): string {
 export function describeLocation(location: Location, object: ObjectRef): string {
   if (location.type === 'file') return `${location.path}:${location.line}`;
   return `${location.cluster === undefined ? 'cluster' : `cluster ${location.cluster}`} ${describeObjectRef(object)}`;
+}
+
+/**
+ * The report's sources in order, followed by any source an object or a problem names that the list
+ * left out, so that no format drops a finding.
+ */
+export function sourcesOf(report: Report): string[] {
+  return [
+    ...new Set([
+      ...report.sources,
+      ...report.objects.map((object) => sourceOf(object.location)),
+      ...report.problems.map((problem) => problem.source),
+    ]),
+  ];
 }
 
 /** The source an object belongs to, for grouping: its file, or its cluster. */

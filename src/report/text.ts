@@ -2,6 +2,7 @@ import type { Mode } from '../admission/mode.ts';
 import {
   describeLocation,
   sourceOf,
+  sourcesOf,
   summaryOf,
   type FailOn,
   type InputProblem,
@@ -27,7 +28,9 @@ const MODE_STYLE: Readonly<Record<Mode, Style>> = { enforce: 'red', warn: 'yello
  */
 export function formatText(report: Report, options: TextOptions): string {
   const paint = painter(options.color);
-  const blocks = report.sources.map((source) => sourceBlock(source, report, paint)).filter((block) => block.length > 0);
+  const blocks = sourcesOf(report)
+    .map((source) => sourceBlock(source, report, paint))
+    .filter((block) => block.length > 0);
   return [...blocks.map((lines) => `${lines.join('\n')}\n`), `${summaryLine(report, options.failOn, paint)}\n`].join(
     '\n',
   );

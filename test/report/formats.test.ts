@@ -51,6 +51,22 @@ describe('output formats (golden files in test/report/golden/)', () => {
     assert.equal(summaryOf(SAMPLE_REPORT, 'warn').failingViolations, 2);
   });
 
+  test('text and junit: a finding whose source the list leaves out is still shown', () => {
+    const report: Report = { ...SAMPLE_REPORT, sources: [] };
+    const lines = (text: string): string[] =>
+      text
+        .split('\n')
+        .filter((line) => line !== '')
+        .sort();
+    for (const [format, file] of [
+      ['text', 'sample.txt'],
+      ['junit', 'sample.xml'],
+    ] as const) {
+      const written = formatReport(report, format, { failOn: 'enforce', color: false });
+      assert.deepEqual(lines(written), lines(golden(file)), format);
+    }
+  });
+
   test('text: a file name with a newline or an escape sequence is printed inert', () => {
     const report: Report = {
       ...SAMPLE_REPORT,
