@@ -1,3 +1,4 @@
+import { kindResourceOf } from '../admission/kinds.ts';
 import { isMode, NAMESPACE_MODE_LABEL, type Mode } from '../admission/mode.ts';
 import type { KubeObject, UserInfo } from '../admission/wire.ts';
 import type { Policy } from '../policy/evaluate.ts';
@@ -63,7 +64,8 @@ export class Auditor {
   observe(kind: AuditKind, object: KubeObject): void {
     this.listed[kind.kind] = (this.listed[kind.kind] ?? 0) + 1;
     this.observeForChecks(kind.kind, object);
-    if (!kind.reviewed || this.isReviewedAtOwner(object)) return;
+    // A kind the rules do not know yet (MCPServer before its rules) is listed for the checks only.
+    if (!kind.reviewed || kindResourceOf(kind.kind) === undefined || this.isReviewedAtOwner(object)) return;
     const namespace = object.metadata?.namespace ?? '';
     this.reviewed[namespace] = (this.reviewed[namespace] ?? 0) + 1;
     const ref = refOf(object, kind.kind, apiVersionOf(kind));

@@ -241,4 +241,18 @@ describe('Auditor', () => {
       /runs without requests\.cpu, requests\.memory, limits\.cpu, limits\.memory — /,
     );
   });
+
+  test('a listed kind the rules do not know (as MCPServer before its rules) is counted, not reviewed', () => {
+    const audit = auditor();
+    const widget = { ...kind('MCPServer'), kind: 'Widget', resource: 'widgets' };
+    audit.observe(widget, {
+      apiVersion: 'dapr.io/v1alpha1',
+      kind: 'Widget',
+      metadata: { name: 'tools', namespace: 'shop' },
+    });
+    const result = audit.finish();
+    assert.deepEqual(result.listed, { Widget: 1 });
+    assert.deepEqual(result.findings, []);
+    assert.deepEqual(result.objects, []);
+  });
 });
