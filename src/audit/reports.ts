@@ -61,10 +61,16 @@ export interface DesiredReports {
 /**
  * The reports of an audit: in each namespace the audit reviewed (even without findings, so that a
  * fixed object's result disappears), a result per object and rule; cluster-scoped findings (and those
- * about the cluster as a whole) in the cluster report when `withCluster`.
+ * about the cluster as a whole) in the cluster report; with `onlyNamespace` (--namespace) that
+ * namespace's report alone, so that a run never writes outside what it audited.
  */
-export function reportsOf(result: AuditResult, api: ReportApi, now: Date, withCluster: boolean): DesiredReports {
-  const byNamespace = findingsByNamespace(result, withCluster);
+export function reportsOf(
+  result: AuditResult,
+  api: ReportApi,
+  now: Date,
+  onlyNamespace: string | undefined,
+): DesiredReports {
+  const byNamespace = findingsByNamespace(result, onlyNamespace);
   const reports = new Map<string, ReportObject>();
   const truncated: string[] = [];
   for (const [namespace, findings] of byNamespace) {
@@ -75,14 +81,16 @@ export function reportsOf(result: AuditResult, api: ReportApi, now: Date, withCl
   return { reports, truncated };
 }
 
-/** Every reviewed namespace (with no findings too), '' for the cluster when `withCluster`. */
-function findingsByNamespace(result: AuditResult, withCluster: boolean): Map<string, AuditFinding[]> {
+/** Every reviewed namespace (with no findings too), and '' for the cluster, or `onlyNamespace` alone. */
+function findingsByNamespace(result: AuditResult, onlyNamespace: string | undefined): Map<string, AuditFinding[]> {
+  const withCluster = onlyNamespace === undefined;
+  const inScope = (namespace: string): boolean => onlyNamespace === undefined || namespace === onlyNamespace;
   const byNamespace = new Map<string, AuditFinding[]>();
-  for (const namespace of Object.keys(result.reviewed)) byNamespace.set(namespace, []);
+  for (const namespace of Object.keys(result.reviewed)) if (inScope(namespace)) byNamespace.set(namespace, []);
   if (withCluster && !byNamespace.has('')) byNamespace.set('', []);
   for (const finding of result.findings) {
     const namespace = finding.object?.namespace ?? '';
-    if (namespace === '' && !withCluster) continue;
+    if (!inScope(namespace)) continue;
     const list = byNamespace.get(namespace) ?? [];
     list.push(finding);
     byNamespace.set(namespace, list);

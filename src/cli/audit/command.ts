@@ -217,7 +217,7 @@ async function withReports(client: ApiClient, result: AuditResult, args: AuditAr
   const kinds = REPORT_KINDS[args.reportApi];
   const [group = '', version = ''] = kinds.apiVersion.split('/');
   const withCluster = args.namespace === undefined;
-  const desired = reportsOf(result, args.reportApi, new Date(), withCluster);
+  const desired = reportsOf(result, args.reportApi, new Date(), args.namespace);
   const scope = { selector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, namespace: args.namespace, name: REPORT_NAME };
   const namespaced = [...desired.reports].filter(([namespace]) => namespace !== '').map(([, report]) => report);
   const target = { group, version, namespaced: true, resource: kinds.namespaced.resource };
