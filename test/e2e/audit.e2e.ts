@@ -178,9 +178,12 @@ describe('dapr-guard audit on a real API server', { timeout: 600_000 }, () => {
         text.stdout,
         /^cluster \S+ Deployment .+\/orders: \[sidecar-resources\] \(enforce\) would be changed on create: /m,
       );
-      assert.match(
-        text.stdout,
-        /^dapr-guard audit failed: 2 objects in 1 source; violations: 1 enforce, 1 warn, 0 audit; 1 would-be change$/m,
+      // Other files of the run may leave Dapr's trust bundle (2 days valid) in dapr-system: its two warnings.
+      const bundleLines = text.stdout.split('\n').filter((line) => line.includes('[trust-bundle-expiry]')).length;
+      assert.ok(bundleLines === 0 || bundleLines === 2, text.stdout);
+      assert.equal(
+        text.stdout.split('\n').at(-2),
+        `dapr-guard audit failed: ${bundleLines === 0 ? 2 : 3} objects in 1 source; violations: 1 enforce, ${1 + bundleLines} warn, 0 audit; 1 would-be change`,
       );
     } catch (error: unknown) {
       markFailed(cluster, `audit: ${t.name}`);
