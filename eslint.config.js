@@ -20,6 +20,7 @@ const LAYERS = {
   tls: 'src/tls', // certificates, rotation, files, acquisition, serving TLS, reloader
   kube: 'src/kube', // @kubernetes/client-node adapters
   config: 'src/config', // builds the settings
+  audit: 'src/audit', // the cluster audit's decisions: owners, audit-only checks, reports (pure)
   cli: 'src/cli', // subcommands: check, audit
   report: 'src/report', // findings of check and audit, and their output formats (pure)
   util: 'src/util', // small pure helpers (json, text, retry); imports nothing of ours
@@ -48,7 +49,8 @@ const ALLOWED = {
   tls: ['util'],
   kube: ['tls', 'util', MODE],
   config: ['rules', 'policy', 'admission', 'tls', 'util'],
-  cli: ['webhook', 'policy', 'rules', 'admission', 'config', 'report', 'kube', 'tls', 'util'],
+  audit: ['webhook', 'policy', 'rules', 'report', 'admission', 'util'],
+  cli: ['audit', 'webhook', 'policy', 'rules', 'admission', 'config', 'report', 'kube', 'tls', 'util'],
   report: ['admission', 'util'],
   util: [],
   main: Object.keys(LAYERS).filter((layer) => layer !== 'main'),
@@ -63,7 +65,7 @@ const OWNED_PACKAGES = {
 };
 
 /** Pure layers: no I/O module, no dynamic import. */
-const PURE = ['admission', 'policy', 'rules', 'webhook', 'report', 'util'];
+const PURE = ['admission', 'policy', 'rules', 'webhook', 'audit', 'report', 'util'];
 const IO_MODULES = [
   'node:fs',
   'node:net',

@@ -36,6 +36,12 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
       'Review manifest files, directories or standard input (helm template, kustomize build) offline, with the same rules and configuration as the server.',
     load: () => import('./check/command.ts'),
   },
+  {
+    name: 'audit',
+    summary:
+      'Review what already runs in a cluster (kubeconfig or in-cluster) with the same rules and configuration, plus stale sidecars, running sidecar resources, trust-bundle expiry and HA capacity; --report writes Report objects.',
+    load: () => import('./audit/command.ts'),
+  },
 ];
 
 /** The subcommand `argv` starts with, if any. */
