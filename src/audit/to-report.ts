@@ -1,4 +1,10 @@
-import type { Report, ReportFinding, ReviewedObject, RuleDescriptor } from '../report/model.ts';
+import {
+  rulesReviewing,
+  type Report,
+  type ReportFinding,
+  type ReviewedObject,
+  type RuleDescriptor,
+} from '../report/model.ts';
 import { refKeyOf, type AuditFinding, type AuditResult, type ObjectRef } from './model.ts';
 
 export interface AuditReportContext {
@@ -23,7 +29,6 @@ export function auditReport(result: AuditResult, context: AuditReportContext): R
     if (!reviewed.has(key) && !byObject.has(key)) extra.push(finding.object);
     byObject.set(key, [...(byObject.get(key) ?? []), finding]);
   }
-  const ruleIds = context.rules.filter((rule) => rule.type !== 'policy').map((rule) => rule.id);
   const location = { type: 'cluster', cluster: context.cluster } as const;
   const entry = (ref: ObjectRef, applied: readonly string[]): ReviewedObject => {
     const findings = byObject.get(refKeyOf(ref)) ?? [];
@@ -34,7 +39,7 @@ export function auditReport(result: AuditResult, context: AuditReportContext): R
     command: 'audit',
     rules: context.rules,
     objects: [
-      ...result.objects.map((ref) => entry(ref, ruleIds)),
+      ...result.objects.map((ref) => entry(ref, rulesReviewing(context.rules, ref.kind))),
       ...extra.map((ref) => entry(ref, [...new Set((byObject.get(refKeyOf(ref)) ?? []).map((f) => f.ruleId))])),
     ],
     problems: result.problems.map((message) => ({ source: context.cluster, message })),

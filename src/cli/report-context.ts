@@ -14,6 +14,7 @@ export function ruleDescriptorsOf(config: Config): RuleDescriptor[] {
     description: rule.description,
     defaultMode: rule.defaultMode,
     helpUri: `${RULE_DOCS_URL}/${rule.id}.md`,
+    kinds: rule.kinds,
   }));
   return [...rules, ...POLICY_CHECKS];
 }

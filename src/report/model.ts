@@ -29,6 +29,13 @@ export interface RuleDescriptor {
   readonly defaultMode: Mode;
   /** The rule's documentation page. */
   readonly helpUri: string;
+  /** The kinds of object it reviews (kind names); absent: the policy's own checks, which may concern any object. */
+  readonly kinds?: readonly string[];
+}
+
+/** The ids of the rules (not the policy's checks) that review objects of `kind`: a report's `rulesApplied`. */
+export function rulesReviewing(rules: readonly RuleDescriptor[], kind: string): string[] {
+  return rules.filter((rule) => rule.type !== 'policy' && rule.kinds?.includes(kind) !== false).map((rule) => rule.id);
 }
 
 /** Where an object is: at a line of a file (or of standard input), or in a cluster. */

@@ -1,7 +1,7 @@
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import { DAPR_API_TOKEN_SECRET_ANNOTATION } from './support/dapr-annotations.ts';
 import { describeObject, hasControllerOwner } from './support/objects.ts';
-import { daprPodMetadataOf } from './support/workloads.ts';
+import { daprPodMetadataOf, POD_KINDS } from './support/workloads.ts';
 
 export const API_TOKEN_RULE_ID = 'api-token';
 
@@ -16,6 +16,7 @@ export function apiTokenRule(): ValidatingRule {
     description:
       'Recommends dapr.io/api-token-secret on Dapr-enabled Pods and pod templates, so that callers of the Dapr API need a token.',
     defaultMode: 'warn',
+    kinds: POD_KINDS,
     validate: findMissingApiToken,
   };
 }

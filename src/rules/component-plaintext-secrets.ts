@@ -31,6 +31,7 @@ export function componentPlaintextSecretsRule(): ValidatingRule {
     description:
       'Refuses plaintext secrets in Dapr Components (sensitive metadata, URLs with credentials, dapr.io/component-container env), HTTPEndpoint headers/client keys, MCPServer headers/env and Configuration OTel headers: use secretKeyRef.',
     defaultMode: 'enforce',
+    kinds: ['Component', 'HTTPEndpoint', 'Configuration', 'MCPServer'],
     validate: plaintextSecretFindings,
   };
 }

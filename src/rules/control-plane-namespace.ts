@@ -1,6 +1,7 @@
 import type { KubeObject } from '../admission/wire.ts';
 import type { Finding, RuleContext, ValidatingRule } from './rule.ts';
 import {
+  CONTROL_PLANE_KINDS,
   isControlPlaneClusterRoleBinding,
   isInjectorWebhookConfiguration,
   isNamespacedControlPlaneObject,
@@ -26,6 +27,7 @@ export function controlPlaneNamespaceRule(): ValidatingRule {
     description:
       'Refuses Dapr control-plane objects in namespace default (production guidelines: a namespace of its own such as dapr-system).',
     defaultMode: 'enforce',
+    kinds: CONTROL_PLANE_KINDS,
     validate: findControlPlaneInDefault,
   };
 }

@@ -71,6 +71,7 @@ export function controlPlaneResourcesRule(guidelines: Guidelines = DEFAULT_GUIDE
     description:
       'Recommends the production cpu/memory requests and limits, 3 replicas (HA; Scheduler always 3) and spread Placement/Scheduler replicas for the Dapr control plane; notes the deprecated Dashboard.',
     defaultMode: 'warn',
+    kinds: ['Deployment', 'StatefulSet'],
     validate: (context) => findUnderProvisioned(context, RECOMMENDED[guidelines]),
   };
 }

@@ -18,6 +18,7 @@ export function mtlsEnabledRule(): ValidatingRule {
     type: 'validating',
     description: 'Refuses Dapr Configurations with spec.mtls.enabled: false (mTLS between sidecars must stay on).',
     defaultMode: 'enforce',
+    kinds: ['Configuration'],
     validate: mtlsFindings,
   };
 }

@@ -18,6 +18,7 @@ export function observabilityRule(): ValidatingRule {
     type: 'validating',
     description: 'Warns about Dapr Configurations that disable metrics or set the tracing samplingRate to zero.',
     defaultMode: 'warn',
+    kinds: ['Configuration'],
     validate: observabilityFindings,
   };
 }

@@ -32,6 +32,11 @@ interface RuleBase {
   readonly description: string;
   /** The mode when the configuration names none for this rule. */
   readonly defaultMode: Mode;
+  /**
+   * The kinds (names) of the objects this rule can find something in: a report lists the rule for an
+   * object only when its kind is here. The rule still checks the API group itself.
+   */
+  readonly kinds: readonly string[];
 }
 
 export interface ValidatingRule extends RuleBase {

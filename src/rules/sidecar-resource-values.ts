@@ -7,7 +7,7 @@ import {
 } from './support/dapr-annotations.ts';
 import { quoted } from './support/objects.ts';
 import { compareQuantities, MAX_QUANTITY_LENGTH, parseQuantity, type QuantityValue } from './support/quantity.ts';
-import { daprPodMetadataOf } from './support/workloads.ts';
+import { daprPodMetadataOf, POD_KINDS } from './support/workloads.ts';
 
 export const SIDECAR_RESOURCE_VALUES_RULE_ID = 'sidecar-resource-values';
 
@@ -28,6 +28,7 @@ export function sidecarResourceValuesRule(): ValidatingRule {
     description:
       'Refuses Dapr sidecar cpu/memory annotations that are not Kubernetes quantities, are negative, or have a request above the limit.',
     defaultMode: 'enforce',
+    kinds: POD_KINDS,
     validate: findBadValues,
   };
 }

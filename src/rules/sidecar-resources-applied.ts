@@ -34,6 +34,7 @@ export function sidecarResourcesAppliedRule(): ValidatingRule {
     description:
       "Warns when a Pod's injected daprd container (or native sidecar) lacks the cpu/memory its dapr.io/sidecar-* annotations ask for.",
     defaultMode: 'warn',
+    kinds: ['Pod'],
     validate: unappliedFindings,
   };
 }

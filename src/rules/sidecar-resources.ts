@@ -12,7 +12,7 @@ import {
 import { DEFAULT_GUIDELINES, type Guidelines } from './support/guidelines.ts';
 import { ensureRecordAt, type JsonRecord } from './support/json.ts';
 import { compareQuantities, isQuantity, parseQuantity } from './support/quantity.ts';
-import { daprPodMetadataOf } from './support/workloads.ts';
+import { daprPodMetadataOf, POD_KINDS } from './support/workloads.ts';
 
 export const SIDECAR_RESOURCES_RULE_ID = 'sidecar-resources';
 
@@ -96,6 +96,7 @@ export function sidecarResourcesRule(defaults: SidecarResourceValues, goMemLimit
     type: 'mutating',
     description: 'Adds the production sidecar cpu/memory requests and limits to Dapr-enabled Pods and pod templates.',
     defaultMode: 'enforce',
+    kinds: POD_KINDS,
     scope: (object, context) => {
       const pod = daprPodMetadataOf(object, context.request.kind);
       return pod === undefined ? undefined : [...pod.path, 'annotations'];

@@ -31,6 +31,7 @@ export function trustBundlePreservedRule(): ValidatingRule {
     description:
       'Warns when an update of the Secret or ConfigMap dapr-trust-bundle drops its root certificate (carry root and issuer over on upgrades).',
     defaultMode: 'warn',
+    kinds: ['Secret', 'ConfigMap'],
     validate: droppedRootFindings,
   };
 }

@@ -16,6 +16,7 @@ function labelRule(id: string, defaultMode: 'enforce' | 'warn' = 'enforce', maxM
     type: 'validating',
     description: 'test rule',
     defaultMode,
+    kinds: ['Pod', 'Deployment', 'Component'],
     validate: (context) =>
       context.object.metadata?.labels?.['bad'] === 'true'
         ? [
@@ -69,6 +70,7 @@ describe('evaluate', () => {
       type: 'validating',
       description: '',
       defaultMode: 'enforce',
+      kinds: ['Pod', 'Deployment', 'Component'],
       validate: (context) => (seen.push(context.oldObject), []),
     };
     evaluate(

@@ -45,6 +45,7 @@ const labelRule: ValidatingRule = {
   type: 'validating',
   description: 'test rule',
   defaultMode: 'enforce',
+  kinds: ['Pod', 'Deployment', 'Component'],
   validate: (context) =>
     context.object.metadata?.labels?.['bad'] === 'true' ? [{ message: 'bad — remove the label' }] : [],
 };

@@ -280,6 +280,7 @@ describe('buildApp (inject)', () => {
       type: 'validating',
       description: '',
       defaultMode: 'enforce',
+      kinds: ['Pod', 'Deployment', 'Component'],
       validate: () => {
         throw new TypeError('boom');
       },

@@ -105,6 +105,7 @@ describe('reviewObject: mutate, apply the patch, validate the mutated object', (
     type: 'mutating',
     description: 'test rule',
     defaultMode: 'enforce',
+    kinds: ['Pod', 'Deployment'],
     mutate: (copy) => {
       ensureRecordAt(copy, ['spec', 'template', 'metadata', 'annotations'])['dapr.io/sidecar-cpu-request'] = '2';
       return ['dapr.io/sidecar-cpu-request=2'];

@@ -264,6 +264,7 @@ function descriptorsOf(config: Config): RuleDescriptor[] {
     description: check.description,
     defaultMode: 'warn',
     helpUri: `${AUDIT_DOCS_URL}#${check.id}`,
+    kinds: check.kinds,
   }));
   return [...ruleDescriptorsOf(config), ...checks];
 }

@@ -48,7 +48,9 @@ export function reviewManifest(object: KubeObject, location: Location, settings:
     result: {
       location,
       object: refOf(object, namespace),
-      rulesApplied: policy.rules.map((rule) => rule.id).filter((id) => !exempt.has(id)),
+      rulesApplied: policy.rules
+        .filter((rule) => rule.kinds.includes(object.kind ?? '') && !exempt.has(rule.id))
+        .map((rule) => rule.id),
       findings: findingsOf(review),
     },
   };

@@ -1,6 +1,6 @@
 import type { GroupVersionKind } from '../../admission/wire.ts';
 import { asArray, asRecord, asString, stringMap } from './json.ts';
-import { podMetadataOf } from './workloads.ts';
+import { kindNameOf, podMetadataOf, POD_KINDS } from './workloads.ts';
 
 /**
  * How to recognise the objects of the Dapr Helm chart (dapr/dapr charts/dapr) in a review, by
@@ -76,6 +76,19 @@ export const APP_LABELLED_KINDS = new Set([
   'admissionregistration.k8s.io/MutatingWebhookConfiguration',
 ]);
 
+const INJECTOR_CONFIGURATION_KIND = 'admissionregistration.k8s.io/MutatingWebhookConfiguration';
+const CLUSTER_ROLE_BINDING_KIND = 'rbac.authorization.k8s.io/ClusterRoleBinding';
+
+/** Every kind a control-plane object can be (by kind name): what control-plane-namespace reviews. */
+export const CONTROL_PLANE_KINDS: readonly string[] = [
+  ...new Set([
+    ...POD_KINDS,
+    ...[...Object.keys(NAMESPACED_OBJECT_NAMES), ...APP_LABELLED_KINDS].map(kindNameOf),
+    kindNameOf(INJECTOR_CONFIGURATION_KIND),
+    kindNameOf(CLUSTER_ROLE_BINDING_KIND),
+  ]),
+];
+
 const APP_LABELS = new Set(SERVICES.map((service) => CONTROL_PLANE_WORKLOADS[service].name));
 
 export const CLUSTER_ROLE_BINDING_NAMES = new Set([
@@ -137,7 +150,7 @@ export function isNamespacedControlPlaneObject(object: unknown, kind: GroupVersi
 
 /** True for the sidecar injector's MutatingWebhookConfiguration (chart name or `app` label). */
 export function isInjectorWebhookConfiguration(object: unknown, kind: GroupVersionKind): boolean {
-  if (groupKind(kind) !== 'admissionregistration.k8s.io/MutatingWebhookConfiguration') return false;
+  if (groupKind(kind) !== INJECTOR_CONFIGURATION_KIND) return false;
   const { name, labels } = metadataOf(object);
   return name === INJECTOR_WEBHOOK_CONFIGURATION || labels['app'] === CONTROL_PLANE_WORKLOADS.injector.name;
 }
@@ -153,10 +166,7 @@ export function webhookServiceNamespaces(object: unknown): string[] {
 
 /** True for a ClusterRoleBinding with one of the chart's names. */
 export function isControlPlaneClusterRoleBinding(object: unknown, kind: GroupVersionKind): boolean {
-  return (
-    groupKind(kind) === 'rbac.authorization.k8s.io/ClusterRoleBinding' &&
-    CLUSTER_ROLE_BINDING_NAMES.has(metadataOf(object).name)
-  );
+  return groupKind(kind) === CLUSTER_ROLE_BINDING_KIND && CLUSTER_ROLE_BINDING_NAMES.has(metadataOf(object).name);
 }
 
 export interface ServiceAccountSubject {

@@ -16,6 +16,14 @@ const POD_METADATA_PATHS: Readonly<Record<string, readonly string[]>> = {
   'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
 };
 
+/** Pod and the kinds with a pod template, by kind name. */
+export const POD_KINDS: readonly string[] = Object.keys(POD_METADATA_PATHS).map(kindNameOf);
+
+/** `Deployment` of `apps/Deployment`. */
+export function kindNameOf(groupKind: string): string {
+  return groupKind.slice(groupKind.indexOf('/') + 1);
+}
+
 /** The path of the pod metadata for this kind, or undefined when the kind does not create Pods. */
 export function podMetadataPath(kind: GroupVersionKind): readonly string[] | undefined {
   return POD_METADATA_PATHS[`${kind.group}/${kind.kind}`];
