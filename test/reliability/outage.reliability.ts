@@ -82,6 +82,7 @@ test(
   `API server outage of ${OUTAGE_SECONDS} s: reviews keep the last known namespace modes`,
   { timeout: 240_000 },
   async (t) => {
+    if (scenario.cluster.harnessDir === null) return t.skip('an existing cluster: its API server is not ours to stop');
     const [audited, enforced] = [scenario.namespace('audited'), scenario.namespace('enforced')];
     const modesSynced = async (): Promise<boolean> => (await modeIn(audited)) === 'audit';
     for (let attempt = 0; !(await modesSynced()); attempt += 1) {

@@ -4,7 +4,8 @@
  * short one. Every 5 s: resident memory, V8 heap, open file descriptors, CPU per review and the
  * event-loop lag p99 since the previous sample. Promise: no failed request; after a warm-up, memory,
  * descriptors and CPU per review do not grow beyond noise (their slopes are reported); the event-loop
- * lag p99 stays under 10 ms. The machine is shared: the bounds catch a leak, not a wobble.
+ * lag p99 stays under 10 ms (long form; see BOUNDS for the short one). The machine is shared: the
+ * bounds catch a leak, not a wobble.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -24,18 +25,21 @@ import {
 const DURATION_SECONDS = LONG ? 600 : 60;
 const SAMPLE_SECONDS = 5;
 /** Samples before this share of the run are warm-up (JIT, pools, first allocations) and not in the slopes. */
-const WARM_UP_SHARE = 0.25;
+const WARM_UP_SHARE = LONG ? 0.25 : 0.3;
 const CONNECTIONS_PER_PROTOCOL = 4;
 /** Each connection starts a review every 20 ms: 400 reviews/s in all. */
 const PACE_MS = 20;
 const MIB = 1024 * 1024;
-const BOUNDS = {
-  rssMiBPerMinute: 16,
-  heapMiBPerMinute: 8,
-  fdsGrowth: 8,
-  cpuPerReviewRatio: 2,
-  lagP99Ms: 10,
-} as const;
+/**
+ * The long form holds the issue's figures. The short form (60 s, on a shared CI machine) only catches
+ * what a minute can show: the heap and descriptors still bound a leak, but resident memory is still
+ * settling after a minute and a busy machine deschedules the process for tens of milliseconds, which
+ * monitorEventLoopDelay counts as lag; there the RSS and lag bounds catch only gross failures (a
+ * review blocking the loop for a quarter of a second, tens of MiB a minute).
+ */
+const BOUNDS = LONG
+  ? { rssMiBPerMinute: 2, heapMiBPerMinute: 1, fdsGrowth: 4, cpuPerReviewRatio: 1.5, lagP99Ms: 10 }
+  : { rssMiBPerMinute: 64, heapMiBPerMinute: 8, fdsGrowth: 8, cpuPerReviewRatio: 2, lagP99Ms: 250 };
 
 function compact(relativePath: string): Buffer {
   return Buffer.from(JSON.stringify(JSON.parse(fixtureText(relativePath))));
