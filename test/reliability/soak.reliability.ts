@@ -33,13 +33,13 @@ const MIB = 1024 * 1024;
 /**
  * The long form holds the issue's figures. The short form (60 s, on a shared CI machine) only catches
  * what a minute can show: the heap and descriptors still bound a leak, but resident memory is still
- * settling after a minute and a busy machine deschedules the process for tens of milliseconds, which
+ * settling after a minute (it rose 137 → 187 MiB in the first 150 s of the long run) and a busy machine deschedules the process for tens of milliseconds, which
  * monitorEventLoopDelay counts as lag; there the RSS and lag bounds catch only gross failures (a
  * review blocking the loop for a quarter of a second, tens of MiB a minute).
  */
 const BOUNDS = LONG
   ? { rssMiBPerMinute: 2, heapMiBPerMinute: 1, fdsGrowth: 4, cpuPerReviewRatio: 1.5, lagP99Ms: 10 }
-  : { rssMiBPerMinute: 64, heapMiBPerMinute: 8, fdsGrowth: 8, cpuPerReviewRatio: 2, lagP99Ms: 250 };
+  : { rssMiBPerMinute: 96, heapMiBPerMinute: 8, fdsGrowth: 8, cpuPerReviewRatio: 2, lagP99Ms: 250 };
 
 function compact(relativePath: string): Buffer {
   return Buffer.from(JSON.stringify(JSON.parse(fixtureText(relativePath))));
