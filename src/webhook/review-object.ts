@@ -73,7 +73,7 @@ function combinedVerdict(mutate: Verdict, validate: Verdict): Verdict {
 
 /** The AdmissionRequest the API server would send for `object`, or why there is none. */
 function requestFor(object: KubeObject, context: ObjectContext): AdmissionRequest | string {
-  const kindName = object.kind ?? '';
+  const kindName = textOf(object.kind) ?? '';
   const known = kindResourceOf(kindName);
   if (known === undefined)
     return `kind ${JSON.stringify(kindName.slice(0, 64))} is not one dapr-guard knows the resource of`;
@@ -95,9 +95,16 @@ function requestFor(object: KubeObject, context: ObjectContext): AdmissionReques
   };
 }
 
-/** `name` and `namespace` as the API server sets them: left out when empty. */
+/**
+ * `name` and `namespace` as the API server sets them: left out when empty. A file given to the offline
+ * check may hold anything there; the rules read them as strings, so anything else is left out too.
+ */
 function identityOf(object: KubeObject, context: ObjectContext): { name?: string; namespace?: string } {
-  const namespace = context.namespace ?? object.metadata?.namespace;
-  const name = object.metadata?.name;
+  const namespace = textOf(context.namespace ?? object.metadata?.namespace);
+  const name = textOf(object.metadata?.name);
   return { ...(name === undefined ? {} : { name }), ...(namespace === undefined ? {} : { namespace }) };
+}
+
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

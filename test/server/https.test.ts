@@ -141,6 +141,15 @@ describe('HTTPS transport', () => {
     assert.match(body, /process_resident_memory_bytes \d+/);
     assert.match(body, /dapr_guard_certificate_expiry_timestamp_seconds \d+/);
   });
+
+  test('event-loop lag p99 since the previous scrape: a loop blocked for 200 ms shows', async () => {
+    await scrape(server.server.metricsPort);
+    const blockedUntil = Date.now() + 200;
+    while (Date.now() < blockedUntil); // the server runs in this process: this blocks its loop
+    const { body } = await scrape(server.server.metricsPort);
+    const lag = Number(/^dapr_guard_event_loop_lag_p99_seconds (\S+)$/m.exec(body)?.[1]);
+    assert.ok(lag >= 0.1, `lag p99 ${lag} s`);
+  });
 });
 
 describe('secret values never leave the process', () => {

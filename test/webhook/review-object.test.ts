@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KNOWN_KINDS } from '../../src/admission/kinds.ts';
+import type { KubeObject } from '../../src/admission/wire.ts';
 import { buildConfig } from '../../src/config/config.ts';
 import { configuredRules } from '../../src/config/policy.ts';
 import { RULE_IDS } from '../../src/rules/index.ts';
@@ -145,5 +146,24 @@ describe('reviewObject: mutate, apply the patch, validate the mutated object', (
       ok: false,
       message: 'an UPDATE needs the old object',
     });
+  });
+
+  // Found by test/reliability/fuzz.test.ts: a file given to the offline check may hold anything there.
+  it('reviews an object whose kind, name or namespace is not a string without throwing', () => {
+    const numberKind = JSON.parse('{"apiVersion":"v1","kind":7,"metadata":{"name":"w"}}') as KubeObject;
+    assert.deepEqual(reviewObject(numberKind, {}, policy), {
+      ok: false,
+      message: 'kind "" is not one dapr-guard knows the resource of',
+    });
+    const component = JSON.parse(
+      '{"apiVersion":"dapr.io/v1alpha1","kind":"Component","metadata":{"name":{"a":1},"namespace":["shop"]},' +
+        '"spec":{"type":"state.redis","version":"v1","metadata":[{"name":"redisPassword","value":"x"}]}}',
+    ) as KubeObject;
+    const result = reviewed(reviewObject(component, {}, policy));
+    assert.equal(result.decision, 'denied');
+    assert.equal(
+      result.responses.validate.status?.message,
+      '[component-plaintext-secrets] Component "(unnamed)": spec.metadata redisPassword is a plaintext secret — use secretKeyRef: {name: <secret>, key: redisPassword} (Kubernetes Secret or auth.secretStore)',
+    );
   });
 });
