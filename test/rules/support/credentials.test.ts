@@ -133,9 +133,20 @@ describe('plaintextState', () => {
 });
 
 describe('searchableText', () => {
-  it('strings as they are, objects as JSON, nothing for scalars', () => {
+  it('strings as they are, the string leaves of objects one per line in document order, nothing for scalars', () => {
     assert.equal(searchableText('a'), 'a');
-    assert.equal(searchableText({ url: 'amqp://u:p@h' }), '{"url":"amqp://u:p@h"}');
+    assert.equal(searchableText({ url: 'amqp://u:p@h' }), 'amqp://u:p@h');
+    assert.equal(searchableText({ a: ['x', { b: 'y', n: 1 }], c: 'z' }), 'x\ny\nz');
+  });
+
+  it('walks a thousand-deep nesting and a huge array without recursion or a spread', () => {
+    let deep: unknown = 'redis://u:p@h';
+    for (let depth = 0; depth < 10_000; depth += 1) deep = [deep];
+    assert.equal(searchableText(deep), 'redis://u:p@h');
+    assert.equal(searchableText({ v: Array.from({ length: 300_000 }, () => 'a') })?.length, 599_999);
+  });
+
+  it('is undefined for scalars', () => {
     assert.equal(searchableText(42), undefined);
     assert.equal(searchableText(true), undefined);
     assert.equal(searchableText(null), undefined);
