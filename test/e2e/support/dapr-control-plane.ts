@@ -119,8 +119,10 @@ export class DaprControlPlane {
     const certificates = await makeTrustBundle(directory);
     handOver(directory, harnessDir, cluster.kubeconfig, home);
     const rendered = renderDaprChart(join(home, 'chart'), cluster, certificates);
-    // control-plane-namespace.e2e.ts deletes dapr-system without waiting; a terminating namespace takes no new objects.
-    await kubectl.ok(['wait', '--for=delete', `namespace/${DAPR_NAMESPACE}`, '--timeout=120s']);
+    // control-plane-namespace.e2e.ts deletes dapr-system without waiting; a terminating namespace takes
+    // no new objects. The namespace controller works through a namespace's every resource type, so on a busy
+    // cluster with many namespaces going at once this takes minutes.
+    await kubectl.ok(['wait', '--for=delete', `namespace/${DAPR_NAMESPACE}`, '--timeout=300s']);
     await kubectl.ok(['apply', '-f', '-'], {
       input: toManifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DAPR_NAMESPACE } }),
     });
@@ -191,12 +193,20 @@ export class DaprControlPlane {
       : '';
   }
 
-  /** Stops both processes and the relay, removes the injector's registration and Pod. */
+  /**
+   * Stops both processes and the relay and removes what start() created: the injector's registration, the
+   * cluster-scoped RBAC and dapr-system (waiting until it is gone: a terminating namespace takes no objects). A
+   * later file (control-plane-namespace.e2e.ts renders Dapr's chart itself) then finds none of it.
+   */
   async stop(): Promise<void> {
     await this.kubectl.run(['delete', 'mutatingwebhookconfiguration', INJECTOR_WEBHOOK, '--ignore-not-found']);
-    await this.kubectl.run(['-n', DAPR_NAMESPACE, 'delete', 'pod', INJECTOR_POD, '--ignore-not-found', '--wait=false']);
     for (const child of this.children) await stopProcess(child);
     this.relay.close();
+    const clusterScoped = ['clusterrole', 'clusterrolebinding'].flatMap((kind) =>
+      [...APPLIED_NAMES].map((name) => `${kind}/${name}`),
+    );
+    await this.kubectl.run(['delete', ...clusterScoped, '--ignore-not-found']);
+    await this.kubectl.run(['delete', 'namespace', DAPR_NAMESPACE, '--ignore-not-found', '--timeout=240s']);
   }
 }
 
